@@ -1,0 +1,164 @@
+"""Configuration: environment variables over embedded defaults, and production's refusals."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+# Values that ship in public code and therefore can never protect anything.
+KNOWN_DEFAULT_SECRETS = frozenset({"", "dev", "changeme", "change-me", "secret", "development"})
+
+ENVIRONMENTS = ("development", "testing", "production")
+PROCESS_ROLES = ("all", "web", "worker")
+
+
+class UnsafeConfiguration(Exception):
+    """A setting that would be unsafe in production; the message names the setting."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise UnsafeConfiguration(name, f"expected a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the service reads, with the embedded default beside it.
+
+    `Config.from_env()` is the only place environment variables are read; `as_flask_config()`
+    hands the values to Flask in the upper-case form extensions expect.
+    """
+
+    INCIDENT_ENV: str = "development"
+    PROCESS_ROLE: str = "all"
+    INSTANCE_PATH: str = str(DEFAULT_INSTANCE_PATH)
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str = ""
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    CELERY_EAGER: bool = True
+    KEYS_DIR: str = ""
+    HPKE_SUITE: str = "mlkem768-x25519"
+    # Argon2id for human-chosen secrets. 64 MiB / 3 passes is the interactive default;
+    # tests lower it so the suite stays fast, production refuses anything weaker than 19 MiB.
+    ARGON2_MEMORY_KIB: int = 65536
+    ARGON2_TIME_COST: int = 3
+    ARGON2_PARALLELISM: int = 1
+    ANONYMISE_MIN_BATCH: int = 20
+    ANONYMISE_MAX_WAIT: int = 6 * 3600
+    SUPPRESSION_THRESHOLD: int = 10
+    DP_LIFETIME_EPSILON: float = 10.0
+    RETENTION_DAYS: int = 365
+    SESSION_IDLE_MINUTES: int = 30
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    # Reports are short; a narrative of 20,000 characters in Cyrillic is about 40 KB.
+    MAX_CONTENT_LENGTH: int = 256 * 1024
+    DEFAULT_LANGUAGE: str = "ru"
+    SERVER_NAME_FOR_LINKS: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        incident_env = env.get("INCIDENT_ENV", "development")
+        if incident_env not in ENVIRONMENTS:
+            raise UnsafeConfiguration(
+                "INCIDENT_ENV", f"must be one of {', '.join(ENVIRONMENTS)}, got {incident_env!r}"
+            )
+        role = env.get("PROCESS_ROLE", "all")
+        if role not in PROCESS_ROLES:
+            raise UnsafeConfiguration(
+                "PROCESS_ROLE", f"must be one of {', '.join(PROCESS_ROLES)}, got {role!r}"
+            )
+        instance = env.get("INSTANCE_PATH") or str(DEFAULT_INSTANCE_PATH)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance) / 'incident.db'}"
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+        eager = _flag(env.get("CELERY_EAGER"), default=incident_env != "production")
+        limiter_default = "memory://" if eager else redis_url
+        return cls(
+            INCIDENT_ENV=incident_env,
+            PROCESS_ROLE=role,
+            INSTANCE_PATH=instance,
+            SECRET_KEY=env.get("SECRET_KEY") or None,
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            CELERY_EAGER=eager,
+            KEYS_DIR=env.get("KEYS_DIR") or str(Path(instance) / "keys"),
+            HPKE_SUITE=env.get("HPKE_SUITE", "mlkem768-x25519"),
+            ARGON2_MEMORY_KIB=_int(env, "ARGON2_MEMORY_KIB", 65536),
+            ARGON2_TIME_COST=_int(env, "ARGON2_TIME_COST", 3),
+            ARGON2_PARALLELISM=_int(env, "ARGON2_PARALLELISM", 1),
+            ANONYMISE_MIN_BATCH=_int(env, "ANONYMISE_MIN_BATCH", 20),
+            ANONYMISE_MAX_WAIT=_int(env, "ANONYMISE_MAX_WAIT", 6 * 3600),
+            SUPPRESSION_THRESHOLD=_int(env, "SUPPRESSION_THRESHOLD", 10),
+            DP_LIFETIME_EPSILON=float(env.get("DP_LIFETIME_EPSILON") or 10.0),
+            RETENTION_DAYS=_int(env, "RETENTION_DAYS", 365),
+            SESSION_IDLE_MINUTES=_int(env, "SESSION_IDLE_MINUTES", 30),
+            RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI") or limiter_default,
+            MAX_CONTENT_LENGTH=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
+            DEFAULT_LANGUAGE=env.get("DEFAULT_LANGUAGE", "ru"),
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.INCIDENT_ENV == "production"
+
+    def check_production(self) -> None:
+        """Refuse settings that are only acceptable on a developer's laptop.
+
+        Key files are checked separately (`incident_service.keys.check_production_keys`)
+        because that needs the files themselves.
+        """
+        if not self.is_production:
+            return
+        secret = self.SECRET_KEY
+        if secret is None:
+            raise UnsafeConfiguration("SECRET_KEY", "must be set in production")
+        if secret.strip().lower() in KNOWN_DEFAULT_SECRETS or len(secret) < 32:
+            raise UnsafeConfiguration(
+                "SECRET_KEY", "is a default or shorter than 32 characters; generate a random one"
+            )
+        if self.DATABASE_URL.startswith("sqlite"):
+            raise UnsafeConfiguration(
+                "DATABASE_URL", "SQLite is the embedded default only; use PostgreSQL in production"
+            )
+        if self.CELERY_EAGER:
+            raise UnsafeConfiguration(
+                "CELERY_EAGER", "tasks must run in a separate worker in production"
+            )
+        if self.ARGON2_MEMORY_KIB < 19456:
+            raise UnsafeConfiguration("ARGON2_MEMORY_KIB", "must be at least 19456 (19 MiB)")
+        if self.RATELIMIT_STORAGE_URI.startswith("memory"):
+            raise UnsafeConfiguration(
+                "RATELIMIT_STORAGE_URI", "in-memory limits are per process; use Redis"
+            )
+
+    def as_flask_config(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            name: getattr(self, name) for name in self.__dataclass_fields__ if name.isupper()
+        }
+        values["SQLALCHEMY_DATABASE_URI"] = self.DATABASE_URL
+        values["TESTING"] = self.INCIDENT_ENV == "testing"
+        return values

@@ -1,0 +1,122 @@
+"""Incident Service: encrypted incident reporting for labour migrants — the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+
+from config import PROJECT_ROOT, Config
+from incident_service import keystore
+from incident_service.crypto import SuiteId
+from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
+from incident_service.i18n import LANGUAGES, select_locale
+from incident_service.log_redaction import configure_logging
+from incident_service.security import apply_security_headers
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build the app. `overrides` are extra Flask config values (tests, benchmarks)."""
+    settings = config if config is not None else Config.from_env()
+    settings.check_production()
+
+    app = Flask(
+        __name__,
+        instance_path=str(Path(settings.INSTANCE_PATH).resolve()),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings.as_flask_config())
+    app.config.update(overrides)
+    app.extensions["incident_config"] = settings
+
+    _load_keys(app, settings)
+    _configure_session(app, settings)
+    _configure_database(app)
+
+    configure_logging()
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    celery_init_app(app)
+
+    _register_blueprints(app)
+    _register_template_globals(app)
+    app.after_request(_after_request)
+
+    from incident_service.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _load_keys(app: Flask, settings: Config) -> None:
+    keys_dir = Path(settings.KEYS_DIR)
+    if settings.is_production:
+        keystore.check_production_keys(keys_dir, role=settings.PROCESS_ROLE)
+    else:
+        created = keystore.generate_keys(
+            keys_dir, suite=SuiteId.from_name(settings.HPKE_SUITE), development=True
+        )
+        if created or settings.INCIDENT_ENV == "development":
+            keystore.warn_development(keys_dir)
+    ring = keystore.load_keyring(keys_dir, role=settings.PROCESS_ROLE)
+    app.extensions["incident_keys"] = ring
+    if settings.SECRET_KEY:
+        app.config["SECRET_KEY"] = settings.SECRET_KEY
+    elif not settings.is_production and ring.secret_key:
+        app.config["SECRET_KEY"] = ring.secret_key
+
+
+def _configure_session(app: Flask, settings: Config) -> None:
+    app.config.update(
+        SESSION_COOKIE_NAME="s",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        # Reporters' sessions end when the browser closes: never a persistent cookie.
+        SESSION_PERMANENT=False,
+        # Uploads over slow mobile data can take long; the CSRF token must outlive the form.
+        WTF_CSRF_TIME_LIMIT=24 * 3600,
+        WTF_CSRF_SSL_STRICT=settings.is_production,
+        RATELIMIT_HEADERS_ENABLED=False,
+        RATELIMIT_STORAGE_URI=settings.RATELIMIT_STORAGE_URI,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        BABEL_DEFAULT_LOCALE=settings.DEFAULT_LANGUAGE,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        SEND_FILE_MAX_AGE_DEFAULT=0,
+    )
+
+
+def _configure_database(app: Flask) -> None:
+    uri: str = app.config["SQLALCHEMY_DATABASE_URI"]
+    options: dict[str, Any] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    schema = app.config.get("DATABASE_SCHEMA")
+    if uri.startswith("postgresql") and schema:
+        options.setdefault("connect_args", {})["options"] = f"-csearch_path={schema}"
+    if uri.startswith("sqlite"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        options.setdefault("connect_args", {})["timeout"] = 30
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _register_blueprints(app: Flask) -> None:
+    from incident_service.health import blueprint as health_blueprint
+
+    app.register_blueprint(health_blueprint)
+
+
+def _register_template_globals(app: Flask) -> None:
+    from incident_service import taxonomy
+
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, taxonomy=taxonomy)
+
+
+def _after_request(response: Response) -> Response:
+    return apply_security_headers(response)

@@ -1,0 +1,129 @@
+"""The `incident-service` command group (a Flask CLI group) and the foundation commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from config import PROJECT_ROOT, UnsafeConfiguration
+from incident_service import keystore
+from incident_service.crypto import SuiteId
+from incident_service.models import db
+
+
+def _create_app() -> Flask:
+    from incident_service import create_app
+
+    try:
+        return create_app()
+    except UnsafeConfiguration as exc:
+        click.echo(f"refusing to start: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Incident Service: encrypted incident reports, case handling and safe statistics."""
+
+
+def alembic_config() -> object:
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return cfg
+
+
+def upgrade_database(revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)  # type: ignore[arg-type]
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Migrate the database, create missing keys and the default organisation's team key."""
+    from incident_service.services.teams import bootstrap_path, ensure_organisation
+
+    settings = current_app.extensions["incident_config"]
+    keys_dir = Path(settings.KEYS_DIR)
+    created = keystore.generate_keys(
+        keys_dir,
+        suite=SuiteId.from_name(settings.HPKE_SUITE),
+        development=not settings.is_production,
+    )
+    for name in created:
+        click.echo(f"created key file {keys_dir / name}")
+    upgrade_database()
+    click.echo("database migrated to the latest revision")
+    organisation = ensure_organisation()
+    db.session.commit()
+    path = bootstrap_path(keys_dir, organisation.slug)
+    if path.exists():
+        click.echo(
+            f"team key bootstrap file: {path}\n"
+            "  grant it to your first supervisor (`incident-service users create EMAIL "
+            "--role supervisor`), then move it offline."
+        )
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Inspect and manage key files."""
+
+
+@keys_group.command("show")
+@with_appcontext
+def keys_show() -> None:
+    """Print the fingerprints of the public keys this process knows."""
+    from sqlalchemy import select
+
+    from incident_service.crypto import RecipientPublicKey
+    from incident_service.models import Organisation, TeamKey
+
+    ring: keystore.KeyRing = current_app.extensions["incident_keys"]
+    if ring.development:
+        click.echo("WARNING: development keys")
+    if ring.statistics_public is not None:
+        click.echo(
+            f"statistics  {ring.statistics_public.key_id.hex()}  "
+            f"{ring.statistics_public.fingerprint}"
+        )
+    if ring.verify_key is not None:
+        click.echo(f"signing     {ring.verify_key.key_id.hex()}  {ring.verify_key.fingerprint}")
+    rows = db.session.execute(
+        select(Organisation.slug, TeamKey).join(TeamKey).where(TeamKey.active.is_(True))
+    ).all()
+    for slug, team_key in rows:
+        public = RecipientPublicKey(SuiteId.from_number(team_key.suite), team_key.public_key)
+        click.echo(f"team:{slug}  {team_key.key_id}  {public.fingerprint}")
+
+
+@keys_group.command("generate")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--suite", default="mlkem768-x25519", show_default=True)
+def keys_generate(out_dir: Path, suite: str) -> None:
+    """Generate production key files into OUT (then split web and worker files)."""
+    created = keystore.generate_keys(out_dir, suite=SuiteId.from_name(suite), development=False)
+    for name in created:
+        click.echo(f"created {out_dir / name}")
+    click.echo(
+        "web needs: "
+        + ", ".join(keystore.WEB_FILES)
+        + "\nworker needs: "
+        + ", ".join(keystore.WORKER_FILES)
+    )
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(keys_group)
+
+
+if __name__ == "__main__":
+    main()

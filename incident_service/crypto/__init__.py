@@ -1,0 +1,40 @@
+"""The only place that touches cryptographic primitives: sealing, opening, wrapping, signing."""
+
+from .envelopes import open_envelope, recipients_of, reseal, seal
+from .errors import (
+    BadSignature,
+    CryptoError,
+    DecryptionFailed,
+    MalformedCiphertext,
+    NoMatchingRecipient,
+    UnknownSuite,
+    WrongPassphrase,
+)
+from .keys import (
+    RecipientPrivateKey,
+    RecipientPublicKey,
+    SigningKey,
+    SuiteId,
+    SymmetricKey,
+    VerifyKey,
+)
+
+__all__ = [
+    "BadSignature",
+    "CryptoError",
+    "DecryptionFailed",
+    "MalformedCiphertext",
+    "NoMatchingRecipient",
+    "RecipientPrivateKey",
+    "RecipientPublicKey",
+    "SigningKey",
+    "SuiteId",
+    "SymmetricKey",
+    "UnknownSuite",
+    "VerifyKey",
+    "WrongPassphrase",
+    "open_envelope",
+    "recipients_of",
+    "reseal",
+    "seal",
+]

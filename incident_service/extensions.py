@@ -1,0 +1,68 @@
+"""Extension objects, created unbound and attached to the app in `create_app` (init_app style)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from incident_service.models import db
+from incident_service.ratelimit import rate_limit_key
+
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+limiter = Limiter(key_func=rate_limit_key, default_limits=[], headers_enabled=False)
+
+# Task modules live in `workers/`; the web names tasks by string and never imports them,
+# except in eager mode where Celery loads the modules listed here to run tasks in-process.
+TASK_MODULES = ["workers.tasks"]
+
+__all__ = ["babel", "celery_init_app", "csrf", "db", "limiter", "login_manager"]
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Bind one Celery app to the Flask app; tasks run inside the app context."""
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    eager = bool(app.config["CELERY_EAGER"])
+    celery_app = Celery(app.name, task_cls=FlaskTask, include=TASK_MODULES)
+    celery_app.conf.update(
+        broker_url=app.config["REDIS_URL"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_always_eager=eager,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_time_limit=600,
+        task_soft_time_limit=540,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        # Publishing must fail fast when Redis is down: the report is already committed and
+        # the sweep will pick it up, so a reporter must never wait on the broker.
+        task_publish_retry=False,
+        broker_transport_options={
+            "socket_connect_timeout": 1,
+            "socket_timeout": 2,
+            "max_retries": 0,
+            "visibility_timeout": 3600,
+        },
+        broker_connection_timeout=1,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -1,0 +1,289 @@
+"""Key files on disk: generating them, loading the ones a process needs, refusing unsafe ones.
+
+Each key is one small JSON file in `KEYS_DIR` with mode 0600. Which files a process loads
+depends on its role: the web process holds public keys and HMAC keys only; the worker holds the
+statistics, signing and withdrawal keys. The embedded default (`PROCESS_ROLE=all`) holds all of
+them, which is why it generates them marked `"development": true` and production refuses those.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from config import UnsafeConfiguration
+from incident_service.crypto import (
+    RecipientPrivateKey,
+    RecipientPublicKey,
+    SigningKey,
+    SuiteId,
+    SymmetricKey,
+    VerifyKey,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SYMMETRIC_KEYS = ("secret", "receipt-pepper", "index", "totp", "withdrawal")
+WEB_FILES = ("receipt-pepper.key", "index.key", "totp.key", "statistics.pub", "signing.pub")
+WORKER_FILES = ("statistics.key", "signing.key", "withdrawal.key", "statistics.pub", "signing.pub")
+FILES_BY_ROLE = {
+    "web": WEB_FILES,
+    "worker": WORKER_FILES,
+    "all": tuple(dict.fromkeys(WEB_FILES + WORKER_FILES)),
+}
+# Private keys that must never sit beside the web process.
+WORKER_ONLY_FILES = ("statistics.key", "signing.key", "withdrawal.key")
+
+DEVELOPMENT_WARNING = (
+    "USING DEVELOPMENT KEYS from {path}. They were generated on this machine for the embedded "
+    "default and are marked as such; production refuses to start with them."
+)
+
+
+class KeyFileMissing(Exception):
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"key file missing: {path}")
+        self.path = path
+
+
+@dataclass
+class KeyRing:
+    """The keys this process holds. Missing members are keys this role must not have."""
+
+    keys_dir: Path
+    development: bool
+    receipt_pepper: SymmetricKey | None = None
+    index_key: SymmetricKey | None = None
+    totp_key: SymmetricKey | None = None
+    withdrawal_key: SymmetricKey | None = None
+    statistics_public: RecipientPublicKey | None = None
+    statistics_private: RecipientPrivateKey | None = None
+    signing_key: SigningKey | None = None
+    verify_key: VerifyKey | None = None
+    secret_key: str | None = None
+    loaded: list[str] = field(default_factory=list)
+
+    def require_pepper(self) -> SymmetricKey:
+        return _required(self.receipt_pepper, "receipt-pepper.key")
+
+    def require_index_key(self) -> SymmetricKey:
+        return _required(self.index_key, "index.key")
+
+    def require_totp_key(self) -> SymmetricKey:
+        return _required(self.totp_key, "totp.key")
+
+    def require_withdrawal_key(self) -> SymmetricKey:
+        return _required(self.withdrawal_key, "withdrawal.key")
+
+    def require_statistics_public(self) -> RecipientPublicKey:
+        return _required(self.statistics_public, "statistics.pub")
+
+    def require_statistics_private(self) -> RecipientPrivateKey:
+        return _required(self.statistics_private, "statistics.key")
+
+    def require_signing_key(self) -> SigningKey:
+        return _required(self.signing_key, "signing.key")
+
+    def require_verify_key(self) -> VerifyKey:
+        return _required(self.verify_key, "signing.pub")
+
+
+def _required(value: T | None, name: str) -> T:
+    if value is None:
+        raise KeyFileMissing(Path(name))
+    return value
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def _write_private(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+
+
+def _document(kind: str, name: str, development: bool, **fields: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "name": name,
+        "development": development,
+        "created": dt.date.today().isoformat(),
+        **fields,
+    }
+
+
+def generate_keys(keys_dir: Path, *, suite: SuiteId, development: bool) -> list[str]:
+    """Create every key file that does not exist yet; return the names created."""
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(keys_dir, 0o700)
+    created: list[str] = []
+    for name in SYMMETRIC_KEYS:
+        path = keys_dir / f"{name}.key"
+        if not path.exists():
+            secret = secrets.token_bytes(32)
+            _write_private(path, _document("symmetric", name, development, secret=_b64(secret)))
+            created.append(path.name)
+    stats_private = keys_dir / "statistics.key"
+    if not stats_private.exists():
+        key = RecipientPrivateKey.generate(suite)
+        _write_private(
+            stats_private,
+            _document(
+                "hpke-private",
+                "statistics",
+                development,
+                suite=suite.label,
+                key_id=key.key_id.hex(),
+                private=_b64(key.private_bytes),
+                public=_b64(key.public.public_bytes),
+            ),
+        )
+        created.append(stats_private.name)
+    stats_public = keys_dir / "statistics.pub"
+    if not stats_public.exists():
+        private = _load_recipient_private(stats_private)
+        _write_private(
+            stats_public,
+            _document(
+                "hpke-public",
+                "statistics",
+                development,
+                suite=private.suite.label,
+                key_id=private.key_id.hex(),
+                public=_b64(private.public.public_bytes),
+            ),
+        )
+        created.append(stats_public.name)
+    signing_private = keys_dir / "signing.key"
+    if not signing_private.exists():
+        signing = SigningKey.generate()
+        _write_private(
+            signing_private,
+            _document(
+                "ed25519-private",
+                "signing",
+                development,
+                key_id=signing.verify_key.key_id.hex(),
+                private=_b64(signing.private_bytes),
+                public=_b64(signing.verify_key.public_bytes),
+            ),
+        )
+        created.append(signing_private.name)
+    signing_public = keys_dir / "signing.pub"
+    if not signing_public.exists():
+        verify = _load_signing(signing_private).verify_key
+        _write_private(
+            signing_public,
+            _document(
+                "ed25519-public",
+                "signing",
+                development,
+                key_id=verify.key_id.hex(),
+                public=_b64(verify.public_bytes),
+            ),
+        )
+        created.append(signing_public.name)
+    return created
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise KeyFileMissing(path)
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def _load_symmetric(path: Path) -> SymmetricKey:
+    document = _read(path)
+    return SymmetricKey(document["name"], _unb64(document["secret"]))
+
+
+def _load_recipient_private(path: Path) -> RecipientPrivateKey:
+    document = _read(path)
+    return RecipientPrivateKey.from_private_bytes(
+        SuiteId.from_name(document["suite"]), _unb64(document["private"])
+    )
+
+
+def _load_recipient_public(path: Path) -> RecipientPublicKey:
+    document = _read(path)
+    return RecipientPublicKey(SuiteId.from_name(document["suite"]), _unb64(document["public"]))
+
+
+def _load_signing(path: Path) -> SigningKey:
+    return SigningKey(_unb64(_read(path)["private"]))
+
+
+def _load_verify(path: Path) -> VerifyKey:
+    return VerifyKey(_unb64(_read(path)["public"]))
+
+
+def is_development_file(path: Path) -> bool:
+    return bool(_read(path).get("development", False))
+
+
+def load_keyring(keys_dir: Path, *, role: str) -> KeyRing:
+    """Load the files `role` needs. Files for other roles are not read even if present."""
+    wanted = set(FILES_BY_ROLE[role])
+    ring = KeyRing(keys_dir=keys_dir, development=False)
+    loaders = {
+        "receipt-pepper.key": ("receipt_pepper", _load_symmetric),
+        "index.key": ("index_key", _load_symmetric),
+        "totp.key": ("totp_key", _load_symmetric),
+        "withdrawal.key": ("withdrawal_key", _load_symmetric),
+        "statistics.pub": ("statistics_public", _load_recipient_public),
+        "statistics.key": ("statistics_private", _load_recipient_private),
+        "signing.key": ("signing_key", _load_signing),
+        "signing.pub": ("verify_key", _load_verify),
+    }
+    for filename, (attribute, loader) in loaders.items():
+        if filename in wanted:
+            path = keys_dir / filename
+            setattr(ring, attribute, loader(path))
+            ring.loaded.append(filename)
+            ring.development = ring.development or is_development_file(path)
+    secret_file = keys_dir / "secret.key"
+    if secret_file.exists():
+        ring.secret_key = _load_symmetric(secret_file).secret.hex()
+    return ring
+
+
+def check_production_keys(keys_dir: Path, *, role: str) -> None:
+    """Refuse missing key files, development keys, and worker keys beside the web process."""
+    for filename in FILES_BY_ROLE[role]:
+        path = keys_dir / filename
+        if not path.exists():
+            raise UnsafeConfiguration("KEYS_DIR", f"missing key file {path}")
+        if is_development_file(path):
+            raise UnsafeConfiguration(
+                "KEYS_DIR", f"{path} is a development key; generate production keys"
+            )
+    if role == "web":
+        for filename in WORKER_ONLY_FILES:
+            if (keys_dir / filename).exists():
+                raise UnsafeConfiguration(
+                    "KEYS_DIR", f"{filename} must live with the worker only, not the web process"
+                )
+
+
+def warn_development(keys_dir: Path) -> None:
+    message = DEVELOPMENT_WARNING.format(path=keys_dir)
+    log.warning(message)
+    print(f"\n*** WARNING: {message} ***\n", file=sys.stderr)

@@ -1,0 +1,475 @@
+"""SQLAlchemy 2 models: ciphertext, the coarse metadata operation needs, and statistical records.
+
+What a stolen dump holds, table by table, is in docs/architecture.md. The rule: everything a
+reporter wrote is inside a sealed column (`LargeBinary`, an envelope from `crypto.envelopes`);
+plaintext columns are status, priority, day received, assignment, consent flags and key ids.
+Statistical records have their own random ids and carry no report id, no time finer than a
+month and no column that follows submission order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sqlite3
+from typing import Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from incident_service.constants import (
+    ReleaseStatus,
+    ReportStatus,
+    StatisticsState,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite enforces foreign keys (and so cascades) only when asked, per connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def random_id() -> str:
+    """128 random bits as hex: ids that neither order nor can be guessed."""
+    return secrets.token_hex(16)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+# --------------------------------------------------------------------------------------------
+# Organisations, staff, keys
+
+
+class Organisation(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+    team_keys: Mapped[list[TeamKey]] = relationship(back_populates="organisation")
+
+
+class TeamKey(db.Model):  # type: ignore[name-defined,misc]
+    """An organisation's case-team key pair. Only the public half is stored in the clear."""
+
+    __tablename__ = "team_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    suite: Mapped[int] = mapped_column(Integer)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="team_keys")
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    # TOTP secret encrypted under the web's totp.key, so a database dump alone cannot mint codes.
+    totp_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # The caseworker's own key pair: private half wrapped under Argon2id(passphrase) and,
+    # separately, under the recovery key printed once at enrolment.
+    key_suite: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    key_public: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    key_private_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    key_private_recovery: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class TeamKeyGrant(db.Model):  # type: ignore[name-defined,misc]
+    """The team private key sealed to one caseworker's key pair."""
+
+    __tablename__ = "team_key_grants"
+    __table_args__ = (UniqueConstraint("team_key_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_key_id: Mapped[int] = mapped_column(ForeignKey("team_keys.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    granted_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class StaffSession(db.Model):  # type: ignore[name-defined,misc]
+    """Server side of a staff login. The cookie holds the token and the unlock key; this row
+    holds only their hashes and the unlocked team key encrypted under the cookie's key."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    unlocked_keys: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A bearer token issued to an official; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Reports, events, acts (after HURIDOCS Events Standard Formats)
+
+
+class Event(db.Model):  # type: ignore[name-defined,misc]
+    """What happened; several reports can describe one event (linked by a caseworker)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # Title, description, persons affected: written by caseworkers, sealed to the team key.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    reports: Mapped[list[Report]] = relationship(back_populates="event")
+    acts: Mapped[list[Act]] = relationship(back_populates="event", cascade="all, delete-orphan")
+
+
+class Act(db.Model):  # type: ignore[name-defined,misc]
+    """Who did what to whom, as coded by a caseworker for an event (sealed: code, victims,
+    perpetrator type, verification)."""
+
+    __tablename__ = "acts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), index=True)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    event: Mapped[Event] = relationship(back_populates="acts")
+
+
+class Report(db.Model):  # type: ignore[name-defined,misc]
+    """What one person submitted. Sections are envelopes bound to `report/<id>/<section>`."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_queue", "organisation_id", "status", "priority", "received_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    submission_token_hash: Mapped[bytes | None] = mapped_column(
+        LargeBinary(32), unique=True, nullable=True
+    )
+    reporter_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # Coded answers (acts, place, people, dates): sealed to the team and statistics keys.
+    statistical_section: Mapped[bytes] = mapped_column(LargeBinary)
+    # Narrative, free-text place, contact details: sealed to the team key only.
+    private_section: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default=ReportStatus.NEW.value)
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    received_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    triaged_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    referred_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), nullable=True, index=True)
+    verification: Mapped[int] = mapped_column(Integer, default=0)
+    labels: Mapped[str] = mapped_column(String(500), default="")
+    consent_statistics: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_ombudsman: Mapped[bool] = mapped_column(Boolean, default=False)
+    deletion_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    statistics_state: Mapped[str] = mapped_column(
+        String(20), default=StatisticsState.NOT_CONSENTED.value, index=True
+    )
+    statistics_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    unread_for_caseworkers: Mapped[int] = mapped_column(Integer, default=0)
+
+    event: Mapped[Event | None] = relationship(back_populates="reports")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="Message.id"
+    )
+
+
+class ReportFacet(db.Model):  # type: ignore[name-defined,misc]
+    """Blind-index tags (HMAC under the web's index key) that let the queue filter by act group
+    and region without storing either in the clear."""
+
+    __tablename__ = "report_facets"
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True, index=True)
+
+
+class Message(db.Model):  # type: ignore[name-defined,misc]
+    """A message in a report's thread, sealed to the team key and the reporter's key."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(20))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    sent_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    report: Mapped[Report] = relationship(back_populates="messages")
+
+
+class CaseNote(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Intervention(db.Model):  # type: ignore[name-defined,misc]
+    """What was done about a report: lawyer, complaint, consulate, medical, referral, none."""
+
+    __tablename__ = "interventions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    on_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    sealed_note: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Anonymisation pipeline and statistics
+
+
+class MixingPoolEntry(db.Model):  # type: ignore[name-defined,misc]
+    """A consenting report waiting to be anonymised in the next shuffled batch.
+
+    The row (and its time) is deleted when the batch is written, so nothing outlives the
+    batch that could tie a record to the moment its report arrived.
+    """
+
+    __tablename__ = "mixing_pool"
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class StatisticalRecord(db.Model):  # type: ignore[name-defined,misc]
+    """One consenting report, generalised. No report id, no time finer than a month."""
+
+    __tablename__ = "statistical_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    # HMAC(report id) under the worker-held withdrawal key: the only way back, for withdrawal.
+    withdrawal_tag: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    federal_district: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    airport: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    location_type: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    sex: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    age_band: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    legal_status: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    group_size_band: Mapped[str] = mapped_column(String(5))
+    persons_affected: Mapped[int] = mapped_column(Integer)
+    duration_band: Mapped[str] = mapped_column(String(6))
+    women_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    children_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    contract_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    contract_signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    citizenship_promised: Mapped[bool] = mapped_column(Boolean, default=False)
+    payment_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str] = mapped_column(String(3))
+    reporter_role: Mapped[str] = mapped_column(String(10))
+
+    acts: Mapped[list[StatisticalAct]] = relationship(cascade="all, delete-orphan")
+    perpetrators: Mapped[list[StatisticalPerpetrator]] = relationship(cascade="all, delete-orphan")
+    citizenships: Mapped[list[StatisticalCitizenship]] = relationship(cascade="all, delete-orphan")
+    indicators: Mapped[list[StatisticalIndicator]] = relationship(cascade="all, delete-orphan")
+
+
+class StatisticalAct(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "statistical_acts"
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("statistical_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    act_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    act_group: Mapped[str] = mapped_column(String(3), index=True)
+
+
+class StatisticalPerpetrator(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "statistical_perpetrators"
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("statistical_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    perpetrator: Mapped[str] = mapped_column(String(3), primary_key=True)
+
+
+class StatisticalCitizenship(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "statistical_citizenships"
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("statistical_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    citizenship: Mapped[str] = mapped_column(String(3), primary_key=True)
+    origin_region: Mapped[str] = mapped_column(String(3))
+
+
+class StatisticalIndicator(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "statistical_indicators"
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("statistical_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    indicator: Mapped[str] = mapped_column(String(4), primary_key=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Releases (fixed, reviewed, signed summaries)
+
+
+class Release(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("period", "method", "parameters_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(10))  # 2024-11, 2024-Q4, 2024
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(20))
+    parameters: Mapped[str] = mapped_column(Text)  # canonical JSON
+    parameters_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default=ReleaseStatus.DRAFT.value)
+    generated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # Disclosure-controlled tables and, for DP releases, the noisy counts drawn once.
+    content: Mapped[str] = mapped_column(Text, default="{}")
+    disclosure_audit: Mapped[str] = mapped_column(Text, default="{}")
+    manifest: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    files: Mapped[list[ReleaseFile]] = relationship(
+        back_populates="release", cascade="all, delete-orphan"
+    )
+
+
+class ReleaseFile(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "release_files"
+    __table_args__ = (UniqueConstraint("release_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    release: Mapped[Release] = relationship(back_populates="files")
+
+
+class PrivacyLedgerEntry(db.Model):  # type: ignore[name-defined,misc]
+    """ε spent by a differentially private release, written with the release itself."""
+
+    __tablename__ = "privacy_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), unique=True)
+    epsilon: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------
+# Audit trail
+
+
+class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
+    """One hash-chained entry: entry_hash = SHA-256(prev_hash || canonical fields)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    object_type: Mapped[str] = mapped_column(String(30), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

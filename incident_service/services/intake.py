@@ -1,0 +1,638 @@
+"""Intake: validate a report, seal it, store it, and hand the reporter a receipt.
+
+One path for every way a report arrives — the web form, the JSON API and the seed loader all
+call `parse_report` then `submit_report` — so that validation and sealing cannot drift apart.
+The report is committed before the receipt is returned; the pipeline is nudged only after the
+commit, and a failure to reach the broker never fails the submission.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from incident_service import taxonomy
+from incident_service.constants import ReportStatus, Section, StatisticsState
+from incident_service.crypto import RecipientPublicKey, SuiteId
+from incident_service.crypto.envelopes import seal
+from incident_service.crypto.receipts import (
+    derive_reporter_key,
+    new_reporter_salt,
+    new_submission_token,
+    receipt_from_token,
+    receipt_lookup_hash,
+    submission_token_hash,
+)
+from incident_service.i18n import LANGUAGES
+from incident_service.keystore import KeyRing
+from incident_service.models import (
+    MixingPoolEntry,
+    Organisation,
+    Report,
+    ReportFacet,
+    db,
+    random_id,
+    today,
+)
+from incident_service.services import dispatch
+from incident_service.services.teams import ensure_organisation, team_public_key
+
+MAX_NARRATIVE = 20_000
+MAX_PLACE_TEXT = 500
+MAX_CONTACT = 200
+MAX_PAYMENT_RUB = 100_000_000
+SECTION_FORMAT_VERSION = 1
+
+
+class InvalidReport(Exception):
+    """Input that cannot be stored. `errors` maps field paths (``people.group_size``) to
+    messages in the reporter's language (lazy strings, rendered at the edge)."""
+
+    def __init__(self, errors: Mapping[str, Any]) -> None:
+        super().__init__("invalid report: " + ", ".join(sorted(errors)))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True)
+class People:
+    citizenship: list[str] = field(default_factory=list)
+    sex: str | None = None
+    age_band: str | None = None
+    legal_status: str | None = None
+    group_size: int = 1
+    women_involved: bool = False
+    children_involved: bool = False
+
+
+@dataclass(frozen=True)
+class Coercion:
+    contract_offered: bool = False
+    contract_signed: bool = False
+    citizenship_promised: bool = False
+    payment_offered_rub: int | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    channel: str | None = None
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Consent:
+    statistics: bool
+    follow_up: bool = False
+    share_with_ombudsman: bool = False
+
+
+@dataclass(frozen=True)
+class ReportSubmission:
+    """A validated report. Field names are the JSON API's; the form maps onto them."""
+
+    language: str
+    incident_date: dt.date
+    date_precision: str
+    acts: list[str]
+    perpetrators: list[str]
+    location_type: str | None
+    country: str
+    region: str | None
+    airport: str | None
+    place_text: str
+    duration_hours: float | None
+    people: People
+    forced_labour_indicators: list[str]
+    coercion: Coercion
+    outcome: str
+    narrative: str
+    reporter_role: str | None
+    contact: Contact
+    consent: Consent
+
+    def statistical_section(self) -> dict[str, Any]:
+        """Coded answers only — the worker can open this, so no free text ever goes here."""
+        return {
+            "v": SECTION_FORMAT_VERSION,
+            "incident_date": self.incident_date.isoformat(),
+            "date_precision": self.date_precision,
+            "acts": self.acts,
+            "perpetrators": self.perpetrators,
+            "location_type": self.location_type,
+            "country": self.country,
+            "region": self.region,
+            "airport": self.airport,
+            "duration_hours": self.duration_hours,
+            "people": asdict(self.people),
+            "forced_labour_indicators": self.forced_labour_indicators,
+            "coercion": asdict(self.coercion),
+            "outcome": self.outcome,
+            "reporter_role": self.reporter_role,
+            "consent_statistics": self.consent.statistics,
+        }
+
+    def private_section(self) -> dict[str, Any]:
+        return {
+            "v": SECTION_FORMAT_VERSION,
+            "language": self.language,
+            "place_text": self.place_text,
+            "narrative": self.narrative,
+            "contact": asdict(self.contact),
+            "consent": asdict(self.consent),
+        }
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    report_id: str
+    receipt: str
+    created: bool  # False when the same submission token was seen before
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: dict[str, Any] = {}
+
+    def add(self, path: str, message: Any) -> None:
+        self.errors.setdefault(path, message)
+
+
+def _text(value: Any, path: str, errors: _Collector, *, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.add(path, _l("This must be text."))
+        return ""
+    if len(value) > limit:
+        errors.add(path, _l("This is too long (at most %(limit)s characters).", limit=limit))
+        return ""
+    if "\x00" in value:
+        errors.add(path, _l("This contains characters that cannot be stored."))
+        return ""
+    return value
+
+
+def _code(
+    value: Any,
+    path: str,
+    vocabulary: taxonomy.Vocabulary,
+    errors: _Collector,
+    *,
+    required: bool = False,
+) -> str | None:
+    if value is None or value == "":
+        if required:
+            errors.add(path, _l("Please choose an answer."))
+        return None
+    if not isinstance(value, str) or value not in vocabulary:
+        errors.add(path, _l("This is not one of the choices offered."))
+        return None
+    return value
+
+
+def _codes(
+    value: Any,
+    path: str,
+    vocabulary: taxonomy.Vocabulary,
+    errors: _Collector,
+    *,
+    required: bool = False,
+) -> list[str]:
+    if value is None:
+        value = []
+    if not isinstance(value, list | tuple):
+        errors.add(path, _l("This must be a list of choices."))
+        return []
+    if len(value) > len(vocabulary):
+        errors.add(path, _l("Too many choices."))
+        return []
+    result: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or item not in vocabulary:
+            errors.add(path, _l("This is not one of the choices offered."))
+            return []
+        if item not in result:
+            result.append(item)
+    if required and not result:
+        errors.add(path, _l("Please choose at least one."))
+    return result
+
+
+def _bool(value: Any, path: str, errors: _Collector, *, required: bool = False) -> bool:
+    if value is None:
+        if required:
+            errors.add(path, _l("Please answer yes or no."))
+        return False
+    if isinstance(value, bool):
+        return value
+    errors.add(path, _l("Please answer yes or no."))
+    return False
+
+
+def _number(
+    value: Any,
+    path: str,
+    errors: _Collector,
+    *,
+    minimum: float,
+    maximum: float,
+    integer: bool,
+) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        errors.add(path, _l("This must be a number."))
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        errors.add(path, _l("This must be a number."))
+        return None
+    if integer and isinstance(value, float) and not value.is_integer():
+        errors.add(path, _l("This must be a whole number."))
+        return None
+    if value < minimum or value > maximum:
+        errors.add(
+            path,
+            _l("This must be between %(low)s and %(high)s.", low=int(minimum), high=int(maximum)),
+        )
+        return None
+    return float(value)
+
+
+def _mapping(value: Any, path: str, errors: _Collector) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        errors.add(path, _l("This must be a group of answers."))
+        return {}
+    return value
+
+
+def _incident_date(
+    value: Any, precision: str | None, errors: _Collector, *, today_: dt.date
+) -> dt.date | None:
+    if value is None or value == "":
+        errors.add("incident_date", _l("Please say roughly when it happened."))
+        return None
+    if not isinstance(value, str):
+        errors.add("incident_date", _l("This is not a valid date."))
+        return None
+    try:
+        if precision == "year":
+            parsed = dt.date(int(value[:4]), 1, 1) if len(value) in (4, 7, 10) else None
+        elif precision == "month":
+            parsed = (
+                dt.date(int(value[:4]), int(value[5:7]), 1)
+                if len(value) in (7, 10) and value[4] == "-"
+                else None
+            )
+        else:
+            parsed = dt.date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        errors.add("incident_date", _l("This is not a valid date."))
+        return None
+    if parsed.year < taxonomy.EARLIEST_INCIDENT_YEAR:
+        errors.add(
+            "incident_date",
+            _l("Reports about events before %(year)s cannot be accepted.", year=2000),
+        )
+        return None
+    if parsed > today_:
+        errors.add("incident_date", _l("This date is in the future."))
+        return None
+    return parsed
+
+
+def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmission:
+    """Validate a report body (API names) and return it typed, or raise `InvalidReport`."""
+    errors = _Collector()
+    if not isinstance(data, Mapping):
+        raise InvalidReport({"": _l("The report must be a group of answers.")})
+    now = today_ or today()
+
+    language = data.get("language") or "ru"
+    if language not in LANGUAGES:
+        errors.add("language", _l("This is not one of the choices offered."))
+        language = "ru"
+
+    precision = _code(
+        data.get("date_precision") or "day", "date_precision", taxonomy.DATE_PRECISIONS, errors
+    )
+    incident_date = _incident_date(data.get("incident_date"), precision, errors, today_=now)
+
+    acts = _codes(data.get("acts"), "acts", taxonomy.ACTS, errors, required=True)
+    perpetrators = _codes(data.get("perpetrators"), "perpetrators", taxonomy.PERPETRATORS, errors)
+    location_type = _code(
+        data.get("location_type"), "location_type", taxonomy.LOCATION_TYPES, errors
+    )
+    country = _code(data.get("country"), "country", taxonomy.COUNTRIES, errors, required=True)
+    region = _code(data.get("region"), "region", taxonomy.REGIONS, errors)
+    airport = _code(data.get("airport"), "airport", taxonomy.AIRPORTS, errors)
+    if region is not None and country not in (None, "RU"):
+        errors.add("region", _l("Regions can only be chosen for Russia."))
+    if airport is not None and country not in (None, "RU"):
+        errors.add("airport", _l("Airports can only be chosen for Russia."))
+    if airport is not None and region is None:
+        region = taxonomy.airport_region(airport)
+    place_text = _text(data.get("place_text"), "place_text", errors, limit=MAX_PLACE_TEXT)
+
+    duration = _number(
+        data.get("duration_hours"),
+        "duration_hours",
+        errors,
+        minimum=0,
+        maximum=taxonomy.MAX_DURATION_HOURS,
+        integer=False,
+    )
+
+    people_data = _mapping(data.get("people"), "people", errors)
+    group_size = _number(
+        people_data.get("group_size"),
+        "people.group_size",
+        errors,
+        minimum=1,
+        maximum=taxonomy.MAX_GROUP_SIZE,
+        integer=True,
+    )
+    people = People(
+        citizenship=_codes(
+            people_data.get("citizenship"), "people.citizenship", taxonomy.CITIZENSHIPS, errors
+        ),
+        sex=_code(people_data.get("sex"), "people.sex", taxonomy.SEXES, errors),
+        age_band=_code(people_data.get("age_band"), "people.age_band", taxonomy.AGE_BANDS, errors),
+        legal_status=_code(
+            people_data.get("legal_status"),
+            "people.legal_status",
+            taxonomy.LEGAL_STATUSES,
+            errors,
+        ),
+        group_size=int(group_size) if group_size is not None else 1,
+        women_involved=_bool(people_data.get("women_involved"), "people.women_involved", errors),
+        children_involved=_bool(
+            people_data.get("children_involved"), "people.children_involved", errors
+        ),
+    )
+
+    indicators = _codes(
+        data.get("forced_labour_indicators"),
+        "forced_labour_indicators",
+        taxonomy.FORCED_LABOUR_INDICATORS,
+        errors,
+    )
+
+    coercion_data = _mapping(data.get("coercion"), "coercion", errors)
+    payment = _number(
+        coercion_data.get("payment_offered_rub"),
+        "coercion.payment_offered_rub",
+        errors,
+        minimum=0,
+        maximum=MAX_PAYMENT_RUB,
+        integer=True,
+    )
+    coercion = Coercion(
+        contract_offered=_bool(
+            coercion_data.get("contract_offered"), "coercion.contract_offered", errors
+        ),
+        contract_signed=_bool(
+            coercion_data.get("contract_signed"), "coercion.contract_signed", errors
+        ),
+        citizenship_promised=_bool(
+            coercion_data.get("citizenship_promised"), "coercion.citizenship_promised", errors
+        ),
+        payment_offered_rub=int(payment) if payment is not None else None,
+    )
+
+    outcome = _code(data.get("outcome"), "outcome", taxonomy.OUTCOMES, errors) or "UNK"
+    narrative = _text(data.get("narrative"), "narrative", errors, limit=MAX_NARRATIVE)
+    reporter_role = _code(
+        data.get("reporter_role"), "reporter_role", taxonomy.REPORTER_ROLES, errors
+    )
+
+    contact_data = _mapping(data.get("contact"), "contact", errors)
+    contact = Contact(
+        channel=_code(
+            contact_data.get("channel"), "contact.channel", taxonomy.CONTACT_CHANNELS, errors
+        ),
+        value=_text(contact_data.get("value"), "contact.value", errors, limit=MAX_CONTACT),
+    )
+    if contact.value.strip() and contact.channel is None:
+        errors.add("contact.channel", _l("Please say how we can reach you."))
+
+    consent_data = _mapping(data.get("consent"), "consent", errors)
+    consent = Consent(
+        statistics=_bool(
+            consent_data.get("statistics"), "consent.statistics", errors, required=True
+        ),
+        follow_up=_bool(consent_data.get("follow_up"), "consent.follow_up", errors),
+        share_with_ombudsman=_bool(
+            consent_data.get("share_with_ombudsman"), "consent.share_with_ombudsman", errors
+        ),
+    )
+
+    unknown = set(data) - _TOP_LEVEL_FIELDS
+    for name in sorted(unknown)[:10]:
+        errors.add(str(name), _l("This field is not part of the report."))
+
+    if errors.errors:
+        raise InvalidReport(errors.errors)
+    assert incident_date is not None and precision is not None and country is not None
+    return ReportSubmission(
+        language=language,
+        incident_date=incident_date,
+        date_precision=precision,
+        acts=acts,
+        perpetrators=perpetrators,
+        location_type=location_type,
+        country=country,
+        region=region,
+        airport=airport,
+        place_text=place_text,
+        duration_hours=duration,
+        people=people,
+        forced_labour_indicators=indicators,
+        coercion=coercion,
+        outcome=outcome,
+        narrative=narrative,
+        reporter_role=reporter_role,
+        contact=contact,
+        consent=consent,
+    )
+
+
+_TOP_LEVEL_FIELDS = frozenset(
+    {
+        "language",
+        "incident_date",
+        "date_precision",
+        "acts",
+        "perpetrators",
+        "location_type",
+        "country",
+        "region",
+        "airport",
+        "place_text",
+        "duration_hours",
+        "people",
+        "forced_labour_indicators",
+        "coercion",
+        "outcome",
+        "narrative",
+        "reporter_role",
+        "contact",
+        "consent",
+    }
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Sealing and storing
+
+
+def section_context(report_id: str, section: Section | str) -> bytes:
+    return f"report/{report_id}/{Section(section).value}".encode()
+
+
+def _canonical(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
+        "utf-8"
+    )
+
+
+def facet_tag(index_key: bytes, organisation_id: int, facet: str, value: str) -> bytes:
+    """Blind-index tag for a queue filter, e.g. ('act_group', 'DET')."""
+    message = f"{organisation_id}|{facet}:{value}".encode()
+    return hmac.new(index_key, message, hashlib.sha256).digest()[:16]
+
+
+def report_facets(submission: ReportSubmission) -> list[tuple[str, str]]:
+    facets = [
+        ("act_group", group) for group in sorted({taxonomy.act_group(a) for a in submission.acts})
+    ]
+    if submission.region:
+        facets.append(("region", submission.region))
+    facets.append(("country", submission.country))
+    return facets
+
+
+def _keyring() -> KeyRing:
+    ring: KeyRing = current_app.extensions["incident_keys"]
+    return ring
+
+
+def record_report(
+    submission: ReportSubmission,
+    *,
+    submission_token: bytes,
+    organisation: Organisation,
+    received_on: dt.date | None = None,
+) -> tuple[Report, str]:
+    """Seal and add a report to the session (no commit). Returns the report and its receipt."""
+    ring = _keyring()
+    pepper = ring.require_pepper()
+    statistics_key: RecipientPublicKey = ring.require_statistics_public()
+    team_key = team_public_key(organisation)
+    suite = SuiteId.from_name(current_app.config["HPKE_SUITE"])
+
+    report_id = random_id()
+    receipt = receipt_from_token(submission_token, pepper)
+    salt = new_reporter_salt()
+    reporter_key = derive_reporter_key(receipt, salt, suite)
+
+    statistical = seal(
+        _canonical(submission.statistical_section()),
+        context=section_context(report_id, Section.STATISTICAL),
+        recipients=[team_key, statistics_key],
+    )
+    private = seal(
+        _canonical(submission.private_section()),
+        context=section_context(report_id, Section.PRIVATE),
+        recipients=[team_key],
+    )
+    consented = submission.consent.statistics
+    report = Report(
+        id=report_id,
+        organisation_id=organisation.id,
+        receipt_hash=receipt_lookup_hash(receipt, pepper),
+        submission_token_hash=submission_token_hash(submission_token, pepper),
+        reporter_salt=salt,
+        reporter_public_key=reporter_key.public.to_bytes(),
+        statistical_section=statistical,
+        private_section=private,
+        status=ReportStatus.NEW.value,
+        priority=taxonomy.urgency(
+            outcome=submission.outcome,
+            acts=submission.acts,
+            children=submission.people.children_involved,
+        ),
+        received_on=received_on or today(),
+        consent_statistics=consented,
+        consent_follow_up=submission.consent.follow_up,
+        consent_ombudsman=submission.consent.share_with_ombudsman,
+        statistics_state=(
+            StatisticsState.WAITING.value if consented else StatisticsState.NOT_CONSENTED.value
+        ),
+    )
+    db.session.add(report)
+    db.session.flush()  # facets and the pool entry reference the report row
+    index_key = ring.require_index_key().secret
+    for facet, value in report_facets(submission):
+        db.session.add(
+            ReportFacet(
+                report_id=report_id, tag=facet_tag(index_key, organisation.id, facet, value)
+            )
+        )
+    if consented:
+        db.session.add(MixingPoolEntry(report_id=report_id))
+    return report, receipt
+
+
+def find_by_submission_token(submission_token: bytes) -> Report | None:
+    token_hash = submission_token_hash(submission_token, _keyring().require_pepper())
+    return db.session.scalar(select(Report).where(Report.submission_token_hash == token_hash))
+
+
+def submit_report(
+    submission: ReportSubmission,
+    *,
+    submission_token: bytes | None = None,
+    organisation: Organisation | None = None,
+    received_on: dt.date | None = None,
+    nudge: bool = True,
+) -> SubmissionResult:
+    """Store a report, commit, then nudge the pipeline. Idempotent per submission token."""
+    token = submission_token or new_submission_token()
+    pepper = _keyring().require_pepper()
+    existing = find_by_submission_token(token)
+    if existing is not None:
+        return SubmissionResult(existing.id, receipt_from_token(token, pepper), created=False)
+    target = organisation or ensure_organisation()
+    report, receipt = record_report(
+        submission, submission_token=token, organisation=target, received_on=received_on
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same token pressed twice at once: the other request won; answer as it did.
+        db.session.rollback()
+        existing = find_by_submission_token(token)
+        if existing is None:
+            raise
+        return SubmissionResult(existing.id, receipt, created=False)
+    if nudge and report.consent_statistics:
+        dispatch.nudge_pipeline()
+    return SubmissionResult(report.id, receipt, created=True)

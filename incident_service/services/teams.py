@@ -1,0 +1,169 @@
+"""Organisations and their case-team keys: creating them and granting them to caseworkers.
+
+The team private key is never stored in the clear. It is sealed to each caseworker's own key
+pair (a `TeamKeyGrant`); adding a caseworker seals it once more rather than re-encrypting every
+report. When an organisation is created, its team private key is written once to a bootstrap
+file in the keys directory so that the first supervisor can be granted it from the command line;
+the operator moves that file offline afterwards (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId
+from incident_service.crypto.envelopes import open_envelope, seal
+from incident_service.models import Organisation, TeamKey, TeamKeyGrant, User, db, today
+
+DEFAULT_ORGANISATION_SLUG = "default"
+DEFAULT_ORGANISATION_NAME = "Case team"
+
+
+class TeamKeyUnavailable(Exception):
+    """The caseworker has not been granted the team key (or the grant cannot be opened)."""
+
+
+def bootstrap_path(keys_dir: Path, slug: str) -> Path:
+    return keys_dir / f"team-{slug}.key"
+
+
+def _grant_context(team_key: TeamKey, user_id: int) -> bytes:
+    return f"team-key/{team_key.key_id}/user/{user_id}".encode()
+
+
+def ensure_organisation(
+    *,
+    slug: str = DEFAULT_ORGANISATION_SLUG,
+    name: str = DEFAULT_ORGANISATION_NAME,
+    suite: SuiteId | None = None,
+    keys_dir: Path | None = None,
+) -> Organisation:
+    """Return the organisation, creating it and its first team key if needed (no commit)."""
+    organisation = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None:
+        organisation = Organisation(slug=slug, name=name)
+        db.session.add(organisation)
+        db.session.flush()
+    if active_team_key(organisation) is None:
+        chosen_suite = suite or SuiteId.from_name(current_app.config["HPKE_SUITE"])
+        private = RecipientPrivateKey.generate(chosen_suite)
+        db.session.add(
+            TeamKey(
+                organisation_id=organisation.id,
+                key_id=private.key_id.hex(),
+                suite=int(private.suite),
+                public_key=private.public.public_bytes,
+                active=True,
+            )
+        )
+        db.session.flush()
+        directory = keys_dir or Path(current_app.config["KEYS_DIR"])
+        _write_bootstrap(bootstrap_path(directory, slug), private, slug)
+    return organisation
+
+
+def _write_bootstrap(path: Path, private: RecipientPrivateKey, slug: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        path.unlink()
+    document = {
+        "kind": "team-bootstrap",
+        "organisation": slug,
+        "key_id": private.key_id.hex(),
+        "private": base64.b64encode(private.to_bytes()).decode("ascii"),
+        "note": "Grant this key to the first supervisor, then move this file offline.",
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+
+
+def load_bootstrap_key(organisation: Organisation, keys_dir: Path) -> RecipientPrivateKey | None:
+    """The team private key from the bootstrap file, if it is still there and current."""
+    path = bootstrap_path(keys_dir, organisation.slug)
+    if not path.exists():
+        return None
+    document = json.loads(path.read_text(encoding="utf-8"))
+    private = RecipientPrivateKey.from_bytes(base64.b64decode(document["private"]))
+    current = active_team_key(organisation)
+    if current is None or private.key_id.hex() != current.key_id:
+        return None
+    return private
+
+
+def active_team_key(organisation: Organisation) -> TeamKey | None:
+    return db.session.scalar(
+        select(TeamKey)
+        .where(TeamKey.organisation_id == organisation.id, TeamKey.active.is_(True))
+        .order_by(TeamKey.id.desc())
+    )
+
+
+def team_public_key(organisation: Organisation) -> RecipientPublicKey:
+    key = active_team_key(organisation)
+    if key is None:
+        raise TeamKeyUnavailable(f"organisation {organisation.slug} has no team key")
+    return RecipientPublicKey(SuiteId.from_number(key.suite), key.public_key)
+
+
+def grant_team_key(
+    *,
+    user: User,
+    team_private_key: RecipientPrivateKey,
+    granted_by: User | None = None,
+) -> TeamKeyGrant:
+    """Seal the team private key to `user`'s key pair (no commit)."""
+    if user.key_public is None or user.key_suite is None:
+        raise TeamKeyUnavailable("the user has not set up a key pair yet")
+    team_key = db.session.scalar(
+        select(TeamKey).where(TeamKey.key_id == team_private_key.key_id.hex())
+    )
+    if team_key is None or team_key.organisation_id != user.organisation_id:
+        raise TeamKeyUnavailable("that team key does not belong to the user's organisation")
+    recipient = RecipientPublicKey(SuiteId.from_number(user.key_suite), user.key_public)
+    sealed = seal(
+        team_private_key.to_bytes(),
+        context=_grant_context(team_key, user.id),
+        recipients=[recipient],
+    )
+    grant = db.session.scalar(
+        select(TeamKeyGrant).where(
+            TeamKeyGrant.team_key_id == team_key.id, TeamKeyGrant.user_id == user.id
+        )
+    )
+    if grant is None:
+        grant = TeamKeyGrant(team_key_id=team_key.id, user_id=user.id, sealed_private_key=b"")
+        db.session.add(grant)
+    grant.sealed_private_key = sealed
+    grant.granted_by_id = granted_by.id if granted_by is not None else None
+    grant.granted_on = today()
+    db.session.flush()
+    return grant
+
+
+def open_team_key(*, user: User, user_private_key: RecipientPrivateKey) -> RecipientPrivateKey:
+    """The team private key, opened with the caseworker's unlocked key pair."""
+    organisation = db.session.get(Organisation, user.organisation_id)
+    assert organisation is not None
+    team_key = active_team_key(organisation)
+    if team_key is None:
+        raise TeamKeyUnavailable("no team key")
+    grant = db.session.scalar(
+        select(TeamKeyGrant).where(
+            TeamKeyGrant.team_key_id == team_key.id, TeamKeyGrant.user_id == user.id
+        )
+    )
+    if grant is None:
+        raise TeamKeyUnavailable("the team key has not been granted to this user")
+    secret = open_envelope(
+        grant.sealed_private_key,
+        context=_grant_context(team_key, user.id),
+        private_key=user_private_key,
+    )
+    return RecipientPrivateKey.from_bytes(secret)

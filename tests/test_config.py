@@ -1,0 +1,132 @@
+"""Configuration: the embedded default needs nothing; production refuses each unsafe setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import Config, UnsafeConfiguration
+from incident_service import create_app, keystore
+from incident_service.crypto import SuiteId
+
+GOOD_SECRET = "x" * 48
+
+
+def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    keys = tmp_path / "keys"
+    if not keys.exists():
+        keystore.generate_keys(keys, suite=SuiteId.X25519, development=False)
+    env = {
+        "INCIDENT_ENV": "production",
+        "SECRET_KEY": GOOD_SECRET,
+        "DATABASE_URL": "postgresql://root@127.0.0.1:5432/test",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "KEYS_DIR": str(keys),
+        "INSTANCE_PATH": str(tmp_path),
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v != "<unset>"}
+
+
+def test_does_the_embedded_default_need_no_settings(tmp_path):
+    config = Config.from_env({"INSTANCE_PATH": str(tmp_path)})
+    assert config.DATABASE_URL.startswith("sqlite:///")
+    assert config.CELERY_EAGER is True
+    app = create_app(config)
+    keys = tmp_path / "keys"
+    assert (keys / "statistics.key").exists()
+    assert (keys / "statistics.key").stat().st_mode & 0o777 == 0o600
+    assert keys.stat().st_mode & 0o777 == 0o700
+    assert app.extensions["incident_keys"].development is True
+
+
+def test_does_the_embedded_default_warn_loudly_about_development_keys(tmp_path, capsys):
+    create_app(Config.from_env({"INSTANCE_PATH": str(tmp_path)}))
+    assert "DEVELOPMENT KEYS" in capsys.readouterr().err
+
+
+def test_does_a_sound_production_configuration_start(tmp_path):
+    config = Config.from_env(production_env(tmp_path))
+    config.check_production()
+    keystore.check_production_keys(Path(config.KEYS_DIR), role="all")
+
+
+@pytest.mark.parametrize(
+    ("override", "setting"),
+    [
+        ({"SECRET_KEY": "<unset>"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "changeme"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short-random-3f9a"}, "SECRET_KEY"),
+        ({"DATABASE_URL": "sqlite:////tmp/x.db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "<unset>"}, "DATABASE_URL"),
+        ({"CELERY_EAGER": "1"}, "CELERY_EAGER"),
+        ({"ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"),
+        ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
+    ],
+)
+def test_does_production_refuse_each_unsafe_setting_by_name(tmp_path, override, setting):
+    config = Config.from_env(production_env(tmp_path, **override))
+    with pytest.raises(UnsafeConfiguration) as excinfo:
+        create_app(config)
+    assert excinfo.value.setting == setting
+    assert str(excinfo.value).startswith(setting + ":")
+    assert "\n" not in str(excinfo.value)
+
+
+def test_does_production_refuse_development_keys(tmp_path):
+    keys = tmp_path / "keys"
+    keystore.generate_keys(keys, suite=SuiteId.X25519, development=True)
+    config = Config.from_env(production_env(tmp_path))
+    with pytest.raises(UnsafeConfiguration, match=r"^KEYS_DIR: .*development key"):
+        create_app(config)
+
+
+@pytest.mark.parametrize("missing", ["receipt-pepper.key", "statistics.pub", "signing.key"])
+def test_does_production_refuse_a_missing_key_file(tmp_path, missing):
+    env = production_env(tmp_path)
+    (tmp_path / "keys" / missing).unlink()
+    with pytest.raises(UnsafeConfiguration, match=rf"^KEYS_DIR: missing key file .*{missing}"):
+        create_app(Config.from_env(env))
+
+
+def test_does_the_web_process_refuse_to_hold_the_statistics_private_key(tmp_path):
+    env = production_env(tmp_path, PROCESS_ROLE="web")
+    with pytest.raises(UnsafeConfiguration, match=r"^KEYS_DIR: statistics.key must live"):
+        create_app(Config.from_env(env))
+
+
+def test_does_the_web_process_start_with_only_its_own_keys(tmp_path):
+    env = production_env(tmp_path, PROCESS_ROLE="web")
+    for name in keystore.WORKER_ONLY_FILES:
+        (tmp_path / "keys" / name).unlink()
+    app = create_app(Config.from_env(env))
+    ring = app.extensions["incident_keys"]
+    assert ring.statistics_private is None and ring.signing_key is None
+    assert ring.statistics_public is not None
+
+
+def test_is_an_unknown_environment_refused():
+    with pytest.raises(UnsafeConfiguration, match=r"^INCIDENT_ENV:"):
+        Config.from_env({"INCIDENT_ENV": "prod"})
+
+
+def test_does_the_cli_print_a_one_line_refusal(tmp_path):
+    import subprocess
+    import sys
+
+    env = production_env(tmp_path, SECRET_KEY="<unset>")
+    import os
+
+    full_env = {**os.environ, **env}
+    full_env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "incident_service.cli", "keys", "show"],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY: must be set in production" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,52 @@
+"""Migrations: upgrade from empty, schema equals the models, downgrade and upgrade again."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from incident_service.cli import alembic_config
+from incident_service.models import db
+from tests.conftest import build_app
+
+
+@pytest.fixture
+def empty_app(tmp_path, backend):
+    yield from build_app(tmp_path, backend, create_tables=False)
+
+
+def _diff(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, db.metadata)
+
+
+def test_does_upgrade_head_build_exactly_the_models_and_reverse_cleanly(empty_app):
+    with empty_app.app_context():
+        command.upgrade(alembic_config(), "head")
+        with db.engine.connect() as connection:
+            assert _diff(connection) == []
+            tables = set(sa.inspect(connection).get_table_names())
+        assert {"reports", "statistical_records", "audit_log", "releases"} <= tables
+        command.downgrade(alembic_config(), "base")
+        with db.engine.connect() as connection:
+            remaining = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+        assert remaining == set()
+        command.upgrade(alembic_config(), "head")
+        with db.engine.connect() as connection:
+            assert _diff(connection) == []
+
+
+def test_can_every_revision_step_down_and_up_one_at_a_time(empty_app):
+    from alembic.script import ScriptDirectory
+
+    with empty_app.app_context():
+        script = ScriptDirectory.from_config(alembic_config())
+        revisions = list(reversed(list(script.walk_revisions())))
+        for revision in revisions:
+            command.upgrade(alembic_config(), revision.revision)
+        for _ in revisions:
+            command.downgrade(alembic_config(), "-1")
+        command.upgrade(alembic_config(), "head")
