@@ -115,7 +115,15 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_globals(app: Flask) -> None:
     from incident_service import taxonomy
 
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, taxonomy=taxonomy)
+    from flask_babel import get_locale
+
+    def current_language() -> str:
+        locale = get_locale()
+        return locale.language if locale is not None else "en"
+
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES, taxonomy=taxonomy, current_language=current_language
+    )
 
 
 def _after_request(response: Response) -> Response:
