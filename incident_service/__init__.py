@@ -113,9 +113,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_globals(app: Flask) -> None:
-    from incident_service import taxonomy
-
     from flask_babel import get_locale
+
+    from incident_service import taxonomy
 
     def current_language() -> str:
         locale = get_locale()

@@ -1,0 +1,127 @@
+"""The audit trail: every decryption, export, status change, message, key grant, login and
+release is an entry chained by SHA-256 to the one before, so that altering or removing a row
+breaks the chain at that row (`incident-service audit verify`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+
+from incident_service.models import AuditEntry, db, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditChainBroken(Exception):
+    def __init__(self, entry_id: int, reason: str) -> None:
+        super().__init__(f"audit entry {entry_id}: {reason}")
+        self.entry_id = entry_id
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    last_hash: str
+
+
+def _canonical_detail(detail: Mapping[str, Any] | None) -> str:
+    return json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def compute_hash(
+    *,
+    prev_hash: str,
+    at: dt.datetime,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    detail: str,
+) -> str:
+    fields = [
+        prev_hash,
+        at.isoformat(timespec="microseconds"),
+        "" if actor_id is None else str(actor_id),
+        action,
+        object_type,
+        object_id,
+        detail,
+    ]
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+
+def _lock_chain() -> None:
+    """Serialise appends so two writers cannot both chain onto the same predecessor."""
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+
+
+def record(
+    action: str,
+    *,
+    actor_id: int | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction (the caller commits).
+
+    `detail` must hold coarse facts only (a status name, a file name), never report content.
+    """
+    _lock_chain()
+    last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+    prev_hash = last.entry_hash if last is not None else GENESIS_HASH
+    at = utcnow()
+    detail_text = _canonical_detail(detail)
+    entry = AuditEntry(
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail_text,
+        prev_hash=prev_hash,
+        entry_hash=compute_hash(
+            prev_hash=prev_hash,
+            at=at,
+            actor_id=actor_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail_text,
+        ),
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def verify_chain() -> ChainReport:
+    """Walk the whole log in order; raise `AuditChainBroken` naming the first bad entry."""
+    prev_hash = GENESIS_HASH
+    count = 0
+    for entry in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        if entry.prev_hash != prev_hash:
+            raise AuditChainBroken(entry.id, "does not follow the previous entry")
+        expected = compute_hash(
+            prev_hash=entry.prev_hash,
+            at=entry.at,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            detail=entry.detail,
+        )
+        if expected != entry.entry_hash:
+            raise AuditChainBroken(entry.id, "content does not match its hash")
+        prev_hash = entry.entry_hash
+        count += 1
+    return ChainReport(entries=count, last_hash=prev_hash)

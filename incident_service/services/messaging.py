@@ -1,0 +1,108 @@
+"""The thread between caseworkers and a reporter, sealed so that only the case team and the
+holder of the receipt can read it.
+
+Every message is one envelope sealed to the organisation's team key and to the reporter's
+receipt-derived key, bound to `report/<id>/message`. Without the receipt, a reply is unreadable
+at rest even to someone holding the whole database.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from incident_service.constants import MessageAuthor
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId
+from incident_service.crypto.envelopes import open_envelope, seal
+from incident_service.crypto.receipts import derive_reporter_key
+from incident_service.models import Message, Organisation, Report, db, today
+from incident_service.services.teams import team_public_key
+
+MAX_MESSAGE_LENGTH = 5000
+
+
+class EmptyMessage(ValueError):
+    """Nothing to send."""
+
+
+class MessageTooLong(ValueError):
+    """More than `MAX_MESSAGE_LENGTH` characters."""
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    id: int
+    author: MessageAuthor
+    sent_on: str
+    text: str
+
+
+def message_context(report_id: str) -> bytes:
+    return f"report/{report_id}/message".encode()
+
+
+def reporter_public_key(report: Report) -> RecipientPublicKey:
+    return RecipientPublicKey.from_bytes(report.reporter_public_key)
+
+
+def reporter_private_key(report: Report, receipt: str) -> RecipientPrivateKey:
+    """Re-derive the reporter's key pair from the receipt (the caller has checked it)."""
+    suite = SuiteId.from_number(report.reporter_public_key[0])
+    return derive_reporter_key(receipt, report.reporter_salt, suite)
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise EmptyMessage("empty message")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise MessageTooLong(f"at most {MAX_MESSAGE_LENGTH} characters")
+    return text
+
+
+def post_message(
+    report: Report, *, author: MessageAuthor, text: str, author_user_id: int | None = None
+) -> Message:
+    """Seal and add a message to the report's thread (no commit)."""
+    organisation = db.session.get(Organisation, report.organisation_id)
+    assert organisation is not None
+    body = json.dumps({"text": _check_text(text)}, ensure_ascii=False).encode("utf-8")
+    sealed = seal(
+        body,
+        context=message_context(report.id),
+        recipients=[team_public_key(organisation), reporter_public_key(report)],
+    )
+    message = Message(
+        report_id=report.id,
+        author=author.value,
+        author_user_id=author_user_id,
+        sent_on=today(),
+        sealed=sealed,
+        read=False,
+    )
+    db.session.add(message)
+    if author is MessageAuthor.REPORTER:
+        report.unread_for_caseworkers = (report.unread_for_caseworkers or 0) + 1
+    return message
+
+
+def read_thread(report: Report, *, private_key: RecipientPrivateKey) -> list[ThreadMessage]:
+    """Open every message with either the team key or the reporter's derived key."""
+    messages = db.session.scalars(
+        select(Message).where(Message.report_id == report.id).order_by(Message.id)
+    )
+    thread = []
+    for message in messages:
+        body = open_envelope(
+            message.sealed, context=message_context(report.id), private_key=private_key
+        )
+        thread.append(
+            ThreadMessage(
+                id=message.id,
+                author=MessageAuthor(message.author),
+                sent_on=message.sent_on.isoformat(),
+                text=str(json.loads(body)["text"]),
+            )
+        )
+    return thread
