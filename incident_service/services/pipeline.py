@@ -74,10 +74,16 @@ class StatisticalSectionsUnusable(Exception):
     holds counts and coarse reasons only."""
 
     def __init__(self, failed: int, summary: str) -> None:
-        super().__init__(
-            f"{failed} report(s) could not be anonymised and were marked failed ({summary})"
-        )
+        # Both values as args, so the exception survives pickling in a worker's result path.
+        super().__init__(failed, summary)
         self.failed = failed
+        self.summary = summary
+
+    def __str__(self) -> str:
+        return (
+            f"{self.failed} report(s) could not be anonymised and were marked failed "
+            f"({self.summary})"
+        )
 
 
 @dataclass
