@@ -306,14 +306,28 @@ def _record_expression(dimension: Dimension, record: Any) -> ColumnElement[Any]:
 
 
 def _period_condition(period: Period, record: Any) -> ColumnElement[bool]:
+    """Months in the period, and year-only records of the years it covers entirely.
+
+    Written as one range on `month` (a year "2024" sorts just before "2024-01"), minus the
+    year-only values that fall inside the range but whose year is only partly covered. A
+    plain range lets the planner estimate the rows; an OR of functions made PostgreSQL expect
+    a few thousand rows out of a million and sort them on disk.
+    """
     month = record.c.month
-    monthly = sa.and_(
-        sa.func.length(month) == 7, month >= period.first_month, month <= period.last_month
-    )
-    years = period.whole_years()
-    if not years:
-        return monthly
-    return sa.or_(monthly, month.in_(years))
+    lower = period.first_month
+    if lower.endswith("-01"):
+        lower = lower[:4]  # the year-only value of a wholly covered first year
+    whole = set(period.whole_years())
+    inside = [
+        f"{year:04d}"
+        for year in range(int(period.first_month[:4]), int(period.last_month[:4]) + 1)
+        if lower <= f"{year:04d}" <= period.last_month
+    ]
+    partial = [year for year in inside if year not in whole]
+    condition = sa.and_(month >= lower, month <= period.last_month)
+    if partial:
+        condition = sa.and_(condition, month.not_in(partial))
+    return condition
 
 
 def _multi_filter(
@@ -437,33 +451,62 @@ def _finest_select(
     return statement
 
 
-def _mask(positions: Collection[int]) -> int:
-    return sum(1 << position for position in positions)
+_ALL_LITERAL: ColumnElement[str] = sa.literal_column(f"'{ALL}'", sa.String)
+
+
+def _total(cells: Any) -> ColumnElement[Any]:
+    # A sum of counts is NUMERIC in PostgreSQL; the driver would hand back Decimals.
+    return sa.cast(sa.func.sum(cells.c.n), sa.BigInteger).label("n")
 
 
 def _rollup_selects(
     cells: Any, plan: _Plan, grouped_multi: frozenset[Dimension]
 ) -> list[sa.Select[Any]]:
-    """Margins over the row-level dimensions, summed from one finest-cell CTE."""
-    dimension_count = len(plan.dimensions)
+    """Margins over the row-level dimensions, summed from one finest-cell CTE, as rows of
+    (d0..dn, n) with `ALL` in the summed-over positions (any dialect)."""
     row_positions = [i for i, d in enumerate(plan.dimensions) if d in plan.row_level]
     multi_positions = [i for i, d in enumerate(plan.dimensions) if d in grouped_multi]
     selects: list[sa.Select[Any]] = []
     for size in range(len(row_positions), -1, -1):
         for kept in itertools.combinations(row_positions, size):
             grouped = sorted([*kept, *multi_positions])
-            outputs: list[ColumnElement[Any]] = [sa.literal_column(str(_mask(grouped))).label("gs")]
-            for index in range(dimension_count):
-                if index in grouped:
-                    outputs.append(cells.c[f"d{index}"])
-                else:
-                    outputs.append(sa.null().label(f"d{index}"))
-            outputs.append(sa.func.sum(cells.c.n).label("n"))
-            statement = sa.select(*outputs)
+            outputs: list[ColumnElement[Any]] = [
+                cells.c[f"d{index}"] if index in grouped else _ALL_LITERAL.label(f"d{index}")
+                for index in range(len(plan.dimensions))
+            ]
+            statement = sa.select(*outputs, _total(cells))
             if grouped:
                 statement = statement.group_by(*[cells.c[f"d{index}"] for index in grouped])
             selects.append(statement)
     return selects
+
+
+def _cube_select(cells: Any, plan: _Plan, grouped_multi: frozenset[Dimension]) -> sa.Select[Any]:
+    """PostgreSQL: the same rows as `_rollup_selects`, in one `GROUP BY ..., CUBE(...)` over
+    the finest cells."""
+    row_positions = [i for i, d in enumerate(plan.dimensions) if d in plan.row_level]
+    multi_positions = [i for i, d in enumerate(plan.dimensions) if d in grouped_multi]
+    outputs: list[ColumnElement[Any]] = []
+    for index in range(len(plan.dimensions)):
+        column = cells.c[f"d{index}"] if index in row_positions + multi_positions else None
+        if column is None:
+            outputs.append(_ALL_LITERAL.label(f"d{index}"))
+        elif index in row_positions:
+            # GROUPING() is 1 where the row is a margin over that column.
+            outputs.append(
+                sa.case((sa.func.grouping(column) == 1, _ALL_LITERAL), else_=column).label(
+                    f"d{index}"
+                )
+            )
+        else:
+            outputs.append(column)
+    statement = sa.select(*outputs, _total(cells))
+    keys: list[Any] = [cells.c[f"d{index}"] for index in multi_positions]
+    if row_positions:
+        keys.append(sa.func.cube(*[cells.c[f"d{index}"] for index in row_positions]))
+    if keys:
+        statement = statement.group_by(*keys)
+    return statement
 
 
 def cube(
@@ -495,30 +538,26 @@ def cube(
     active_filters = {Dimension(d): v for d, v in (filters or {}).items()}
 
     if not margins:
-        finest = _finest_select(plan, frozenset(plan.multi), period, active_filters)
-        full = _mask(range(len(dims)))
-        rows = [(full, *row) for row in db.session.execute(finest).all()]
+        statement: Any = _finest_select(plan, frozenset(plan.multi), period, active_filters)
     else:
+        grouping_sets = db.session.get_bind().dialect.name == "postgresql"
         selects: list[sa.Select[Any]] = []
         for size in range(len(plan.multi), -1, -1):
-            for included in itertools.combinations(plan.multi, size):
+            for number, included in enumerate(itertools.combinations(plan.multi, size)):
                 grouped_multi = frozenset(included)
                 finest = _finest_select(plan, grouped_multi, period, active_filters)
-                cells = finest.cte(f"cells_{len(selects)}").prefix_with("MATERIALIZED")
-                selects.extend(_rollup_selects(cells, plan, grouped_multi))
+                if grouping_sets:
+                    cells = finest.subquery(f"cells_{size}_{number}")
+                    selects.append(_cube_select(cells, plan, grouped_multi))
+                else:
+                    cte = finest.cte(f"cells_{size}_{number}").prefix_with("MATERIALIZED")
+                    selects.extend(_rollup_selects(cte, plan, grouped_multi))
         statement = sa.union_all(*selects) if len(selects) > 1 else selects[0]
-        rows = [tuple(row) for row in db.session.execute(statement).all()]
-
-    cells_by_key: dict[CellKey, int] = {}
-    for row in rows:
-        mask, values, n = row[0], row[1:-1], row[-1]
-        if n is None or int(n) == 0:
-            continue
-        key = tuple(
-            (None if values[i] is None else str(values[i])) if mask & (1 << i) else ALL
-            for i in range(len(dims))
-        )
-        cells_by_key[key] = int(n)
+    # Rows are (d0..dn, n) with ALL already in place: the only Python work is the dict.
+    width = len(dims)
+    cells_by_key: dict[CellKey, int] = {
+        row[:width]: int(row[width]) for row in db.session.execute(statement) if row[width]
+    }
     return Cube(
         period=period,
         dimensions=dims,
