@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +16,11 @@ from flask import Flask
 
 from incident_service.constants import StatisticsState
 from incident_service.models import AuditEntry, Message, Report, StatisticalRecord, db, today
+from incident_service.services import dispatch
 from incident_service.services.retention import purge_expired_reports
 from tests.conftest import build_app
 from tests.factories import submit
+from tests.worker_process import ROOT
 
 
 @pytest.fixture
@@ -159,3 +165,49 @@ def test_does_the_purge_command_say_what_it_deleted(app):
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 0, result.output
     assert "deleted 1 report(s)" in result.output
+
+
+def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_path):
+    """`celery -A workers.celery_app worker|beat` must find the Celery app (not the Flask one),
+    with every stable task name registered and the beat schedule pointing only at them."""
+    script = (
+        "import json\n"
+        "from celery import Celery\n"
+        "from celery.app.utils import find_app\n"
+        "app = find_app('workers.celery_app')\n"
+        "assert isinstance(app, Celery)\n"
+        "app.loader.import_default_modules()\n"
+        "print(json.dumps({'tasks': sorted(t for t in app.tasks if t.startswith('incident.')),\n"
+        "  'schedule': sorted(e['task'] for e in app.conf.beat_schedule.values())}))\n"
+    )
+    env = {
+        **os.environ,
+        "INCIDENT_ENV": "testing",
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "CELERY_EAGER": "0",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(completed.stdout.strip().splitlines()[-1])
+    pipeline_tasks = {
+        dispatch.TASK_PIPELINE_NUDGE,
+        dispatch.TASK_PIPELINE_FLUSH,
+        dispatch.TASK_PIPELINE_SWEEP,
+        dispatch.TASK_PIPELINE_WITHDRAW,
+        dispatch.TASK_PIPELINE_RESTORE,
+        dispatch.TASK_RETENTION_PURGE,
+    }
+    assert pipeline_tasks <= set(found["tasks"])
+    assert set(found["schedule"]) == {
+        dispatch.TASK_PIPELINE_NUDGE,
+        dispatch.TASK_PIPELINE_SWEEP,
+        dispatch.TASK_RETENTION_PURGE,
+    }
