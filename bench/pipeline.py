@@ -47,6 +47,7 @@ REDIS_URL = os.environ.get(
     "BENCH_REDIS_URL", os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 )
 REPEATS = 5
+sys.stdout.reconfigure(line_buffering=True)  # progress shows up when output is a file
 
 
 def _variants() -> list[Any]:
