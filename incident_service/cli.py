@@ -123,6 +123,9 @@ def keys_generate(out_dir: Path, suite: str) -> None:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(keys_group)
+    from incident_service.auth import commands as staff_commands
+
+    staff_commands.register(app)
 
 
 if __name__ == "__main__":
