@@ -78,6 +78,7 @@ def login() -> ResponseReturnValue:
         )
     except accounts.LoginRefused:
         db.session.commit()  # keep the failure count and its audit entry
+        form.code.data = ""  # a code is single-use; the email stays as typed
         return render_template("staff/auth/login.html", form=form, refused=_(LOGIN_REFUSED)), 200
     next_target = safe_next(request.args.get("next"))
     session.clear()  # no value from before the login survives into the staff session
