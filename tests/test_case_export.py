@@ -50,7 +50,9 @@ def test_does_the_pdf_hold_only_the_parts_the_caseworker_ticked(app):
     assert "CONTACT-MARKER" not in text
     assert "NOTE-MARKER" not in text
     with app.app_context():
-        (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "report.export"))
+        (entry,) = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "report.export")
+        )
         assert entry.actor_id == worker.user_id and entry.object_id == result.report_id
         assert json.loads(entry.detail)["parts"] == ["coded", "narrative"]
 
@@ -86,7 +88,7 @@ def listener():
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
+        def do_GET(self):
             hits.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "text/css")

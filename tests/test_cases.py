@@ -57,9 +57,7 @@ def _audit(app, action):
 # Queue
 
 
-def test_does_the_queue_put_detained_people_first_then_children_and_violence_then_newest(
-    app, desk
-):
+def test_does_the_queue_put_detained_people_first_then_children_and_violence_then_newest(app, desk):
     client, _ = desk
     with app.app_context():
         old_plain = submit(received_on=dt.date(2024, 5, 1)).report_id
@@ -133,9 +131,7 @@ def test_do_the_queue_filters_narrow_by_status_priority_group_region_assignee_da
     }
 
 
-def test_does_the_queue_show_coded_summaries_and_unread_replies_until_the_case_is_opened(
-    app, desk
-):
+def test_does_the_queue_show_coded_summaries_and_unread_replies_until_the_case_is_opened(app, desk):
     client, _ = desk
     with app.app_context():
         result = submit(outcome="DET")
@@ -514,7 +510,10 @@ def test_is_an_event_of_another_organisation_404(app, desk):
         ).id
         db.session.commit()
     assert client.get(f"/cases/events/{foreign}").status_code == 404
-    assert client.post(f"/cases/{result.report_id}/event", data={"event_id": foreign}).status_code == 404
+    assert (
+        client.post(f"/cases/{result.report_id}/event", data={"event_id": foreign}).status_code
+        == 404
+    )
     assert client.post(f"/cases/events/{foreign}/acts", data={"code": "DET.01"}).status_code == 404
 
 

@@ -32,13 +32,20 @@ def test_does_every_staff_form_refuse_a_post_without_its_csrf_token(csrf_app):
             actor_id=supervisor.user_id,
         ).id
         db.session.commit()
-    values = {"r": report_id, "e": event_id, "spare": newcomer.user_id, "newcomer": newcomer.user_id}
+    values = {
+        "r": report_id,
+        "e": event_id,
+        "spare": newcomer.user_id,
+        "newcomer": newcomer.user_id,
+    }
     case_client = app.test_client()
     login(case_client, supervisor)
     admin_client = app.test_client()
     login(admin_client, admin)
     before = _count(app, AuditEntry)
-    posts = [(path, data, endpoint) for method, path, data, endpoint, _ in TABLE if method == "POST"]
+    posts = [
+        (path, data, endpoint) for method, path, data, endpoint, _ in TABLE if method == "POST"
+    ]
     assert len(posts) >= 18
     for path, data, endpoint in posts:
         client = admin_client if endpoint.startswith("auth.accounts") else case_client

@@ -65,8 +65,7 @@ def test_does_the_whole_case_flow_work_from_cli_enrolment_to_the_reporters_answe
     assert "detained at the site before the first pay" in case
 
     assert (
-        desk.post(f"/cases/{filed.report_id}/status", data={"status": "triaged"}).status_code
-        == 303
+        desk.post(f"/cases/{filed.report_id}/status", data={"status": "triaged"}).status_code == 303
     )
     desk.post(
         f"/cases/{filed.report_id}/messages",
