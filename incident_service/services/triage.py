@@ -178,9 +178,16 @@ class CaseSummary:
 
 @dataclass(frozen=True)
 class QueueRow:
-    report: Report
-    summary: CaseSummary | None  # None when the row cannot be opened with this team key
+    """One queue row as plain values, so rendering after the commit triggers no reloads."""
+
+    id: str
+    status: str
+    priority: int
+    received_on: dt.date
+    labels: str
+    unread: int
     assignee: str | None
+    summary: CaseSummary | None  # None when the row cannot be opened with this team key
 
 
 @dataclass(frozen=True)
@@ -241,7 +248,7 @@ def queue_statement(
     if filters.unread_only:
         statement = statement.where(Report.unread_for_caseworkers > 0)
     return (
-        statement.order_by(Report.priority.desc(), Report.received_on.desc(), Report.id)
+        statement.order_by(Report.priority.desc(), Report.received_on.desc(), Report.id.desc())
         .offset((max(page, 1) - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     )
@@ -315,9 +322,14 @@ def load_queue(
     emails = {user.id: user.email for user in team_members(organisation_id)}
     rows = [
         QueueRow(
-            report=report,
-            summary=summarise(report, team_key),
+            id=report.id,
+            status=report.status,
+            priority=report.priority,
+            received_on=report.received_on,
+            labels=report.labels,
+            unread=report.unread_for_caseworkers,
             assignee=emails.get(report.assignee_id) if report.assignee_id else None,
+            summary=summarise(report, team_key),
         )
         for report in reports
     ]
