@@ -245,6 +245,10 @@ def test_does_a_locked_session_see_a_page_asking_to_unlock_and_never_ciphertext(
         assert 'href="/unlock?next=' in body
         assert "locked narrative" not in body and "ISE1" not in body
     assert not _audit(app, "report.open")
+    blind = client.post(f"/cases/{result.report_id}/status", data={"status": "spam"})
+    assert blind.status_code == 200 and "Your key is locked" in blind.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get_one(Report, result.report_id).status == "new"
 
 
 def test_can_a_caseworker_without_the_team_key_open_no_report_until_a_supervisor_grants_it(app):
@@ -259,6 +263,16 @@ def test_can_a_caseworker_without_the_team_key_open_no_report_until_a_supervisor
     assert "not been granted" in refused.get_data(as_text=True)
     assert "needs the team key" not in refused.get_data(as_text=True)
     assert client.post(f"/cases/team/{newcomer.user_id}/grant").status_code == 403
+    # Nor can they handle it blind: every case action needs the team key too.
+    assert (
+        client.post(f"/cases/{result.report_id}/status", data={"status": "spam"}).status_code == 403
+    )
+    assert (
+        client.post(f"/cases/{result.report_id}/messages", data={"text": "hi"}).status_code == 403
+    )
+    with app.app_context():
+        assert db.session.get_one(Report, result.report_id).status == "new"
+        assert not list(db.session.scalars(select(Message)))
     boss = app.test_client()
     login(boss, supervisor)
     team_page = boss.get("/cases/team").get_data(as_text=True)

@@ -176,3 +176,18 @@ def test_does_users_create_refuse_an_unknown_role_or_a_second_account_for_one_ad
         args=["users", "create", "y@example.org", "--role", "admin", "--organisation", "nope"]
     )
     assert elsewhere.exit_code == 2
+
+
+def test_does_users_deactivate_end_the_account_and_users_list_show_it(app):
+    runner = app.test_cli_runner()
+    one_time, totp, _ = _create(runner, "leaving@example.org", "official")
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"email": "leaving@example.org", "password": one_time, "code": totp.now()}
+    )
+    assert response.status_code == 302
+    assert runner.invoke(args=["users", "deactivate", "leaving@example.org"]).exit_code == 0
+    assert client.get("/login/setup").headers["Location"].startswith("/login")
+    listing = runner.invoke(args=["users", "list"]).output
+    assert "leaving@example.org\tofficial\tdefault\tdeactivated" in listing
+    assert runner.invoke(args=["users", "deactivate", "nobody@example.org"]).exit_code == 2

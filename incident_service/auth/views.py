@@ -54,7 +54,7 @@ def home_for(principal: StaffPrincipal) -> str:
         return url_for("cases.queue")
     if principal.role is Role.ADMIN:
         return url_for("auth.accounts_list")
-    return "/summaries/"
+    return "/summaries"
 
 
 @blueprint.get("/staff")

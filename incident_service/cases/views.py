@@ -84,7 +84,8 @@ def _index_key() -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# Queue and case
+# Queue and case. Every view here, reading or writing, needs the session's team key: a caseworker
+# who has not been granted it (or has not unlocked) handles no case at all.
 
 
 @blueprint.get("/")
@@ -177,7 +178,8 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/status")
 @require_roles(*CASE_ROLES)
-def change_status(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def change_status(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     report = _case_or_404(report_id)
     form = StatusForm()
     if not form.validate_on_submit():
@@ -199,7 +201,8 @@ def change_status(report_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/details")
 @require_roles(*CASE_ROLES)
-def update_details(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def update_details(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     report = _case_or_404(report_id)
     form = DetailsForm()
     form.assignee.choices = []
@@ -226,7 +229,8 @@ def update_details(report_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/notes")
 @require_roles(*CASE_ROLES)
-def add_note(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def add_note(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     report = _case_or_404(report_id)
     form = NoteForm()
     if not form.validate_on_submit():
@@ -244,7 +248,8 @@ def add_note(report_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/interventions")
 @require_roles(*CASE_ROLES)
-def add_intervention(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def add_intervention(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     report = _case_or_404(report_id)
     form = InterventionForm()
     if not form.validate_on_submit():
@@ -268,7 +273,8 @@ def add_intervention(report_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/messages")
 @require_roles(*CASE_ROLES)
-def reply(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def reply(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     report = _case_or_404(report_id)
     form = ReplyForm()
     if not form.validate_on_submit():
@@ -291,7 +297,8 @@ def reply(report_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/event")
 @require_roles(*CASE_ROLES)
-def link_event(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def link_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     principal = current_staff()
     report = _case_or_404(report_id)
     form = LinkEventForm()
@@ -310,7 +317,8 @@ def link_event(report_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/event/new")
 @require_roles(*CASE_ROLES)
-def new_event(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def new_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     principal = current_staff()
     report = _case_or_404(report_id)
     form = NewEventForm()
@@ -336,7 +344,8 @@ def new_event(report_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/<report_id>/event/unlink")
 @require_roles(*CASE_ROLES)
-def unlink_event(report_id: str) -> ResponseReturnValue:
+@requires_team_key
+def unlink_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     report = _case_or_404(report_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -380,7 +389,8 @@ def event(event_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
 
 @blueprint.post("/events/<event_id>/acts")
 @require_roles(*CASE_ROLES)
-def add_act(event_id: str) -> ResponseReturnValue:
+@requires_team_key
+def add_act(event_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     principal = current_staff()
     try:
         found = events.get_event(event_id=event_id, organisation_id=principal.organisation_id)
