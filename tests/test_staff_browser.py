@@ -25,6 +25,13 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
+def settle(driver, condition) -> None:
+    """Wait until the page the last click asked for has loaded (a form post may lag the click)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 20).until(condition)
+
+
 @pytest.fixture
 def browser() -> Iterator[object]:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
@@ -80,31 +87,32 @@ def test_can_a_caseworker_log_in_with_totp_and_triage_a_case_in_a_browser(app, s
     browser.find_element(By.ID, "code").send_keys(next_code(app, worker))
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
-    assert "/unlock" in browser.current_url
+    settle(browser, lambda d: "/unlock" in d.current_url)
     browser.find_element(By.ID, "passphrase").send_keys(worker.passphrase)
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
 
-    assert browser.current_url.endswith("/cases/")
+    settle(browser, lambda d: d.current_url.endswith("/cases/"))
     assert "still detained" in browser.page_source
     browser.find_element(By.CSS_SELECTOR, f'a[href="/cases/{filed.report_id}"]').click()
+    settle(browser, lambda d: d.find_elements(By.ID, "narrative"))
 
     narrative = browser.find_element(By.CSS_SELECTOR, "#narrative").text
     assert narrative == "SYNTHETIC <b>held</b> at passport control"  # shown as text
     Select(browser.find_element(By.ID, "status")).select_by_value("triaged")
     browser.find_element(By.CSS_SELECTOR, "#triage form button[type=submit]").click()
-    assert "Status changed." in browser.page_source
+    settle(browser, lambda d: "Status changed." in d.page_source)
     Select(browser.find_element(By.ID, "priority")).select_by_value("3")
     labels = browser.find_element(By.ID, "labels")
     labels.clear()
     labels.send_keys("lawyer needed")
     browser.find_element(By.CSS_SELECTOR, "#details + form button[type=submit]").click()
-    assert "Case updated." in browser.page_source
+    settle(browser, lambda d: "Case updated." in d.page_source)
 
     with app.app_context():
         report = db.session.get_one(Report, filed.report_id)
         assert (report.status, report.priority, report.labels) == ("triaged", 3, "lawyer needed")
 
     browser.find_element(By.CSS_SELECTOR, "header form button").click()  # log out
-    assert "/login" in browser.current_url
+    settle(browser, lambda d: "/login" in d.current_url)
     browser.get(f"{served}/cases/{filed.report_id}")
     assert "/login" in browser.current_url

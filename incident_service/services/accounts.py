@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import pyotp
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from incident_service.constants import Role
 from incident_service.crypto import RecipientPrivateKey, SuiteId, WrongPassphrase
@@ -178,7 +178,7 @@ def find_user(email: str) -> User | None:
         cleaned = normalise_email(email)
     except InvalidEmail:
         return None
-    return db.session.scalar(select(User).where(func.lower(User.email) == cleaned))
+    return db.session.scalar(select(User).where(User.email == cleaned))  # stored lower-cased
 
 
 def totp_secret(user: User) -> str:
