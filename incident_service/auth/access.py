@@ -5,6 +5,9 @@ browser with a redirect to /login, an anonymous JSON client with 401, the wrong 
 sends an account that still has its one-time password to first-login setup. Views that open
 reports also use `requires_team_key`, which shows a page asking to unlock (never an error, never
 ciphertext) when the session holds no key.
+
+`require_roles` reads `role` and `is_authenticated` from Flask-Login's current user, so a user
+object from another loader (an API token's, say) works with it as long as it has both.
 """
 
 from __future__ import annotations
