@@ -19,7 +19,7 @@ from sqlalchemy.orm import load_only
 
 from incident_service import taxonomy
 from incident_service.constants import MessageAuthor, ReportStatus, Role, Section
-from incident_service.crypto import RecipientPrivateKey
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.crypto.errors import CryptoError
 from incident_service.models import (
@@ -434,7 +434,9 @@ def update_case(
     ):
         if getattr(report, name) != value:
             setattr(report, name, value)
-            changes[name] = value if name != "labels" else len(cleaned_labels.split(","))
+            changes[name] = value
+    if "labels" in changes:  # counted, not copied, into the audit detail
+        changes["labels"] = len([label for label in cleaned_labels.split(",") if label])
     if changes:
         audit.record(
             "case.update",
@@ -458,7 +460,7 @@ def _intervention_context(report_id: str) -> bytes:
     return f"report/{report_id}/intervention".encode()
 
 
-def _team_public(report: Report) -> Any:
+def _team_public(report: Report) -> RecipientPublicKey:
     organisation = db.session.get_one(Organisation, report.organisation_id)
     return team_public_key(organisation)
 
