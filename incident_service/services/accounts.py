@@ -173,12 +173,15 @@ def new_one_time_password() -> str:
 # Enrolment
 
 
-def find_user(email: str) -> User | None:
+def find_user(email: str, *, for_update: bool = False) -> User | None:
     try:
         cleaned = normalise_email(email)
     except InvalidEmail:
         return None
-    return db.session.scalar(select(User).where(User.email == cleaned))  # stored lower-cased
+    statement = select(User).where(User.email == cleaned)  # stored lower-cased
+    if for_update:
+        statement = statement.with_for_update()
+    return db.session.scalar(statement)
 
 
 def totp_secret(user: User) -> str:
@@ -301,7 +304,9 @@ def authenticate(
     moment = now or dt.datetime.now(dt.UTC)
     naive_now = moment.astimezone(dt.UTC).replace(tzinfo=None)
     params = argon2_parameters()
-    user = find_user(email)
+    # The row stays locked until the caller commits (PostgreSQL), so two logins racing with one
+    # code cannot both pass the replay check, nor both skip the failure count.
+    user = find_user(email, for_update=True)
     if user is None or not user.active:
         verify_password(_dummy_hash(params), password[:MAX_SECRET_LENGTH], params)
         raise _refuse("unknown_account" if user is None else "inactive", user)
