@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 
 import pyotp
 import pytest
@@ -390,3 +391,25 @@ def test_does_any_typed_login_input_end_in_the_form_and_never_a_session(app, ema
     assert response.status_code in (200, 400)
     with app.app_context():
         assert db.session.scalar(select(StaffSession).limit(1)) is None
+
+
+def test_is_one_code_accepted_only_once_when_two_logins_race(app):
+    with app.app_context():
+        worker = make_staff(role=Role.OFFICIAL)
+    code = next_code(app, worker)
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def attempt():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(_login_post(client, worker, code=code).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 200, 200, 302]
+    with app.app_context():
+        assert len(sessions.sessions_of(worker.user_id)) == 1

@@ -22,7 +22,8 @@ from functools import lru_cache
 
 import pyotp
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from incident_service.constants import Role
 from incident_service.crypto import RecipientPrivateKey, SuiteId, WrongPassphrase
@@ -286,6 +287,25 @@ def _register_failure(user: User, now: dt.datetime) -> None:
         user.locked_until = now + dt.timedelta(seconds=_throttle_seconds(user.failed_logins))
 
 
+def _claim_counter(user: User, counter: int) -> bool:
+    """Record `counter` as used, unless a newer or equal one already is: a compare-and-set in
+    the database, so that of two logins racing with one code exactly one wins, on SQLite (which
+    has no row locks) as on PostgreSQL."""
+    result = db.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter),
+        )
+        .values(totp_last_counter=counter)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = int(getattr(result, "rowcount", 0) or 0) == 1
+    if claimed:
+        set_committed_value(user, "totp_last_counter", counter)
+    return claimed
+
+
 def _refuse(reason: str, user: User | None) -> LoginRefused:
     audit.record(
         "login.failure",
@@ -321,13 +341,14 @@ def authenticate(
     # A code already used for a login is refused even inside its window: someone who watched
     # it being typed must not be able to replay it.
     reused = counter is not None and last is not None and counter <= last
+    if password_ok and counter is not None and not reused and not _claim_counter(user, counter):
+        reused = True  # another login took this code between our read and now
     if not password_ok or counter is None or reused:
         _register_failure(user, naive_now)
         reason = "wrong_password" if not password_ok else "reused_code" if reused else "wrong_code"
         raise _refuse(reason, user)
     user.failed_logins = 0
     user.locked_until = None
-    user.totp_last_counter = counter
     if password_hasher(params).check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password, params)
     user_key = None
