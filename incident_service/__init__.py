@@ -111,6 +111,11 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_blueprint)
 
+    from incident_service import auth, cases
+
+    auth.init_app(app)
+    cases.init_app(app)
+
 
 def _register_template_globals(app: Flask) -> None:
     from flask_babel import get_locale

@@ -126,6 +126,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(keys_group)
     pipeline_cli.register(app)
+    from incident_service.auth import commands as staff_commands
+
+    staff_commands.register(app)
 
 
 if __name__ == "__main__":
