@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +33,10 @@ from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from incident_service.constants import StatisticsState
+from incident_service.crypto import RecipientPrivateKey, SymmetricKey
 from incident_service.models import (
     MixingPoolEntry,
     Report,
@@ -48,6 +50,7 @@ from incident_service.models import (
     utcnow,
 )
 from incident_service.services.anonymise import (
+    GeneralisedReport,
     SectionUnusable,
     anonymise_section,
     child_rows,
@@ -201,35 +204,14 @@ def flush(*, force: bool = False) -> FlushResult:
     `force` (operator command), writes whatever waits. Commits per chunk. Raises
     `StatisticalSectionsUnusable` after all chunks are done if any report failed.
     """
-    key = statistics_key()
-    tag_key = withdrawal_key()
-    min_batch = _min_batch()
-    max_wait = _max_wait()
-    total = FlushResult()
-    conflicts = 0
-    while True:
-        state = pool_state()
-        db.session.rollback()  # end the read so the chunk's locks start fresh
-        if state.waiting == 0:
-            break
-        overdue = state.overdue(max_wait=max_wait, now=utcnow())
-        if not force and not overdue and state.waiting < min_batch:
-            break
-        # Keep the tail with the last chunk rather than leave a runt batch behind.
-        limit = state.waiting if state.waiting < CHUNK_SIZE + min_batch else CHUNK_SIZE
-        minimum = 1 if force or overdue else min_batch
-        try:
-            result = _flush_chunk(limit=limit, minimum=minimum, key=key, tag_key=tag_key)
-        except IntegrityError:
-            # Another flush recorded some of these reports first (SQLite has no SKIP LOCKED).
-            db.session.rollback()
-            conflicts += 1
-            if conflicts > MAX_CHUNK_CONFLICTS:
-                raise
-            continue
-        if result is None:
-            break
-        total.add(result)
+    settings = _FlushSettings(
+        force=force,
+        min_batch=_min_batch(),
+        max_wait=_max_wait(),
+        key=statistics_key(),
+        tag_key=withdrawal_key(),
+    )
+    total = _flush_chunks(settings)
     if total.batches:
         log.info("anonymised batch(es): %s", total.as_dict())
     if total.failures:
@@ -244,7 +226,75 @@ def flush(*, force: bool = False) -> FlushResult:
     return total
 
 
-def _lock_chunk(limit: int) -> list[Any]:
+@dataclass(frozen=True)
+class _FlushSettings:
+    force: bool
+    min_batch: int
+    max_wait: dt.timedelta
+    key: RecipientPrivateKey
+    tag_key: SymmetricKey
+
+
+@dataclass
+class _Batch:
+    """One locked chunk, opened and generalised, not yet written."""
+
+    all_ids: list[str]
+    candidates: dict[bytes, tuple[str, GeneralisedReport]] = field(default_factory=dict)
+    not_counted: list[str] = field(default_factory=list)
+    never_consented: list[str] = field(default_factory=list)
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    failures: list[SectionUnusable] = field(default_factory=list)
+
+
+def _next_chunk(settings: _FlushSettings) -> tuple[int, int] | None:
+    """(limit, minimum) for the next chunk, or None when no batch is due any more."""
+    state = pool_state()
+    db.session.rollback()  # end the read so the chunk's locks start fresh
+    waiting = state.waiting
+    if waiting <= 0:
+        return None
+    overdue = state.overdue(max_wait=settings.max_wait, now=utcnow())
+    if not settings.force and not overdue and waiting < settings.min_batch:
+        return None
+    # Keep the tail with the last chunk rather than leave a runt batch behind.
+    limit = waiting if waiting < CHUNK_SIZE + settings.min_batch else CHUNK_SIZE
+    minimum = 1 if settings.force or overdue else settings.min_batch
+    return limit, minimum
+
+
+def _flush_chunks(settings: _FlushSettings) -> FlushResult:
+    """Lock, open and write one chunk at a time, each in its own transaction.
+
+    (Writing chunk N on a second connection while chunk N+1 is opened was tried: on a busy
+    two-core machine the database server and the decryption compete for the same cores and
+    nothing was gained, so the simpler loop stays.)
+    """
+    total = FlushResult()
+    conflicts = 0
+    session = db.session()
+    while True:
+        chunk = _next_chunk(settings)
+        if chunk is None:
+            break
+        limit, minimum = chunk
+        rows = _lock_chunk(session, limit)
+        if len(rows) < minimum:
+            session.rollback()
+            break
+        batch = _prepare(rows, settings)
+        try:
+            total.add(_write(session, batch))
+        except IntegrityError:
+            # Another flush recorded some of these reports first (SQLite has no SKIP LOCKED).
+            session.rollback()
+            conflicts += 1
+            if conflicts > MAX_CHUNK_CONFLICTS:
+                raise
+    return total
+
+
+def _lock_chunk(session: Session, limit: int) -> list[Any]:
     query = (
         select(
             MixingPoolEntry.report_id,
@@ -256,73 +306,68 @@ def _lock_chunk(limit: int) -> list[Any]:
         .order_by(MixingPoolEntry.queued_at, MixingPoolEntry.report_id)
         .limit(limit)
     )
-    if _is_postgres():
+    if session.get_bind().dialect.name == "postgresql":
         # Lock pool and report rows together, skipping any another flush or a caseworker's
         # status change holds: no waiting on each other, no deadlock, no report taken twice.
         query = query.with_for_update(skip_locked=True)
-    return list(db.session.execute(query).all())
+    return list(session.execute(query).all())
 
 
-def _flush_chunk(*, limit: int, minimum: int, key: Any, tag_key: Any) -> FlushResult | None:
-    rows = _lock_chunk(limit)
-    if len(rows) < max(1, minimum):
-        db.session.rollback()
-        return None
-    result = FlushResult(batches=1)
-    candidates: dict[bytes, tuple[str, Any]] = {}
-    not_counted: list[str] = []
-    never_consented: list[str] = []
-    failed: dict[str, list[str]] = {}
+def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
+    """Open and generalise a locked chunk (CPU only, no database access)."""
+    batch = _Batch(all_ids=[row[0] for row in rows])
     for report_id, envelope, consent, status in rows:
         if not counts_for_statistics(consent_statistics=consent, status=status):
-            not_counted.append(report_id)
+            batch.not_counted.append(report_id)
             continue
         try:
-            generalised = anonymise_section(report_id, envelope, key)
+            generalised = anonymise_section(report_id, envelope, settings.key)
         except SectionUnusable as error:
-            failed.setdefault(error.reason, []).append(report_id)
-            result.failures.append(error)
+            batch.failed.setdefault(error.reason, []).append(report_id)
+            batch.failures.append(error)
             continue
         if not generalised.consented:
             # The sealed answer says no even though the column says yes: the answer wins.
-            never_consented.append(report_id)
+            batch.never_consented.append(report_id)
             continue
-        candidates[withdrawal_tag(report_id, tag_key)] = (report_id, generalised)
+        batch.candidates[withdrawal_tag(report_id, settings.tag_key)] = (report_id, generalised)
+    return batch
 
+
+def _write(session: Session, batch: _Batch) -> FlushResult:
+    """Write one prepared chunk in the transaction that locked it, and commit."""
     existing: set[bytes] = set()
-    if candidates:
+    if batch.candidates:
         existing = set(
-            db.session.scalars(
+            session.scalars(
                 select(StatisticalRecord.withdrawal_tag).where(
-                    StatisticalRecord.withdrawal_tag.in_(list(candidates))
+                    StatisticalRecord.withdrawal_tag.in_(list(batch.candidates))
                 )
             )
         )
-    fresh = [(tag, value) for tag, value in candidates.items() if tag not in existing]
-    _insert_shuffled(fresh)
+    fresh = [(tag, value) for tag, value in batch.candidates.items() if tag not in existing]
+    _insert_shuffled(session, fresh)
 
-    recorded_ids = [report_id for report_id, _ in candidates.values()]
-    all_ids = [row[0] for row in rows]
-    db.session.execute(delete(MixingPoolEntry).where(MixingPoolEntry.report_id.in_(all_ids)))
-    if recorded_ids:
-        _set_state(recorded_ids, StatisticsState.RECORDED, None)
-    for reason, ids in failed.items():
-        _set_state(ids, StatisticsState.FAILED, reason)
-    if not_counted:
-        # Consent withdrawn, or marked spam or duplicate, while it waited.
-        _set_state(not_counted, StatisticsState.WITHDRAWN, None)
-    if never_consented:
-        _set_state(never_consented, StatisticsState.NOT_CONSENTED, None)
-    db.session.commit()
-
-    result.recorded = len(fresh)
-    result.already_recorded = len(candidates) - len(fresh)
-    result.skipped = len(not_counted) + len(never_consented)
-    result.failed = sum(len(ids) for ids in failed.values())
-    return result
+    recorded_ids = [report_id for report_id, _ in batch.candidates.values()]
+    session.execute(delete(MixingPoolEntry).where(MixingPoolEntry.report_id.in_(batch.all_ids)))
+    _set_state(session, recorded_ids, StatisticsState.RECORDED, None)
+    for reason, ids in batch.failed.items():
+        _set_state(session, ids, StatisticsState.FAILED, reason)
+    # Consent withdrawn, or marked spam or duplicate, while it waited.
+    _set_state(session, batch.not_counted, StatisticsState.WITHDRAWN, None)
+    _set_state(session, batch.never_consented, StatisticsState.NOT_CONSENTED, None)
+    session.commit()
+    return FlushResult(
+        recorded=len(fresh),
+        already_recorded=len(batch.candidates) - len(fresh),
+        skipped=len(batch.not_counted) + len(batch.never_consented),
+        failed=sum(len(ids) for ids in batch.failed.values()),
+        batches=1,
+        failures=list(batch.failures),
+    )
 
 
-def _insert_shuffled(fresh: Sequence[tuple[bytes, Any]]) -> None:
+def _insert_shuffled(session: Session, fresh: Sequence[tuple[bytes, Any]]) -> None:
     """Insert one batch with rows in random order (and random ids), children likewise."""
     if not fresh:
         return
@@ -348,10 +393,10 @@ def _insert_shuffled(fresh: Sequence[tuple[bytes, Any]]) -> None:
         (StatisticalCitizenship.__table__, citizenships),
         (StatisticalIndicator.__table__, indicators),
     ):
-        _insert_rows(table, rows)
+        _insert_rows(session, table, rows)
 
 
-def _insert_rows(table: Any, rows: list[dict[str, Any]]) -> None:
+def _insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """Insert rows in list order, in the session's transaction.
 
     PostgreSQL: COPY, which keeps the order and costs a fraction of per-row INSERTs (measured
@@ -359,8 +404,8 @@ def _insert_rows(table: Any, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    if not _is_postgres():
-        db.session.execute(insert(table), rows)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
         return
     from psycopg import sql
 
@@ -368,15 +413,19 @@ def _insert_rows(table: Any, rows: list[dict[str, Any]]) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    connection = db.session.connection().connection.driver_connection
+    connection = session.connection().connection.driver_connection
     assert connection is not None
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([row[column] for column in columns])
 
 
-def _set_state(report_ids: Iterable[str], state: StatisticsState, error: str | None) -> None:
-    db.session.execute(
+def _set_state(
+    session: Session, report_ids: Sequence[str], state: StatisticsState, error: str | None
+) -> None:
+    if not report_ids:
+        return
+    session.execute(
         update(Report)
         .where(Report.id.in_(list(report_ids)))
         .values(statistics_state=state.value, statistics_error=error)
@@ -430,7 +479,7 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
                 )
             )
         )
-        _set_state(retried, StatisticsState.WAITING, None)
+        _set_state(db.session(), retried, StatisticsState.WAITING, None)
         add_to_pool(retried)
     db.session.commit()
     if missing:
