@@ -29,11 +29,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import any_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from incident_service.constants import StatisticsState
 from incident_service.crypto import RecipientPrivateKey, SymmetricKey
@@ -334,22 +336,34 @@ def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
     return batch
 
 
+def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter instead of hundreds
+    (parsing a statement with 500 placeholders cost more than running it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        condition: ColumnElement[bool] = column == any_(array)
+    else:
+        condition = column.in_(list(values))
+    return condition
+
+
 def _write(session: Session, batch: _Batch) -> FlushResult:
     """Write one prepared chunk in the transaction that locked it, and commit."""
     existing: set[bytes] = set()
     if batch.candidates:
+        tag_column = StatisticalRecord.withdrawal_tag
         existing = set(
             session.scalars(
-                select(StatisticalRecord.withdrawal_tag).where(
-                    StatisticalRecord.withdrawal_tag.in_(list(batch.candidates))
-                )
+                select(tag_column).where(_among(session, tag_column, list(batch.candidates)))
             )
         )
     fresh = [(tag, value) for tag, value in batch.candidates.items() if tag not in existing]
     _insert_shuffled(session, fresh)
 
     recorded_ids = [report_id for report_id, _ in batch.candidates.values()]
-    session.execute(delete(MixingPoolEntry).where(MixingPoolEntry.report_id.in_(batch.all_ids)))
+    session.execute(
+        delete(MixingPoolEntry).where(_among(session, MixingPoolEntry.report_id, batch.all_ids))
+    )
     _set_state(session, recorded_ids, StatisticsState.RECORDED, None)
     for reason, ids in batch.failed.items():
         _set_state(session, ids, StatisticsState.FAILED, reason)
@@ -427,7 +441,7 @@ def _set_state(
         return
     session.execute(
         update(Report)
-        .where(Report.id.in_(list(report_ids)))
+        .where(_among(session, Report.id, report_ids))
         .values(statistics_state=state.value, statistics_error=error)
         .execution_options(synchronize_session=False)
     )
