@@ -107,9 +107,17 @@ def _configure_database(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from incident_service.api import register_api
     from incident_service.health import blueprint as health_blueprint
+    from incident_service.reporter.views import blueprint as reporter_blueprint
 
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(reporter_blueprint)
+    register_api(app)
+    # Flask-Login refuses to render any template without a loader. Until the staff sign-in
+    # registers its own (which replaces this one), no one is ever signed in.
+    if login_manager._user_callback is None:
+        login_manager.user_loader(lambda _user_id: None)
 
 
 def _register_template_globals(app: Flask) -> None:

@@ -53,6 +53,7 @@ MAX_PLACE_TEXT = 500
 MAX_CONTACT = 200
 MAX_PAYMENT_RUB = 100_000_000
 SECTION_FORMAT_VERSION = 1
+FUTURE_GRACE = dt.timedelta(days=1)
 
 
 class InvalidReport(Exception):
@@ -180,10 +181,19 @@ def _text(value: Any, path: str, errors: _Collector, *, limit: int) -> str:
     if len(value) > limit:
         errors.add(path, _l("This is too long (at most %(limit)s characters).", limit=limit))
         return ""
-    if "\x00" in value:
+    if "\x00" in value or not _encodable(value):
         errors.add(path, _l("This contains characters that cannot be stored."))
         return ""
     return value
+
+
+def _encodable(value: str) -> bool:
+    """JSON can carry lone surrogates (``"\\ud800"``); UTF-8 cannot store them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _code(
@@ -312,7 +322,9 @@ def _incident_date(
             _l("Reports about events before %(year)s cannot be accepted.", year=2000),
         )
         return None
-    if parsed > today_:
+    # "Today" is judged in UTC, but a reporter in Vladivostok is up to 12 hours ahead of it:
+    # a day of grace keeps a same-day report from being refused as "in the future".
+    if parsed > today_ + FUTURE_GRACE:
         errors.add("incident_date", _l("This date is in the future."))
         return None
     return parsed
@@ -599,6 +611,22 @@ def record_report(
     if consented:
         db.session.add(MixingPoolEntry(report_id=report_id))
     return report, receipt
+
+
+def bind_submission_token(client_token: bytes, submission: ReportSubmission) -> bytes:
+    """The submission token for a client's idempotency token and the report it carries.
+
+    A client's token alone must not pick out a report: a partner app that sends predictable
+    Idempotency-Keys ("1", "2", ...) would otherwise hand one reporter the receipt of another.
+    Bound to the validated content, a replayed token returns the receipt only to a client that
+    sends the very same report again; the same token with different content files a new one.
+    """
+    digest = hashlib.sha256(b"incident-service/v1/submission|")
+    digest.update(hashlib.sha256(client_token).digest())
+    digest.update(
+        _canonical({"s": submission.statistical_section(), "p": submission.private_section()})
+    )
+    return digest.digest()
 
 
 def find_by_submission_token(submission_token: bytes) -> Report | None:
