@@ -338,7 +338,7 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
     now = today_ or today()
 
     language = data.get("language") or "ru"
-    if language not in LANGUAGES:
+    if not isinstance(language, str) or language not in LANGUAGES:
         errors.add("language", _l("This is not one of the choices offered."))
         language = "ru"
 
