@@ -18,6 +18,17 @@ from tests.reporter_helpers import text_of
 GENERIC_FAILURE = "No report was found for this number."
 
 
+def english(client):
+    """Pages in English, so that assertions can quote the English text."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def client(app):
+    return english(app.test_client())
+
+
 def _filed(app, **overrides):
     with app.app_context():
         result = submit(**overrides)
@@ -220,7 +231,7 @@ def throttled(tmp_path, backend):
 
 
 def test_are_wrong_receipts_throttled(throttled):
-    client = throttled.test_client()
+    client = english(throttled.test_client())
     statuses = [client.post("/status", data={"receipt": "1" * 20}).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     page = client.post("/status", data={"receipt": "1" * 20}).get_data(as_text=True)
@@ -229,13 +240,13 @@ def test_are_wrong_receipts_throttled(throttled):
 
 def test_are_right_receipts_never_throttled(throttled):
     _report_id, receipt = _filed(throttled)
-    client = throttled.test_client()
+    client = english(throttled.test_client())
     statuses = {client.post("/status", data={"receipt": receipt}).status_code for _ in range(8)}
     assert statuses == {200}
 
 
 def test_do_the_page_and_the_api_share_one_count_of_wrong_receipts(throttled):
-    client = throttled.test_client()
+    client = english(throttled.test_client())
     for _ in range(3):
         client.post("/api/v1/status", json={"receipt": "2" * 20})
     assert client.post("/status", data={"receipt": "2" * 20}).status_code == 429
