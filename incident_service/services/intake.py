@@ -26,6 +26,7 @@ from sqlalchemy import (
     DateTime,
     Insert,
     LargeBinary,
+    Select,
     String,
     bindparam,
     func,
@@ -581,17 +582,23 @@ class Destination:
     team_key: RecipientPublicKey
 
 
+@functools.cache
+def _destination_query() -> Select[int, int, bytes]:
+    # Built once: constructing the statement cost more CPU than running it.
+    return (
+        select(Organisation.id, TeamKey.suite, TeamKey.public_key)
+        .join(TeamKey, TeamKey.organisation_id == Organisation.id)
+        .where(Organisation.slug == bindparam("slug"), TeamKey.active.is_(True))
+        .order_by(TeamKey.id.desc())
+        .limit(1)
+    )
+
+
 def destination_for(organisation: Organisation | None = None) -> Destination:
     """The organisation (the default one if none is given) and its active team key, read in
     one query of plain columns; created first if missing."""
     slug = organisation.slug if organisation is not None else DEFAULT_ORGANISATION_SLUG
-    row = db.session.execute(
-        select(Organisation.id, TeamKey.suite, TeamKey.public_key)
-        .join(TeamKey, TeamKey.organisation_id == Organisation.id)
-        .where(Organisation.slug == slug, TeamKey.active.is_(True))
-        .order_by(TeamKey.id.desc())
-        .limit(1)
-    ).first()
+    row = db.session.execute(_destination_query(), {"slug": slug}).first()
     if row is None:
         created = ensure_organisation(slug=slug)
         return Destination(created.id, team_public_key(created))
