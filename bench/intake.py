@@ -243,7 +243,9 @@ class Gunicorn:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "")
+                raise RuntimeError(
+                    self.process.stderr.read().decode() if self.process.stderr else ""
+                )
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 connection.request("GET", "/healthz")
@@ -293,7 +295,8 @@ end
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
-  io.write(string.format('RESULT {"requests": %d, "micros": %d, "p50": %d, "p99": %d, "errors": %d}\n',
+  io.write(string.format(
+    'RESULT {"requests": %d, "micros": %d, "p50": %d, "p99": %d, "errors": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), errors))
 end
 """
@@ -458,7 +461,9 @@ def main() -> int:
                 measure("api", server, "/api/v1/reports", "json", body, "", args, reports)
             )
             cookie, form_body = form_session(server.port)
-            results.append(measure("form", server, "/report", "form", form_body, cookie, args, reports))
+            results.append(
+                measure("form", server, "/report", "form", form_body, cookie, args, reports)
+            )
         finally:
             server.stop()
     finally:
@@ -469,16 +474,20 @@ def main() -> int:
         f"intake benchmark: gunicorn 2 sync workers, PostgreSQL, {args.connections} connections "
         f"({client}), {args.duration} s per run, {os.cpu_count()} CPUs"
     )
-    print(f"{'path':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'stored':>8}{'share':>8}")
+    print(
+        f"{'path':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'stored':>8}{'share':>8}"
+    )
     baseline = results[0].rate
     for result in results:
         print(
             f"{result.name:<10}{result.rate:>9.0f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}"
-            f"{result.errors:>8}{result.stored:>8}{result.rate / baseline:>8.0%}"
+            f"{result.errors:>9}{result.stored:>9}{result.rate / baseline:>9.0%}"
         )
     missed = [r.name for r in results[1:] if r.rate < TARGET_SHARE * baseline]
-    print(f"target: each path at least {TARGET_SHARE:.0%} of the baseline's throughput: "
-          + ("met" if not missed else f"MISSED by {', '.join(missed)}"))
+    print(
+        f"target: each path at least {TARGET_SHARE:.0%} of the baseline's throughput: "
+        + ("met" if not missed else f"MISSED by {', '.join(missed)}")
+    )
     return 1 if missed or any(r.errors for r in results) else 0
 
 
