@@ -63,6 +63,7 @@ def phone():
     except Exception as exc:  # a broken browser install is a missing service, not a bug here
         service_missing("Chromium", type(exc).__name__)
     driver.set_window_size(*PHONE)
+    driver.implicitly_wait(30)  # elements of the next page appear after a form is submitted
     try:
         yield driver
     finally:
@@ -119,9 +120,9 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     driver.find_element(By.CSS_SELECTOR, 'input[name="consent_statistics"][value="yes"]').click()
     driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
 
-    receipt_text = driver.find_element(By.ID, "receipt").text
+    receipt_text = driver.find_element(By.CSS_SELECTOR, "p#receipt").text
     assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt_text)
-    assert "Муроҷиати шумо фиристода шуд" in driver.page_source
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Муроҷиати шумо фиристода шуд"
     with csrf_app.app_context():
         report = db.session.query(Report).one()
         report_id = report.id
@@ -132,8 +133,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
 
     # Later: the status page, the receipt typed in by hand, as printed.
     driver.find_element(By.CSS_SELECTOR, "a.button").click()
-    assert driver.current_url.endswith("/status")
-    driver.find_element(By.NAME, "receipt").send_keys(receipt_text)
+    driver.find_element(By.CSS_SELECTOR, "input#receipt").send_keys(receipt_text)
     driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
     assert driver.current_url.endswith("/status")  # the receipt never entered a URL
     status = driver.find_element(By.ID, "status").text
@@ -143,7 +143,9 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     # The reporter adds something; it appears in the thread.
     driver.find_element(By.NAME, "text").send_keys("SYNTHETIC: боз як чиз")
     driver.find_elements(By.CSS_SELECTOR, 'button[type="submit"]')[0].click()
-    assert "Паёми шумо фиристода шуд." in driver.page_source
+    # A click that submits a form can return before the next page is there: find the notice,
+    # which the driver waits for (implicit wait), rather than reading the page source at once.
+    assert driver.find_element(By.CSS_SELECTOR, ".flash").text == "Паёми шумо фиристода шуд."
     assert "SYNTHETIC: боз як чиз" in driver.find_element(By.CSS_SELECTOR, ".msg .text").text
 
     # No cookie outlives the browser.
