@@ -122,13 +122,14 @@ def keys_generate(out_dir: Path, suite: str) -> None:
 
 def register_commands(app: Flask) -> None:
     from incident_service import pipeline_cli
+    from incident_service.auth import commands as staff_commands
+    from seeds.loader import seed_command
 
     app.cli.add_command(init_command)
     app.cli.add_command(keys_group)
     pipeline_cli.register(app)
-    from incident_service.auth import commands as staff_commands
-
     staff_commands.register(app)
+    app.cli.add_command(seed_command)
 
 
 if __name__ == "__main__":
