@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import logging
 import os
 import secrets
 import sys
@@ -29,7 +28,6 @@ from incident_service.crypto import (
     VerifyKey,
 )
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SYMMETRIC_KEYS = ("secret", "receipt-pepper", "index", "totp", "withdrawal")
@@ -284,6 +282,6 @@ def check_production_keys(keys_dir: Path, *, role: str) -> None:
 
 
 def warn_development(keys_dir: Path) -> None:
-    message = DEVELOPMENT_WARNING.format(path=keys_dir)
-    log.warning(message)
-    print(f"\n*** WARNING: {message} ***\n", file=sys.stderr)
+    # Printed rather than logged: it must reach the terminal of whoever started the process,
+    # whatever logging is configured, and once only.
+    print(f"\n*** WARNING: {DEVELOPMENT_WARNING.format(path=keys_dir)} ***\n", file=sys.stderr)

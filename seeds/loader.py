@@ -23,6 +23,7 @@ from incident_service.services.intake import (
 )
 from incident_service.services.messaging import post_message
 from seeds.demo_reports import DEFAULT_COUNT, SYNTHETIC_MARKER, demo_reports
+from seeds.staff import credentials_path, load_demo_accounts
 
 # Reports that get a question from the case team, so the status page has something to show.
 DEMO_THREADS = 3
@@ -94,3 +95,15 @@ def seed_command(count: int) -> None:
         click.echo("receipts of demo reports with a question from the case team (try /status):")
         for receipt in result.demo_receipts:
             click.echo(f"  {format_receipt(receipt)}")
+    demo_accounts, _ = load_demo_accounts()
+    click.echo(
+        "demo staff accounts (log in at /login; the one-time password works until the first "
+        "login replaces it;\nadd the TOTP secret to any authenticator app, or run "
+        "`oathtool --totp -b SECRET`):"
+    )
+    for account in demo_accounts:
+        click.echo(
+            f"  {account.role.value:<11} {account.email:<26} password {account.one_time_password}"
+            f"  TOTP secret {account.totp_secret}"
+        )
+    click.echo(f"  (kept in {credentials_path()})")

@@ -94,3 +94,31 @@ def test_is_seeding_refused_in_production(app):
             assert db.session.query(Report).count() == 0
     finally:
         app.extensions["incident_config"] = settings
+
+
+def test_can_a_newcomer_log_in_with_the_printed_demo_caseworker_account(app, runner):
+    """`make run` prints demo accounts; the caseworker's must work and hold the team key."""
+    import re
+
+    import pyotp
+
+    from incident_service.models import TeamKeyGrant, User
+
+    result = runner.invoke(args=["seed", "--count", "2"])
+    assert result.exit_code == 0
+    match = re.search(
+        r"caseworker\s+(\S+@demo\.invalid)\s+password (\S+)\s+TOTP secret (\S+)", result.output
+    )
+    assert match, result.output
+    email, password, secret = match.groups()
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        assert user is not None
+        assert db.session.scalar(db.select(TeamKeyGrant).where(TeamKeyGrant.user_id == user.id))
+    response = app.test_client().post(
+        "/login", data={"email": email, "password": password, "code": pyotp.TOTP(secret).now()}
+    )
+    assert response.status_code == 302
+    assert "/login/setup" in response.headers["Location"]
+    again = runner.invoke(args=["seed", "--count", "2"])
+    assert email in again.output and password in again.output  # printed on every run

@@ -55,19 +55,9 @@ def users_create(email: str, role_name: str, slug: str, create_organisation: boo
         db.session.rollback()
         click.echo(f"refused: {exc}", err=True)
         sys.exit(2)
-    granted = False
-    if role.opens_reports:
-        keys_dir = Path(current_app.config["KEYS_DIR"])
-        team_private = teams.load_bootstrap_key(organisation, keys_dir)
-        if team_private is not None:
-            teams.grant_team_key(user=created.user, team_private_key=team_private)
-            audit.record(
-                "key.grant",
-                object_type="user",
-                object_id=str(created.user.id),
-                detail={"team_key": team_private.key_id.hex(), "from": "bootstrap file"},
-            )
-            granted = True
+    granted = role.opens_reports and teams.grant_from_bootstrap(
+        user=created.user, keys_dir=Path(current_app.config["KEYS_DIR"])
+    )
     db.session.commit()
     click.echo(f"account:            {created.user.email} ({role.value}, {organisation.slug})")
     click.echo(f"one-time password:  {created.one_time_password}")

@@ -97,6 +97,28 @@ def load_bootstrap_key(organisation: Organisation, keys_dir: Path) -> RecipientP
     return private
 
 
+def grant_from_bootstrap(*, user: User, keys_dir: Path) -> bool:
+    """Grant `user` the team key from the bootstrap file if it is still there (no commit).
+
+    Used when enrolling the first supervisors from the command line and for demo accounts.
+    """
+    from incident_service.services import audit
+
+    organisation = db.session.get(Organisation, user.organisation_id)
+    assert organisation is not None
+    team_private = load_bootstrap_key(organisation, keys_dir)
+    if team_private is None:
+        return False
+    grant_team_key(user=user, team_private_key=team_private)
+    audit.record(
+        "key.grant",
+        object_type="user",
+        object_id=str(user.id),
+        detail={"team_key": team_private.key_id.hex(), "from": "bootstrap file"},
+    )
+    return True
+
+
 def active_team_key(organisation: Organisation) -> TeamKey | None:
     return db.session.scalar(
         select(TeamKey)
