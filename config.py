@@ -75,7 +75,9 @@ class Config:
     # Reports are short; a narrative of 20,000 characters in Cyrillic is about 40 KB.
     MAX_CONTENT_LENGTH: int = 256 * 1024
     DEFAULT_LANGUAGE: str = "ru"
-    SERVER_NAME_FOR_LINKS: str = ""
+    # Bearer token that monitoring sends to /healthz to see pipeline details (empty: only on a
+    # developer's machine).
+    HEALTHZ_TOKEN: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -119,6 +121,7 @@ class Config:
             RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI") or limiter_default,
             MAX_CONTENT_LENGTH=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
             DEFAULT_LANGUAGE=env.get("DEFAULT_LANGUAGE", "ru"),
+            HEALTHZ_TOKEN=env.get("HEALTHZ_TOKEN", ""),
         )
 
     @property

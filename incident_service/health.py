@@ -1,21 +1,24 @@
 """`/healthz`: is the service able to take reports right now, and is the pipeline keeping up.
 
-JSON fields: `database`, `broker` and `worker` (true/false; null in the embedded eager mode,
-where tasks run in-process and neither is used), `awaiting_anonymisation` (consenting reports
-without a statistical record yet), `anonymisation_failed`, `mode`. The HTTP status follows the
-database only: reports are committed before anything is queued, so a missing broker or worker
-delays statistics but never intake, and a load balancer must keep routing reporters here.
+JSON fields: `database` for everyone; for monitoring holding `HEALTHZ_TOKEN` also `broker`
+and `worker` (true/false; null in the embedded eager mode, where tasks run in-process),
+`awaiting_anonymisation` (consenting reports without a statistical record yet),
+`anonymisation_failed` and `mode`. The HTTP status follows the database only: reports are
+committed before anything is queued, so a missing broker or worker delays statistics but never
+intake, and a load balancer must keep routing reporters here.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from celery import Celery
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from incident_service.extensions import limiter
 from incident_service.models import db
 
 blueprint = Blueprint("health", __name__)
@@ -91,7 +94,23 @@ def pipeline_checks() -> dict[str, Any]:
     return checks
 
 
+def detail_allowed() -> bool:
+    """Pipeline details only for monitoring that holds `HEALTHZ_TOKEN`.
+
+    The awaiting count rises with each submission, so a stranger polling it would learn when
+    reports arrive; and the worker ping holds a web worker for up to a second, which a stranger
+    could use to tie up the reporters' server. Without a token configured, details are shown
+    on a developer's machine only, never in production.
+    """
+    token = str(current_app.config.get("HEALTHZ_TOKEN") or "")
+    if not token:
+        return not current_app.extensions["incident_config"].is_production
+    given = request.headers.get("Authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
 @blueprint.get("/healthz")
+@limiter.limit("60 per minute")
 def healthz() -> ResponseReturnValue:
-    checks = pipeline_checks()
+    checks = pipeline_checks() if detail_allowed() else {"database": database_ok()}
     return jsonify(checks), 200 if checks["database"] else 503
