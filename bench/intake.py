@@ -87,7 +87,7 @@ FORM: list[tuple[str, str]] = [
 
 
 # --------------------------------------------------------------------------------------------
-# The WSGI apps gunicorn loads (`intake:service_app()`, `intake:baseline_app()`)
+# The WSGI apps gunicorn loads (`bench.intake:service_app()`, `bench.intake:baseline_app()`)
 
 
 def service_app() -> Any:
@@ -157,7 +157,7 @@ def _environment(instance: Path, schema: str) -> dict[str, str]:
         RATELIMIT_STORAGE_URI=REDIS_URL,
         CELERY_EAGER="0",
         SECRET_KEY=secrets.token_hex(32),
-        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
+        PYTHONPATH=str(ROOT),
     )
     return env
 
@@ -447,7 +447,7 @@ def main() -> int:
         baseline_rows = lambda: count_rows(schema, "baseline_reports")  # noqa: E731
         body = json.dumps(REPORT, ensure_ascii=False)
 
-        server = Gunicorn("intake:baseline_app()", env)
+        server = Gunicorn("bench.intake:baseline_app()", env)
         try:
             results.append(
                 measure("baseline", server, "/baseline", "json", body, "", args, baseline_rows)
@@ -455,7 +455,7 @@ def main() -> int:
         finally:
             server.stop()
 
-        server = Gunicorn("intake:service_app()", env)
+        server = Gunicorn("bench.intake:service_app()", env)
         try:
             results.append(
                 measure("api", server, "/api/v1/reports", "json", body, "", args, reports)

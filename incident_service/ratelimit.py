@@ -12,33 +12,61 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
+from typing import Any
 
 from flask import current_app, request
 
-_local_salts: dict[str, bytes] = {}
-_lock = threading.Lock()
 SALT_TTL_SECONDS = 2 * 24 * 3600
+# A salt fetched from Redis is kept for the rest of its day; one made locally because Redis was
+# down is retried after this many seconds so that all processes converge on the shared one.
+LOCAL_SALT_RETRY_SECONDS = 60.0
+
+_lock = threading.Lock()
+# (storage uri, day) -> (salt, monotonic time after which to ask Redis again, or None: never)
+_salts: dict[tuple[str, str], tuple[bytes, float | None]] = {}
+_clients: dict[str, Any] = {}
+
+
+def _shared_salt(storage_uri: str, day: str) -> bytes | None:
+    import redis
+
+    client = _clients.get(storage_uri)
+    if client is None:
+        client = redis.Redis.from_url(storage_uri, socket_timeout=1, socket_connect_timeout=1)
+        _clients[storage_uri] = client
+    key = f"incident:ratelimit-salt:{day}"
+    try:
+        client.set(key, secrets.token_bytes(32), nx=True, ex=SALT_TTL_SECONDS)
+        value = client.get(key)
+    except redis.RedisError:
+        return None  # Redis down: a per-process salt keeps limits working meanwhile
+    return value if isinstance(value, bytes) else None
 
 
 def _daily_salt() -> bytes:
     day = dt.datetime.now(dt.UTC).date().isoformat()
     storage_uri = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
-    if storage_uri.startswith("redis"):
-        import redis
-
-        client = redis.Redis.from_url(storage_uri, socket_timeout=1, socket_connect_timeout=1)
-        key = f"incident:ratelimit-salt:{day}"
-        try:
-            client.set(key, secrets.token_bytes(32), nx=True, ex=SALT_TTL_SECONDS)
-            value = client.get(key)
-        except redis.RedisError:
-            value = None  # Redis down: fall back to a per-process salt, limits still apply
-        if isinstance(value, bytes):
-            return value
+    now = time.monotonic()
     with _lock:
-        for stale in [d for d in _local_salts if d != day]:
-            del _local_salts[stale]
-        return _local_salts.setdefault(day, secrets.token_bytes(32))
+        cached = _salts.get((storage_uri, day))
+        if cached is not None and (cached[1] is None or cached[1] > now):
+            return cached[0]
+    shared = _shared_salt(storage_uri, day) if storage_uri.startswith("redis") else None
+    with _lock:
+        for stale in [k for k in _salts if k[1] != day]:
+            del _salts[stale]
+        if shared is not None:
+            _salts[(storage_uri, day)] = (shared, None)
+            return shared
+        if storage_uri.startswith("redis"):
+            previous = _salts.get((storage_uri, day))
+            salt = previous[0] if previous is not None else secrets.token_bytes(32)
+            _salts[(storage_uri, day)] = (salt, now + LOCAL_SALT_RETRY_SECONDS)
+            return salt
+        salt = secrets.token_bytes(32)
+        _salts[(storage_uri, day)] = (salt, None)
+        return salt
 
 
 def rate_limit_key() -> str:
