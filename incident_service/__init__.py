@@ -108,8 +108,10 @@ def _configure_database(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from incident_service.health import blueprint as health_blueprint
+    from incident_service.summaries import register as register_summaries
 
     app.register_blueprint(health_blueprint)
+    register_summaries(app)
 
 
 def _register_template_globals(app: Flask) -> None:

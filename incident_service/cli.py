@@ -121,8 +121,11 @@ def keys_generate(out_dir: Path, suite: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from incident_service.summaries.cli import summaries_group
+
     app.cli.add_command(init_command)
     app.cli.add_command(keys_group)
+    app.cli.add_command(summaries_group)
 
 
 if __name__ == "__main__":

@@ -192,18 +192,18 @@ def count_cases(start: dt.date, end: dt.date) -> CaseCounts:
     triaged = Report.triaged_on.is_not(None)
     referred = Report.referred_on.is_not(None)
     closed = Report.closed_on.is_not(None)
-    rows = db.session.execute(
+    flags = (
         sa.select(
-            sa.case((triaged, 1), else_=0),
-            sa.case((referred, 1), else_=0),
-            sa.case((closed, 1), else_=0),
-            sa.func.count(),
+            sa.case((triaged, 1), else_=0).label("triaged"),
+            sa.case((referred, 1), else_=0).label("referred"),
+            sa.case((closed, 1), else_=0).label("closed"),
         )
         .where(counted)
-        .group_by(
-            sa.case((triaged, 1), else_=0),
-            sa.case((referred, 1), else_=0),
-            sa.case((closed, 1), else_=0),
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(flags.c.triaged, flags.c.referred, flags.c.closed, sa.func.count()).group_by(
+            flags.c.triaged, flags.c.referred, flags.c.closed
         )
     )
     counts.status_patterns = {(bool(t), bool(r), bool(c)): int(n) for t, r, c, n in rows}
