@@ -17,7 +17,7 @@ from incident_service.constants import Role
 from incident_service.models import ApiToken, User, db
 from incident_service.services import audit as audit_log
 
-TOKEN_PREFIX = "isv1_"
+TOKEN_PREFIX = "isv1_"  # noqa: S105 (a public marker that says what a token is for)
 DEFAULT_VALID_DAYS = 90
 MAX_VALID_DAYS = 366
 TOKEN_ROLES = (Role.OFFICIAL, Role.SUPERVISOR, Role.ADMIN)

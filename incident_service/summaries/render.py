@@ -518,23 +518,32 @@ def render_document_html(view: DocumentView, *, for_pdf: bool = False) -> str:
 
 
 class NetworkRefused(Exception):
-    pass
+    """The renderer asked for something other than a shipped font or inline data."""
 
 
-def offline_url_fetcher(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
-    """Serve the shipped fonts (and inline data), refuse everything else: a release must never
-    reach the network while it is rendered, nor read files outside `static/fonts/`."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        path = Path(url2pathname(parsed.path)).resolve()
-        if path.parent == FONTS_DIR.resolve() and path.suffix == ".ttf" and path.is_file():
-            return {"string": path.read_bytes(), "mime_type": "font/ttf"}
-    if parsed.scheme == "data":
-        from weasyprint.urls import default_url_fetcher
+def _offline_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that serves the shipped fonts and inline `data:` URLs and
+    refuses everything else, fatally: a release must never reach the network while it is
+    rendered, nor read files outside `static/fonts/`, nor quietly fall back to system fonts."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-        result: dict[str, Any] = default_url_fetcher(url)
-        return result
-    raise NetworkRefused(f"refused to fetch {parsed.scheme}: resource while rendering")
+    class OfflineFetcher(URLFetcher):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(
+                allowed_protocols=("file", "data"), allow_redirects=False, fail_on_errors=True
+            )
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parsed = urlparse(url)
+            if parsed.scheme == "file":
+                path = Path(url2pathname(parsed.path)).resolve()
+                if path.parent == FONTS_DIR.resolve() and path.suffix == ".ttf" and path.is_file():
+                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": "font/ttf"})
+            elif parsed.scheme == "data":
+                return super().fetch(url, headers)  # decoded locally, no connection
+            raise NetworkRefused(f"refused to fetch a {parsed.scheme or 'relative'} resource")
+
+    return OfflineFetcher()
 
 
 def render_pdf(html: str) -> bytes:
@@ -542,7 +551,7 @@ def render_pdf(html: str) -> bytes:
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
-    document = HTML(string=html, url_fetcher=offline_url_fetcher, base_url=None)
+    document = HTML(string=html, url_fetcher=_offline_fetcher(), base_url=None)
     pdf = document.write_pdf(font_config=fonts)
     if not pdf:
         raise RenderError("WeasyPrint produced no PDF")
