@@ -12,6 +12,7 @@ import hxl.input
 import pypdf
 import pytest
 
+from incident_service.services.releases import generate_release
 from incident_service.summaries import charts
 from incident_service.summaries.manifest import (
     MANIFEST_NAME,
@@ -22,7 +23,6 @@ from incident_service.summaries.manifest import (
     write_directory,
 )
 from incident_service.summaries.render import FONTS_DIR, NetworkRefused, _offline_fetcher
-from incident_service.services.releases import generate_release
 from tests.release_helpers import Q4, TODAY, content
 from tests.statistics_factory import insert_records
 
