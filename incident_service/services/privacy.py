@@ -169,7 +169,7 @@ def _sum(query: str, values: list[int], *, epsilon: float) -> Measured:
     scale = upper / epsilon
     measurement = (
         dp.t.make_clamp(*space, bounds=(1, upper))
-        >> dp.t.then_sum()
+        >> dp.t.then_sum()  # type: ignore[no-untyped-call]
         >> dp.m.then_laplace(scale=scale)
     )
     spent = float(measurement.map(d_in=1))

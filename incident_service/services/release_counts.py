@@ -228,5 +228,6 @@ def count_cases(start: dt.date, end: dt.date) -> CaseCounts:
         for received_on, triaged_on in db.session.execute(
             sa.select(Report.received_on, Report.triaged_on).where(counted, triaged)
         )
+        if triaged_on is not None
     )
     return counts

@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 matplotlib.rcParams.update(
     {
@@ -51,14 +52,14 @@ def bar_chart(
         for position, value in zip(positions, values, strict=True):
             if value is None:
                 axes.text(0, position, f" {HIDDEN_MARK}", va="center", ha="left")
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         axes.bar(positions, shown, color=BAR_COLOUR)
         axes.set_xticks(positions, labels=list(labels))
         for position, value in zip(positions, values, strict=True):
             if value is None:
                 axes.text(position, 0, HIDDEN_MARK, va="bottom", ha="center")
-        axes.yaxis.get_major_locator().set_params(integer=True)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     figure.tight_layout()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})

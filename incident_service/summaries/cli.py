@@ -38,9 +38,9 @@ def summaries_group() -> None:
 
 
 def _user(email: str) -> User:
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        user = db.session.scalar(sa.select(User).where(User.email == email.strip()))
+    user: User | None = db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower())
+    )
     if user is None:
         raise click.ClickException(f"no staff account {email}")
     return user

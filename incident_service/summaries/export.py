@@ -134,7 +134,7 @@ def _labelled(content: Mapping[str, Any]) -> dict[str, Any]:
     from incident_service.summaries.render import row_label
 
     narrators = [Narrator(language) for language in content["parameters"]["languages"]]
-    document = json.loads(json.dumps(content))
+    document: dict[str, Any] = json.loads(json.dumps(content))
     for table in _all_tables(document):
         for row in table["rows"]:
             row["label"] = {n.language: row_label(n, table, row) for n in narrators}
