@@ -305,3 +305,19 @@ def test_does_case_handling_count_only_consenting_real_reports_of_the_period(app
     assert status["triaged"] == 12
     assert status["closed"] == 0
     assert cases["median_days_to_triage"] == statistics.median(i % 5 for i in range(12))
+
+
+def test_is_a_quarter_refused_when_its_total_would_expose_a_small_month(app_ctx):
+    """With October and November published, a quarter's total gives December's; if December
+    had only 4 reports, is the quarter refused with a clear reason?"""
+    from incident_service.services.releases import ReleaseBlockedByDifferencing
+
+    for month, count in (("2024-10", 40), ("2024-11", 40), ("2024-12", 4)):
+        insert_records(count, months=[month], seed=count + len(month))
+    supervisor = make_user(Role.SUPERVISOR)
+    for month in ("2024-10", "2024-11"):
+        publish_release(generate_release(period=month, today=TODAY).id, actor=supervisor)
+    db.session.commit()
+    with pytest.raises(ReleaseBlockedByDifferencing) as caught:
+        generate_release(period="2024-Q4", today=TODAY)
+    assert "2024-10" in str(caught.value) and "remaining months" in str(caught.value)

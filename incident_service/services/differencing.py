@@ -43,8 +43,26 @@ class PublishedFigures:
         return cls(period["label"], frozenset(months), published_values(content))
 
 
+TOTAL_KEY = "summary/reports"
+
+
+class TotalWouldDisclose(Exception):
+    """The number of reports of this period, next to published releases of periods inside or
+    around it, would let readers work out a small number of reports for the rest."""
+
+    def __init__(self, label: str, others: Sequence[str]) -> None:
+        super().__init__(
+            f"the total of {label}, with the published totals of {', '.join(others)}, would "
+            "reveal a small number of reports for the remaining months; this release cannot be "
+            "made while those are published"
+        )
+
+
 def published_values(content: Mapping[str, Any]) -> dict[str, int]:
     values: dict[str, int] = {}
+    if content.get("method", "suppression") == "suppression" and content.get("reports"):
+        # The total is a figure like any other (every table adds up to it).
+        values[TOTAL_KEY] = int(content["reports"])
     for table_id, table in content.get("tables", {}).items():
         for row in table["rows"]:
             if row["value"] is not None:
@@ -63,6 +81,7 @@ def differencing_risks(
     *,
     period: ReleasePeriod,
     tables: Mapping[str, Mapping[str, Any]],
+    total: int | None,
     others: Sequence[PublishedFigures],
     threshold: int,
 ) -> set[str]:
@@ -70,7 +89,9 @@ def differencing_risks(
     months = set(period.months)
     if period.includes_year_only_records:
         months.add(f"{period.year:04d}")
-    new = PublishedFigures(period.label, frozenset(months), published_values({"tables": tables}))
+    new = PublishedFigures(
+        period.label, frozenset(months), published_values({"tables": tables, "reports": total})
+    )
     related = [o for o in others if o.months <= new.months or new.months <= o.months]
     if not related:
         return set()

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_service.services import release_tables
-from incident_service.services.differencing import PublishedFigures, differencing_risks
+from incident_service.services.differencing import (
+    TOTAL_KEY,
+    PublishedFigures,
+    TotalWouldDisclose,
+    differencing_risks,
+)
 from incident_service.services.disclosure import DisclosureRules
 from incident_service.services.release_counts import CaseCounts, RecordCounts
 from incident_service.services.release_periods import ReleasePeriod
@@ -180,9 +185,14 @@ def suppression_content(
             risky = differencing_risks(
                 period=period,
                 tables=protected.tables,
+                total=counts.total,
                 others=published_overlapping,
                 threshold=rules.threshold,
             )
+            if TOTAL_KEY in risky:
+                raise TotalWouldDisclose(
+                    period.label, [other.label for other in published_overlapping]
+                )
             if risky <= forced:
                 break
             forced |= risky

@@ -27,7 +27,11 @@ from incident_service.keystore import KeyRing
 from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
 from incident_service.services import audit as audit_log
 from incident_service.services import privacy
-from incident_service.services.differencing import PublishedFigures, differencing_risks
+from incident_service.services.differencing import (
+    PublishedFigures,
+    TotalWouldDisclose,
+    differencing_risks,
+)
 from incident_service.services.disclosure import AuditFailed
 from incident_service.services.release_content import (
     comparison,
@@ -75,6 +79,10 @@ class NotAllowed(ReleaseError):
 
 class ReleaseTampered(ReleaseError):
     """A stored file no longer matches the signed manifest."""
+
+
+class ReleaseBlockedByDifferencing(ReleaseError):
+    """Raised at generation when even the release's total would expose a small remainder."""
 
 
 class ReleaseWouldDisclose(ReleaseError):
@@ -299,14 +307,17 @@ def generate_release(
     cases = count_cases(release_period.start, release_period.end)
     lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
     if chosen is ReleaseMethod.SUPPRESSION:
-        result = suppression_content(
-            period=release_period,
-            parameters=canonical,
-            counts=count_records(release_period.record_months),
-            cases=cases,
-            generated_on=generated_on,
-            published_overlapping=_published_suppression_releases(release_period),
-        )
+        try:
+            result = suppression_content(
+                period=release_period,
+                parameters=canonical,
+                counts=count_records(release_period.record_months),
+                cases=cases,
+                generated_on=generated_on,
+                published_overlapping=_published_suppression_releases(release_period),
+            )
+        except TotalWouldDisclose as exc:
+            raise ReleaseBlockedByDifferencing(str(exc)) from exc
     else:
         privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
         result = privacy.dp_content(
@@ -420,6 +431,7 @@ def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = N
         risky = differencing_risks(
             period=period,
             tables=content.get("tables", {}),
+            total=content.get("reports"),
             others=_published_suppression_releases(period),
             threshold=int(content["parameters"]["threshold"]),
         )

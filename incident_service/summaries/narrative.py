@@ -130,6 +130,10 @@ TEXT: dict[str, dict[str, str]] = {
             "{period_in_cap}, the service recorded {reports}, describing incidents that "
             "affected at least {persons}."
         ),
+        "total_dp": (
+            "{period_in_cap}, the service recorded about {n} reports (± {margin}; every figure "
+            "in this release carries random noise)."
+        ),
         "more_than": "That is {percent} % more than {previous_in} ({previous}).",
         "fewer_than": "That is {percent} % fewer than {previous_in} ({previous}).",
         "same_as": "That is as many as {previous_in} ({previous}).",
@@ -290,6 +294,10 @@ TEXT: dict[str, dict[str, str]] = {
         "total_persons": (
             "{period_in_cap} сервис зарегистрировал {reports} о нарушениях, затронувших не менее "
             "{persons}."
+        ),
+        "total_dp": (
+            "{period_in_cap} сервис зарегистрировал сообщений: около {n} (± {margin}; ко всем "
+            "показателям этой сводки добавлен случайный шум)."
         ),
         "more_than": "Это на {percent} % больше, чем {previous_in} ({previous}).",
         "fewer_than": "Это на {percent} % меньше, чем {previous_in} ({previous}).",
@@ -455,6 +463,10 @@ TEXT: dict[str, dict[str, str]] = {
         "total_persons": (
             "{period_in_cap} хидмат {reports} сабт кард, ки дар онҳо на камтар аз {persons} "
             "зарар дидаанд."
+        ),
+        "total_dp": (
+            "{period_in_cap} хидмат тақрибан {n} хабар (± {margin}) сабт кард; ба ҳамаи рақамҳои "
+            "ин хулоса садои тасодуфӣ илова шудааст."
         ),
         "more_than": "Ин {percent} % зиёдтар аз {previous_in} ({previous}) аст.",
         "fewer_than": "Ин {percent} % камтар аз {previous_in} ({previous}) аст.",

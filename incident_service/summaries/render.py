@@ -237,6 +237,17 @@ def summary_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[s
     paragraphs: list[str] = []
     reports = content["reports"]
     persons = content.get("persons_affected")
+    if content["method"] == "dp":
+        # Noisy figures are never stated as facts: the total with its margin, then the tables.
+        return [
+            narrator.text(
+                "total_dp",
+                period_in_cap=_cap(period_in),
+                n=narrator.number(int(reports)),
+                margin=narrator.number(round(float(content.get("reports_margin") or 0))),
+            ),
+            *_change_sentences(narrator, content),
+        ]
     values = {
         "period_in_cap": _cap(period_in),
         "reports": narrator.counted("reports", int(reports)),
