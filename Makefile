@@ -19,7 +19,7 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	@if ls incident_service/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile -q -d incident_service/translations; fi
+		$(BIN)/pybabel -q compile -d incident_service/translations; fi
 
 run: install
 	$(BIN)/incident-service init

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request, session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 LANGUAGES: dict[str, str] = {
     "ru": "Русский",
@@ -13,11 +14,19 @@ LANGUAGES: dict[str, str] = {
 }
 
 
+def _posted_language() -> str | None:
+    try:
+        return request.form.get("lang")
+    except RequestEntityTooLarge:
+        # The "too large" page itself must render, in the language remembered so far.
+        return None
+
+
 def select_locale() -> str:
     """`?lang=` (the visible picker) wins and is kept in the non-persistent session cookie."""
     from flask import current_app
 
-    requested = request.args.get("lang") or request.form.get("lang")
+    requested = request.args.get("lang") or _posted_language()
     if requested in LANGUAGES:
         session["lang"] = requested
         return requested

@@ -8,6 +8,7 @@ of default suite.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -139,6 +140,12 @@ class RecipientPrivateKey:
         return cls(suite, bytes(private_bytes), RecipientPublicKey(suite, public))
 
     def hpke_key(self) -> hpke.MLKEM768X25519PrivateKey | x25519.X25519PrivateKey:
+        return self._hpke_key
+
+    @functools.cached_property
+    def _hpke_key(self) -> hpke.MLKEM768X25519PrivateKey | x25519.X25519PrivateKey:
+        # Expanding an ML-KEM seed costs about as much as a decapsulation; a caseworker's queue
+        # opens 50 envelopes with one team key per page, so the expanded key is kept with it.
         if self.suite is SuiteId.MLKEM768_X25519:
             return hpke.MLKEM768X25519PrivateKey(
                 mlkem.MLKEM768PrivateKey.from_seed_bytes(self.private_bytes[:MLKEM768_SEED_LENGTH]),

@@ -13,9 +13,10 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Attach the summaries pages, the public key and the officials' API to `app`."""
     from incident_service.extensions import csrf
-    from incident_service.summaries import api, public
+    from incident_service.summaries import api, public, views
 
     # Bearer-token GET endpoints: no cookie is involved, so there is nothing for CSRF to guard.
     csrf.exempt(api.blueprint)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(views.blueprint)

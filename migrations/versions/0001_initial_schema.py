@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 11:41:44.283474
+Create Date: 2026-11-27 12:06:22.281048
 """
 
 from alembic import op
@@ -371,6 +371,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_reports_statistics_state"), ["statistics_state"], unique=False
         )
+        batch_op.create_index(
+            "ix_reports_urgency", ["organisation_id", "priority", "received_on", "id"], unique=False
+        )
 
     op.create_table(
         "case_notes",
@@ -494,6 +497,7 @@ def downgrade() -> None:
 
     op.drop_table("case_notes")
     with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_reports_urgency")
         batch_op.drop_index(batch_op.f("ix_reports_statistics_state"))
         batch_op.drop_index("ix_reports_queue")
         batch_op.drop_index(batch_op.f("ix_reports_event_id"))

@@ -1,0 +1,244 @@
+"""The reporter's forms: what the browser sends, kept as typed, mapped onto the API's report body.
+
+The forms only carry input (and the CSRF token); they validate nothing themselves. Every rule
+lives in `services.intake.parse_report`, and its errors (keyed by API field paths such as
+``people.group_size``) are mapped back to the form field that shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, TextAreaField
+
+from incident_service.crypto.receipts import new_submission_token
+
+SUBMISSION_TOKEN_HEX_LENGTH = 64
+
+
+def _choices() -> SelectMultipleField:
+    # Choices are checked by intake against the taxonomy, not here (one validation path).
+    return SelectMultipleField(validate_choice=False)
+
+
+class _QuietMeta:
+    """WTForms' own messages are never shown on these pages (intake's are), so fields need no
+    translations: looking them up for 30 default labels was a tenth of the form's CPU time."""
+
+    def get_translations(self, form: object) -> None:
+        return None
+
+
+class ReportForm(FlaskForm):  # type: ignore[misc]
+    """The report form. Field names are flat; `report_body` builds the nested API body."""
+
+    Meta = _QuietMeta
+
+    token = HiddenField()
+    acts = _choices()
+    year = StringField()
+    month = StringField()
+    day = StringField()
+    location_type = StringField()
+    country = StringField()
+    region = StringField()
+    airport = StringField()
+    place_text = StringField()
+    duration_hours = StringField()
+    perpetrators = _choices()
+    citizenship = _choices()
+    sex = StringField()
+    age_band = StringField()
+    legal_status = StringField()
+    group_size = StringField()
+    women_involved = BooleanField()
+    children_involved = BooleanField()
+    contract_offered = BooleanField()
+    contract_signed = BooleanField()
+    citizenship_promised = BooleanField()
+    payment_offered_rub = StringField()
+    forced_labour_indicators = _choices()
+    outcome = StringField()
+    narrative = TextAreaField()
+    reporter_role = StringField()
+    contact_channel = StringField()
+    contact_value = StringField()
+    consent_statistics = StringField()  # "yes" or "no": the reporter must answer either way
+    consent_follow_up = BooleanField()
+    consent_ombudsman = BooleanField()
+
+    def ensure_token(self) -> None:
+        """A fresh random submission token for a new form; a posted one is kept as it came."""
+        if not self.token.data:
+            self.token.data = new_submission_token().hex()
+
+    def client_token(self) -> bytes | None:
+        """The posted token, if it has the shape this page gives it (else no idempotency)."""
+        value = self.token.data or ""
+        if len(value) != SUBMISSION_TOKEN_HEX_LENGTH:
+            return None
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            return None
+
+    def report_body(self, *, language: str) -> dict[str, Any]:
+        """The JSON API's report body, from what was typed. Nothing is judged here."""
+        incident_date, precision = _date_and_precision(
+            self.year.data, self.month.data, self.day.data
+        )
+        return {
+            "language": language,
+            "incident_date": incident_date,
+            "date_precision": precision,
+            "acts": list(self.acts.data or []),
+            "perpetrators": list(self.perpetrators.data or []),
+            "location_type": _blank_to_none(self.location_type.data),
+            "country": _blank_to_none(self.country.data),
+            "region": _blank_to_none(self.region.data),
+            "airport": _blank_to_none(self.airport.data),
+            "place_text": self.place_text.data or "",
+            "duration_hours": _number(self.duration_hours.data),
+            "people": {
+                "citizenship": list(self.citizenship.data or []),
+                "sex": _blank_to_none(self.sex.data),
+                "age_band": _blank_to_none(self.age_band.data),
+                "legal_status": _blank_to_none(self.legal_status.data),
+                "group_size": _number(self.group_size.data),
+                "women_involved": bool(self.women_involved.data),
+                "children_involved": bool(self.children_involved.data),
+            },
+            "forced_labour_indicators": list(self.forced_labour_indicators.data or []),
+            "coercion": {
+                "contract_offered": bool(self.contract_offered.data),
+                "contract_signed": bool(self.contract_signed.data),
+                "citizenship_promised": bool(self.citizenship_promised.data),
+                "payment_offered_rub": _number(self.payment_offered_rub.data),
+            },
+            "outcome": _blank_to_none(self.outcome.data),
+            "narrative": self.narrative.data or "",
+            "reporter_role": _blank_to_none(self.reporter_role.data),
+            "contact": {
+                "channel": _blank_to_none(self.contact_channel.data),
+                "value": self.contact_value.data or "",
+            },
+            "consent": {
+                "statistics": _yes_no(self.consent_statistics.data),
+                "follow_up": bool(self.consent_follow_up.data),
+                "share_with_ombudsman": bool(self.consent_ombudsman.data),
+            },
+        }
+
+
+# Where each error from intake is shown on the page. Paths not listed go to the top of the form.
+FIELD_OF_PATH: dict[str, str] = {
+    "incident_date": "when",
+    "date_precision": "when",
+    "acts": "acts",
+    "perpetrators": "perpetrators",
+    "location_type": "location_type",
+    "country": "country",
+    "region": "region",
+    "airport": "airport",
+    "place_text": "place_text",
+    "duration_hours": "duration_hours",
+    "people.citizenship": "citizenship",
+    "people.sex": "sex",
+    "people.age_band": "age_band",
+    "people.legal_status": "legal_status",
+    "people.group_size": "group_size",
+    "people.women_involved": "women_involved",
+    "people.children_involved": "children_involved",
+    "forced_labour_indicators": "forced_labour_indicators",
+    "coercion.contract_offered": "coercion",
+    "coercion.contract_signed": "coercion",
+    "coercion.citizenship_promised": "coercion",
+    "coercion.payment_offered_rub": "payment_offered_rub",
+    "outcome": "outcome",
+    "narrative": "narrative",
+    "reporter_role": "reporter_role",
+    "contact.channel": "contact_channel",
+    "contact.value": "contact_value",
+    "consent.statistics": "consent_statistics",
+    "consent.follow_up": "consent_other",
+    "consent.share_with_ombudsman": "consent_other",
+}
+GENERAL_ERRORS = "_form"
+
+
+def errors_by_field(errors: dict[str, Any]) -> dict[str, str]:
+    """Intake's errors keyed by the form field that shows them (first message wins)."""
+    shown: dict[str, str] = {}
+    for path, message in errors.items():
+        shown.setdefault(FIELD_OF_PATH.get(path, GENERAL_ERRORS), str(message))
+    return shown
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    if value is None:
+        return None
+    stripped = value.strip()
+    return stripped or None
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get((value or "").strip())
+
+
+def _number(value: str | None) -> int | float | str | None:
+    """Numbers as people type them ("12", "1,5", " 30 "). Anything else is passed on unchanged,
+    so that intake names the problem in the reporter's language."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    candidate = text.replace(",", ".").replace(" ", "").replace("\u00a0", "")
+    try:
+        return int(candidate)
+    except ValueError:
+        pass
+    try:
+        return float(candidate)
+    except ValueError:
+        return text
+
+
+def _date_and_precision(
+    year: str | None, month: str | None, day: str | None
+) -> tuple[str | None, str]:
+    """Year, month and day pickers → an ISO date and how precise it is.
+
+    A missing day means the month is known; a missing month means only the year is. A day with
+    no month cannot be placed, so it becomes a date intake refuses.
+    """
+    y, m, d = (part.strip() if part else "" for part in (year, month, day))
+    if not y:
+        return None, "day"
+    if not m:
+        return (y, "year") if not d else (f"{y}--{d}", "day")
+    if not d:
+        return f"{y}-{m.zfill(2)}", "month"
+    return f"{y}-{m.zfill(2)}-{d.zfill(2)}", "day"
+
+
+def selectable_years(today: dt.date, earliest: int) -> list[int]:
+    """Years offered by the picker, newest first (a day ahead for time zones east of UTC)."""
+    latest = (today + dt.timedelta(days=1)).year
+    return list(range(latest, earliest - 1, -1))
+
+
+class ReceiptForm(FlaskForm):  # type: ignore[misc]
+    """The receipt, typed (never in a URL) and carried in a hidden field between actions."""
+
+    Meta = _QuietMeta
+
+    receipt = StringField()
+
+
+class StatusActionForm(ReceiptForm):
+    """What a reporter can do once the receipt is recognised."""
+
+    action = StringField()
+    text = TextAreaField()
+    confirm = BooleanField()

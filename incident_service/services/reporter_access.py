@@ -1,0 +1,163 @@
+"""What a receipt holder can do: see status and thread, write, withdraw, ask for deletion.
+
+The receipt is the reporter's only credential. It is checked by looking up its keyed hash; a
+text that is not a receipt and a receipt that matches nothing raise the same exception, so the
+edges can give one answer for both. Functions here change the session but never commit: the
+web page or the API handler commits, then enqueues (thin edges).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from incident_service.constants import MessageAuthor, ReportStatus
+from incident_service.crypto.receipts import (
+    InvalidReceiptFormat,
+    normalise_receipt,
+    receipt_lookup_hash,
+)
+from incident_service.keystore import KeyRing
+from incident_service.models import Report, db
+from incident_service.services import audit
+from incident_service.services.messaging import (
+    ThreadMessage,
+    post_message,
+    read_thread,
+    reporter_private_key,
+)
+
+# A receipt is at most 20 digits plus separators; anything much longer is not one, and is not
+# worth normalising.
+MAX_RECEIPT_INPUT = 64
+
+# What each status means, in words a reporter understands. Spam is shown as closed: a genuine
+# reporter whose report was misjudged gets a neutral answer, not an accusation.
+STATUS_WORDS: dict[ReportStatus, object] = {
+    ReportStatus.NEW: _l("Your report has arrived. Nobody has read it yet."),
+    ReportStatus.TRIAGED: _l("A caseworker has read your report."),
+    ReportStatus.IN_PROGRESS: _l("A caseworker is working on your report."),
+    ReportStatus.REFERRED: _l(
+        "Your report has been passed on to a lawyer or another organisation that can help."
+    ),
+    ReportStatus.CLOSED: _l("Work on your report has finished."),
+    ReportStatus.SPAM: _l("Work on your report has finished."),
+    ReportStatus.DUPLICATE: _l(
+        "Your report has been joined with another report about the same event."
+    ),
+}
+
+
+class ReceiptNotRecognised(Exception):
+    """Not a receipt, or no report has it. Deliberately one exception for both."""
+
+
+@dataclass(frozen=True)
+class ReporterAccess:
+    """A report opened with its receipt. Never log or store the receipt held here."""
+
+    report: Report
+    receipt: str
+
+    def __repr__(self) -> str:  # keep the receipt out of tracebacks and debug output
+        return f"ReporterAccess(report={self.report.id!r})"
+
+
+@dataclass(frozen=True)
+class ReporterMessage:
+    author: str  # "reporter" or "caseworker"; which caseworker is never shown
+    sent_on: dt.date
+    text: str
+
+
+@dataclass(frozen=True)
+class ReporterView:
+    status: ReportStatus
+    status_words: str
+    received_on: dt.date
+    consent_statistics: bool
+    deletion_requested: bool
+    thread: list[ReporterMessage]
+
+
+def _keyring() -> KeyRing:
+    ring: KeyRing = current_app.extensions["incident_keys"]
+    return ring
+
+
+def open_with_receipt(text: str) -> ReporterAccess:
+    """Find the report a typed receipt belongs to, or raise `ReceiptNotRecognised`."""
+    if not isinstance(text, str) or len(text) > MAX_RECEIPT_INPUT:
+        raise ReceiptNotRecognised()
+    try:
+        receipt = normalise_receipt(text)
+    except InvalidReceiptFormat:
+        raise ReceiptNotRecognised() from None
+    lookup = receipt_lookup_hash(receipt, _keyring().require_pepper())
+    report = db.session.scalar(select(Report).where(Report.receipt_hash == lookup))
+    if report is None:
+        raise ReceiptNotRecognised()
+    return ReporterAccess(report=report, receipt=receipt)
+
+
+def status_words(status: ReportStatus) -> str:
+    return str(STATUS_WORDS[status])
+
+
+def reporter_view(access: ReporterAccess) -> ReporterView:
+    """The status and the whole thread, opened with the key derived from the receipt."""
+    report = access.report
+    status = ReportStatus(report.status)
+    thread = read_thread(report, private_key=reporter_private_key(report, access.receipt))
+    return ReporterView(
+        status=status,
+        status_words=status_words(status),
+        received_on=report.received_on,
+        consent_statistics=report.consent_statistics,
+        deletion_requested=report.deletion_requested,
+        thread=[_for_reporter(message) for message in thread],
+    )
+
+
+def _for_reporter(message: ThreadMessage) -> ReporterMessage:
+    return ReporterMessage(
+        author=message.author.value,
+        sent_on=dt.date.fromisoformat(message.sent_on),
+        text=message.text,
+    )
+
+
+def send_reporter_message(access: ReporterAccess, *, text: str) -> None:
+    """An answer to a caseworker or more information about the report (no commit).
+
+    Raises `messaging.EmptyMessage` or `messaging.MessageTooLong`.
+    """
+    post_message(access.report, author=MessageAuthor.REPORTER, text=text)
+
+
+def withdraw_statistics_consent(access: ReporterAccess) -> bool:
+    """Stop counting this report in statistics (no commit). True if consent was given until now.
+
+    The caller enqueues `dispatch.TASK_PIPELINE_WITHDRAW` after committing; the worker removes
+    the statistical record or the waiting pool entry, whichever exists.
+    """
+    report = access.report
+    if not report.consent_statistics:
+        return False
+    report.consent_statistics = False
+    audit.record("reporter.consent_withdrawn", object_type="report", object_id=report.id)
+    return True
+
+
+def request_deletion(access: ReporterAccess) -> bool:
+    """Ask the case team to delete the report (no commit). True if this is a new request."""
+    report = access.report
+    if report.deletion_requested:
+        return False
+    report.deletion_requested = True
+    audit.record("reporter.deletion_requested", object_type="report", object_id=report.id)
+    return True

@@ -1,0 +1,603 @@
+"""Case handling: the queue, opening a report, the status workflow and what caseworkers add to a
+case (priority, assignee, labels, verification, sealed notes, interventions, replies).
+
+Every function works inside one organisation: a report of another organisation is as absent as a
+report that does not exist. Functions add to the session and record audit entries; the caller
+commits, then enqueues whatever pipeline task a status change returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import load_only
+
+from incident_service import taxonomy
+from incident_service.constants import MessageAuthor, ReportStatus, Role, Section
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey
+from incident_service.crypto.envelopes import open_envelope, seal
+from incident_service.crypto.errors import CryptoError
+from incident_service.models import (
+    CaseNote,
+    Intervention,
+    Message,
+    Organisation,
+    Report,
+    ReportFacet,
+    User,
+    db,
+    today,
+)
+from incident_service.services import audit, dispatch, messaging
+from incident_service.services.intake import facet_tag, section_context
+from incident_service.services.teams import team_public_key
+
+PAGE_SIZE = 50
+OPEN_STATUSES = (
+    ReportStatus.NEW,
+    ReportStatus.TRIAGED,
+    ReportStatus.IN_PROGRESS,
+    ReportStatus.REFERRED,
+)
+# Priority 3 is set at intake when someone is still detained, 2 for violence or children.
+PRIORITIES = (0, 1, 2, 3)
+VERIFICATION_LEVELS = (0, 1, 2)
+MAX_LABELS = 10
+MAX_LABEL_LENGTH = 30
+MAX_NOTE_LENGTH = 10_000
+_LABEL = re.compile(r"^[\w][\w\- ]*$")
+
+# The workflow: forward along new → triaged → in progress → referred → closed (steps may be
+# skipped), back to "in progress" from referred or closed, and out to spam or duplicate from
+# anywhere. A report marked spam or duplicate by mistake comes back as triaged.
+_MAIN = (
+    ReportStatus.NEW,
+    ReportStatus.TRIAGED,
+    ReportStatus.IN_PROGRESS,
+    ReportStatus.REFERRED,
+    ReportStatus.CLOSED,
+)
+_REJECTED = (ReportStatus.SPAM, ReportStatus.DUPLICATE)
+
+
+def _transitions() -> dict[ReportStatus, frozenset[ReportStatus]]:
+    table: dict[ReportStatus, set[ReportStatus]] = {}
+    for position, status in enumerate(_MAIN):
+        table[status] = set(_MAIN[position + 1 :]) | set(_REJECTED)
+    table[ReportStatus.REFERRED].add(ReportStatus.IN_PROGRESS)
+    table[ReportStatus.CLOSED].add(ReportStatus.IN_PROGRESS)
+    table[ReportStatus.SPAM] = {ReportStatus.TRIAGED, ReportStatus.DUPLICATE}
+    table[ReportStatus.DUPLICATE] = {ReportStatus.TRIAGED, ReportStatus.SPAM}
+    return {status: frozenset(targets) for status, targets in table.items()}
+
+
+TRANSITIONS = _transitions()
+
+
+class CaseNotFound(Exception):
+    """No such report in this organisation (whether it exists elsewhere is not said)."""
+
+
+class TransitionNotAllowed(Exception):
+    def __init__(self, old: ReportStatus, new: ReportStatus) -> None:
+        super().__init__(f"{old.value} cannot become {new.value}")
+        self.old = old
+        self.new = new
+
+
+class InvalidCaseInput(Exception):
+    """A value a caseworker typed that cannot be stored; `field` names the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --------------------------------------------------------------------------------------------
+# Finding reports and opening them
+
+
+def get_case(*, report_id: str, organisation_id: int) -> Report:
+    if not re.fullmatch(r"[0-9a-f]{32}", report_id or ""):
+        raise CaseNotFound(report_id)
+    report = db.session.get(Report, report_id)
+    if report is None or report.organisation_id != organisation_id:
+        raise CaseNotFound(report_id)
+    return report
+
+
+def open_section(report: Report, section: Section, team_key: RecipientPrivateKey) -> dict[str, Any]:
+    blob = report.statistical_section if section is Section.STATISTICAL else report.private_section
+    document: dict[str, Any] = json.loads(
+        open_envelope(blob, context=section_context(report.id, section), private_key=team_key)
+    )
+    return document
+
+
+@dataclass(frozen=True)
+class OpenedReport:
+    coded: dict[str, Any]
+    private: dict[str, Any]
+
+
+def open_report(*, report: Report, team_key: RecipientPrivateKey, actor_id: int) -> OpenedReport:
+    """Decrypt both sections for a caseworker, record the opening, and mark replies as read.
+
+    Raises a `CryptoError` if the report is not sealed to this team key; the opening is then
+    not recorded, because nothing was read.
+    """
+    coded = open_section(report, Section.STATISTICAL, team_key)
+    private = open_section(report, Section.PRIVATE, team_key)
+    audit.record("report.open", actor_id=actor_id, object_type="report", object_id=report.id)
+    if report.unread_for_caseworkers:
+        report.unread_for_caseworkers = 0
+        db.session.execute(
+            update(Message)
+            .where(
+                Message.report_id == report.id,
+                Message.author == MessageAuthor.REPORTER.value,
+                Message.read.is_(False),
+            )
+            .values(read=True)
+        )
+    return OpenedReport(coded=coded, private=private)
+
+
+# --------------------------------------------------------------------------------------------
+# The queue
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = "open"  # "open", "all", or one ReportStatus value
+    priority: int | None = None
+    act_group: str | None = None
+    region: str | None = None
+    assignee: str | None = None  # "me", "none" or a user id
+    received_on: dt.date | None = None
+    unread_only: bool = False
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """The coded answers the queue shows for one row (opened with the team key)."""
+
+    incident_date: str
+    act_groups: list[str]
+    acts: list[str]
+    place: list[str]
+    outcome: str | None
+    group_size: int
+    children: bool
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One queue row as plain values, so rendering after the commit triggers no reloads."""
+
+    id: str
+    status: str
+    priority: int
+    received_on: dt.date
+    labels: str
+    unread: int
+    assignee: str | None
+    summary: CaseSummary | None  # None when the row cannot be opened with this team key
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    page: int
+    has_next: bool
+
+
+QUEUE_COLUMNS = (
+    Report.id,
+    Report.organisation_id,
+    Report.status,
+    Report.priority,
+    Report.received_on,
+    Report.assignee_id,
+    Report.labels,
+    Report.verification,
+    Report.event_id,
+    Report.unread_for_caseworkers,
+    Report.statistical_section,
+)
+
+
+def queue_statement(
+    *, organisation_id: int, filters: QueueFilters, viewer_id: int, index_key: bytes, page: int
+) -> Select[Report]:
+    """The queue's query: urgency first (priority, then newest), 50 rows per page.
+
+    One row more than a page is fetched to know whether a next page exists, instead of counting
+    a whole organisation's reports on every view.
+    """
+    statement = (
+        select(Report)
+        .options(load_only(*QUEUE_COLUMNS))
+        .where(Report.organisation_id == organisation_id)
+    )
+    if filters.status == "open":
+        statement = statement.where(Report.status.in_([s.value for s in OPEN_STATUSES]))
+    elif filters.status != "all":
+        statement = statement.where(Report.status == ReportStatus(filters.status).value)
+    if filters.priority is not None:
+        statement = statement.where(Report.priority == filters.priority)
+    for facet, value in (("act_group", filters.act_group), ("region", filters.region)):
+        if value:
+            tag = facet_tag(index_key, organisation_id, facet, value)
+            statement = statement.where(
+                Report.id.in_(select(ReportFacet.report_id).where(ReportFacet.tag == tag))
+            )
+    if filters.assignee == "me":
+        statement = statement.where(Report.assignee_id == viewer_id)
+    elif filters.assignee == "none":
+        statement = statement.where(Report.assignee_id.is_(None))
+    elif filters.assignee and filters.assignee.isdigit():
+        statement = statement.where(Report.assignee_id == int(filters.assignee))
+    if filters.received_on is not None:
+        statement = statement.where(Report.received_on == filters.received_on)
+    if filters.unread_only:
+        statement = statement.where(Report.unread_for_caseworkers > 0)
+    return (
+        statement.order_by(Report.priority.desc(), Report.received_on.desc(), Report.id.desc())
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+    )
+
+
+def summarise(report: Report, team_key: RecipientPrivateKey) -> CaseSummary | None:
+    try:
+        coded = open_section(report, Section.STATISTICAL, team_key)
+    except (CryptoError, ValueError):
+        return None
+    acts = [str(code) for code in coded.get("acts", [])]
+    place = [
+        label
+        for label in (
+            taxonomy.AIRPORTS.label(coded["airport"]) if coded.get("airport") else None,
+            taxonomy.REGIONS.label(coded["region"]) if coded.get("region") else None,
+            taxonomy.COUNTRIES.label(coded["country"]) if coded.get("country") else None,
+        )
+        if label
+    ]
+    people = coded.get("people") or {}
+    return CaseSummary(
+        incident_date=str(coded.get("incident_date", "")),
+        act_groups=sorted({taxonomy.act_group(code) for code in acts}),
+        acts=acts,
+        place=place,
+        outcome=coded.get("outcome"),
+        group_size=int(people.get("group_size") or 1),
+        children=bool(people.get("children_involved")),
+    )
+
+
+def team_members(organisation_id: int) -> list[User]:
+    """People a case can be assigned to."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.organisation_id == organisation_id,
+                User.active.is_(True),
+                User.role.in_([Role.CASEWORKER.value, Role.SUPERVISOR.value]),
+            )
+            .order_by(User.email)
+        )
+    )
+
+
+def load_queue(
+    *,
+    organisation_id: int,
+    filters: QueueFilters,
+    viewer_id: int,
+    index_key: bytes,
+    team_key: RecipientPrivateKey,
+    page: int = 1,
+) -> QueuePage:
+    """One page of the queue, each row's coded answers opened with the team key.
+
+    The page view is recorded once, naming the reports whose coded answers were shown.
+    """
+    statement = queue_statement(
+        organisation_id=organisation_id,
+        filters=filters,
+        viewer_id=viewer_id,
+        index_key=index_key,
+        page=page,
+    )
+    reports = list(db.session.scalars(statement))
+    has_next = len(reports) > PAGE_SIZE
+    reports = reports[:PAGE_SIZE]
+    emails = {user.id: user.email for user in team_members(organisation_id)}
+    rows = [
+        QueueRow(
+            id=report.id,
+            status=report.status,
+            priority=report.priority,
+            received_on=report.received_on,
+            labels=report.labels,
+            unread=report.unread_for_caseworkers,
+            assignee=emails.get(report.assignee_id) if report.assignee_id else None,
+            summary=summarise(report, team_key),
+        )
+        for report in reports
+    ]
+    if rows:
+        audit.record(
+            "queue.view",
+            actor_id=viewer_id,
+            object_type="report",
+            detail={"page": page, "reports": [report.id for report in reports]},
+        )
+    return QueuePage(rows=rows, page=max(page, 1), has_next=has_next)
+
+
+# --------------------------------------------------------------------------------------------
+# Status and case details
+
+
+def change_status(*, report: Report, new_status: ReportStatus, actor_id: int) -> str | None:
+    """Move a report along the workflow. Returns the pipeline task to enqueue after commit:
+    withdrawing its statistical record when it becomes spam or a duplicate, restoring it when
+    it is marked valid again."""
+    old = ReportStatus(report.status)
+    if new_status is old:
+        return None
+    if new_status not in TRANSITIONS[old]:
+        raise TransitionNotAllowed(old, new_status)
+    report.status = new_status.value
+    day = today()
+    if new_status is ReportStatus.TRIAGED and report.triaged_on is None:
+        report.triaged_on = day
+    if new_status is ReportStatus.REFERRED:
+        report.referred_on = day
+    if new_status is ReportStatus.CLOSED:
+        report.closed_on = day
+    elif old is ReportStatus.CLOSED:
+        report.closed_on = None
+    audit.record(
+        "report.status",
+        actor_id=actor_id,
+        object_type="report",
+        object_id=report.id,
+        detail={"from": old.value, "to": new_status.value},
+    )
+    if new_status.withdraws_statistics and not old.withdraws_statistics:
+        return dispatch.TASK_PIPELINE_WITHDRAW
+    if old.withdraws_statistics and not new_status.withdraws_statistics:
+        return dispatch.TASK_PIPELINE_RESTORE
+    return None
+
+
+def normalise_labels(text: str) -> str:
+    """Comma-separated short tags, lower-cased and de-duplicated.
+
+    Labels are stored in the clear to filter by, so they are kept to short tags of letters,
+    digits, spaces and hyphens: no room for a name or a phone number to slip into plaintext.
+    """
+    labels: list[str] = []
+    for raw in text.split(","):
+        label = " ".join(raw.split()).lower()
+        if not label:
+            continue
+        if len(label) > MAX_LABEL_LENGTH or not _LABEL.match(label) or "_" in label:
+            raise InvalidCaseInput(
+                "labels",
+                f"Labels are short tags (up to {MAX_LABEL_LENGTH} letters, digits, spaces or "
+                "hyphens), separated by commas.",
+            )
+        if sum(ch.isdigit() for ch in label) > 4:
+            raise InvalidCaseInput("labels", "Labels may not hold long numbers.")
+        if label not in labels:
+            labels.append(label)
+    if len(labels) > MAX_LABELS:
+        raise InvalidCaseInput("labels", f"At most {MAX_LABELS} labels.")
+    return ",".join(labels)
+
+
+def update_case(
+    *,
+    report: Report,
+    priority: int,
+    assignee_id: int | None,
+    labels: str,
+    verification: int,
+    actor_id: int,
+) -> list[str]:
+    """Set priority, assignee, labels and verification level; returns the fields changed."""
+    if priority not in PRIORITIES:
+        raise InvalidCaseInput("priority", "Unknown priority.")
+    if verification not in VERIFICATION_LEVELS:
+        raise InvalidCaseInput("verification", "Unknown verification level.")
+    if assignee_id is not None and assignee_id not in {
+        user.id for user in team_members(report.organisation_id)
+    }:
+        raise InvalidCaseInput("assignee", "That person cannot be assigned cases.")
+    cleaned_labels = normalise_labels(labels)
+    changes: dict[str, Any] = {}
+    for name, value in (
+        ("priority", priority),
+        ("assignee_id", assignee_id),
+        ("labels", cleaned_labels),
+        ("verification", verification),
+    ):
+        if getattr(report, name) != value:
+            setattr(report, name, value)
+            changes[name] = value
+    if "labels" in changes:  # counted, not copied, into the audit detail
+        changes["labels"] = len([label for label in cleaned_labels.split(",") if label])
+    if changes:
+        audit.record(
+            "case.update",
+            actor_id=actor_id,
+            object_type="report",
+            object_id=report.id,
+            detail=changes,
+        )
+    return sorted(changes)
+
+
+# --------------------------------------------------------------------------------------------
+# Notes, interventions, replies
+
+
+def _note_context(report_id: str) -> bytes:
+    return f"report/{report_id}/note".encode()
+
+
+def _intervention_context(report_id: str) -> bytes:
+    return f"report/{report_id}/intervention".encode()
+
+
+def _team_public(report: Report) -> RecipientPublicKey:
+    organisation = db.session.get_one(Organisation, report.organisation_id)
+    return team_public_key(organisation)
+
+
+def add_note(*, report: Report, text: str, actor_id: int) -> CaseNote:
+    """A caseworker's note, sealed to the team key like the report itself."""
+    if not text.strip():
+        raise InvalidCaseInput("text", "The note is empty.")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise InvalidCaseInput("text", f"Notes hold at most {MAX_NOTE_LENGTH} characters.")
+    sealed = seal(
+        json.dumps({"text": text}, ensure_ascii=False).encode("utf-8"),
+        context=_note_context(report.id),
+        recipients=[_team_public(report)],
+    )
+    note = CaseNote(report_id=report.id, author_id=actor_id, created_on=today(), sealed=sealed)
+    db.session.add(note)
+    db.session.flush()
+    audit.record(
+        "note.add",
+        actor_id=actor_id,
+        object_type="report",
+        object_id=report.id,
+        detail={"note": note.id},
+    )
+    return note
+
+
+@dataclass(frozen=True)
+class NoteView:
+    author: str
+    created_on: dt.date
+    text: str
+
+
+def read_notes(report: Report, team_key: RecipientPrivateKey) -> list[NoteView]:
+    rows = db.session.execute(
+        select(CaseNote, User.email)
+        .join(User, User.id == CaseNote.author_id)
+        .where(CaseNote.report_id == report.id)
+        .order_by(CaseNote.id)
+    ).all()
+    notes = []
+    for note, email in rows:
+        body = open_envelope(note.sealed, context=_note_context(report.id), private_key=team_key)
+        notes.append(
+            NoteView(author=email, created_on=note.created_on, text=json.loads(body)["text"])
+        )
+    return notes
+
+
+def add_intervention(
+    *, report: Report, kind: str, on_date: dt.date | None, note: str, actor_id: int
+) -> Intervention:
+    if kind not in taxonomy.INTERVENTIONS:
+        raise InvalidCaseInput("kind", "Unknown kind of intervention.")
+    if on_date is not None and not dt.date(2000, 1, 1) <= on_date <= today() + dt.timedelta(
+        days=366
+    ):
+        raise InvalidCaseInput("on_date", "That date is out of range.")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidCaseInput("note", f"At most {MAX_NOTE_LENGTH} characters.")
+    sealed_note = None
+    if note.strip():
+        sealed_note = seal(
+            json.dumps({"text": note}, ensure_ascii=False).encode("utf-8"),
+            context=_intervention_context(report.id),
+            recipients=[_team_public(report)],
+        )
+    intervention = Intervention(
+        report_id=report.id,
+        kind=kind,
+        on_date=on_date,
+        created_by_id=actor_id,
+        sealed_note=sealed_note,
+    )
+    db.session.add(intervention)
+    db.session.flush()
+    audit.record(
+        "intervention.add",
+        actor_id=actor_id,
+        object_type="report",
+        object_id=report.id,
+        detail={"kind": kind},
+    )
+    return intervention
+
+
+@dataclass(frozen=True)
+class InterventionView:
+    kind: str
+    label: str
+    on_date: dt.date | None
+    note: str
+
+
+def read_interventions(report: Report, team_key: RecipientPrivateKey) -> list[InterventionView]:
+    rows = db.session.scalars(
+        select(Intervention).where(Intervention.report_id == report.id).order_by(Intervention.id)
+    )
+    views = []
+    for row in rows:
+        note = ""
+        if row.sealed_note is not None:
+            body = open_envelope(
+                row.sealed_note, context=_intervention_context(report.id), private_key=team_key
+            )
+            note = str(json.loads(body)["text"])
+        views.append(
+            InterventionView(
+                kind=row.kind,
+                label=taxonomy.INTERVENTIONS.label(row.kind),
+                on_date=row.on_date,
+                note=note,
+            )
+        )
+    return views
+
+
+def send_reply(*, report: Report, text: str, actor_id: int) -> Message:
+    """A caseworker's message to the reporter, readable with the receipt (no commit).
+
+    Raises `messaging.EmptyMessage` or `messaging.MessageTooLong`.
+    """
+    message = messaging.post_message(
+        report, author=MessageAuthor.CASEWORKER, text=text, author_user_id=actor_id
+    )
+    db.session.flush()
+    audit.record(
+        "message.send",
+        actor_id=actor_id,
+        object_type="report",
+        object_id=report.id,
+        detail={"message": message.id},
+    )
+    return message
+
+
+def read_thread(report: Report, team_key: RecipientPrivateKey) -> list[messaging.ThreadMessage]:
+    return messaging.read_thread(report, private_key=team_key)

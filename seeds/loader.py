@@ -1,0 +1,96 @@
+"""Loading the synthetic demo reports through the one intake path, once, and the `seed` command.
+
+Each demo report has a fixed submission token, so a second run finds them already there and
+files nothing. The pipeline is nudged once at the end rather than once per report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from incident_service.constants import MessageAuthor
+from incident_service.crypto.receipts import format_receipt, receipt_from_token
+from incident_service.models import Report, db, today
+from incident_service.services import dispatch
+from incident_service.services.intake import (
+    find_by_submission_token,
+    parse_report,
+    submit_report,
+)
+from incident_service.services.messaging import post_message
+from seeds.demo_reports import DEFAULT_COUNT, SYNTHETIC_MARKER, demo_reports
+
+# Reports that get a question from the case team, so the status page has something to show.
+DEMO_THREADS = 3
+DEMO_QUESTION = (
+    f"{SYNTHETIC_MARKER} Hello, this is the case team. Are you still held? "
+    "Is there a number where a lawyer can reach you?"
+)
+
+
+class SeedingRefused(Exception):
+    """Synthetic reports must never mix with real ones."""
+
+
+@dataclass
+class SeedResult:
+    created: int = 0
+    already_there: int = 0
+    demo_receipts: list[str] = field(default_factory=list)
+
+
+def load_demo_reports(*, count: int = DEFAULT_COUNT) -> SeedResult:
+    """File the demo reports that are not there yet; commit each (intake does)."""
+    settings = current_app.extensions["incident_config"]
+    if settings.is_production:
+        raise SeedingRefused("synthetic demo reports are never loaded in production")
+    reports = demo_reports(count=count, today=today())
+    pepper = current_app.extensions["incident_keys"].require_pepper()
+    result = SeedResult(
+        demo_receipts=[receipt_from_token(demo.token, pepper) for demo in reports[:DEMO_THREADS]]
+    )
+    if reports and find_by_submission_token(reports[-1].token) is not None:
+        result.already_there = len(reports)
+        return result
+    for demo in reports:
+        outcome = submit_report(
+            parse_report(demo.payload),
+            submission_token=demo.token,
+            received_on=demo.received_on,
+            nudge=False,
+        )
+        if not outcome.created:
+            result.already_there += 1
+            continue
+        result.created += 1
+        if demo.index < DEMO_THREADS:
+            report = db.session.get(Report, outcome.report_id)
+            assert report is not None
+            post_message(report, author=MessageAuthor.CASEWORKER, text=DEMO_QUESTION)
+            db.session.commit()
+    if result.created:
+        dispatch.nudge_pipeline()
+    return result
+
+
+@click.command("seed")
+@click.option("--count", default=DEFAULT_COUNT, show_default=True, help="How many reports.")
+@with_appcontext
+def seed_command(count: int) -> None:
+    """Load synthetic demo reports once (refused in production)."""
+    try:
+        result = load_demo_reports(count=count)
+    except SeedingRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.created:
+        click.echo(f"loaded {result.created} SYNTHETIC demo reports (invented, not real cases)")
+    else:
+        click.echo(f"synthetic demo reports already loaded ({result.already_there}); nothing to do")
+    if result.demo_receipts:
+        click.echo("receipts of demo reports with a question from the case team (try /status):")
+        for receipt in result.demo_receipts:
+            click.echo(f"  {format_receipt(receipt)}")

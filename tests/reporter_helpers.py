@@ -1,0 +1,125 @@
+"""Helpers for the reporter's tests: filling the form as a browser would, reading pages back."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from incident_service.constants import Section
+from incident_service.crypto.envelopes import open_envelope
+from incident_service.models import Report, db
+from incident_service.services.intake import section_context
+from incident_service.services.teams import ensure_organisation, load_bootstrap_key
+
+RECEIPT_ON_PAGE = re.compile(r'id="receipt">(\d{4}(?: \d{4}){4})<')
+HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[a-z_]+)" value="(?P<value>[^"]*)">')
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    return {m["name"]: html.unescape(m["value"]) for m in HIDDEN.finditer(page)}
+
+
+def form_data(**overrides: Any) -> dict[str, Any]:
+    """What a browser sends for a filled-in report form (synthetic answers)."""
+    data: dict[str, Any] = {
+        "acts": ["BRD.01", "BRD.02", "BRD.03"],
+        "year": "2024",
+        "month": "5",
+        "day": "14",
+        "country": "RU",
+        "region": "RU-SPE",
+        "airport": "LED",
+        "location_type": "AIR",
+        "place_text": "SYNTHETIC terminal 1",
+        "duration_hours": "3",
+        "perpetrators": ["BRD"],
+        "citizenship": ["TJK"],
+        "sex": "M",
+        "age_band": "25-34",
+        "legal_status": "PAT",
+        "group_size": "30",
+        "women_involved": "y",
+        "outcome": "REL",
+        "narrative": "SYNTHETIC TEST REPORT. Held as a group, phones searched.",
+        "reporter_role": "SELF",
+        "contact_channel": "TELEGRAM",
+        "contact_value": "@synthetic_test_contact",
+        "consent_statistics": "yes",
+        "consent_follow_up": "y",
+    }
+    for key, value in overrides.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def open_form(client: FlaskClient, url: str = "/report") -> dict[str, str]:
+    """GET the form; return its hidden fields (submission token, CSRF token)."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return hidden_fields(response.get_data(as_text=True))
+
+
+def file_report(client: FlaskClient, **overrides: Any) -> tuple[Any, str | None]:
+    """Open the form and send it. Returns the response and the receipt (digits) if shown."""
+    hidden = open_form(client)
+    response = client.post("/report", data={**hidden, **form_data(**overrides)})
+    match = RECEIPT_ON_PAGE.search(response.get_data(as_text=True))
+    return response, (match.group(1).replace(" ", "") if match else None)
+
+
+def report_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.query(Report).count()
+
+
+def open_private_section(app: Flask, report_id: str) -> dict[str, Any]:
+    """What the case team would read (opened with the bootstrap team key)."""
+    with app.app_context():
+        team = load_bootstrap_key(ensure_organisation(), Path(app.config["KEYS_DIR"]))
+        assert team is not None
+        report = db.session.get(Report, report_id)
+        assert report is not None
+        plain = open_envelope(
+            report.private_section,
+            context=section_context(report.id, Section.PRIVATE),
+            private_key=team,
+        )
+        document: dict[str, Any] = json.loads(plain)
+        return document
+
+
+def open_statistical_section(app: Flask, report_id: str) -> dict[str, Any]:
+    with app.app_context():
+        team = load_bootstrap_key(ensure_organisation(), Path(app.config["KEYS_DIR"]))
+        assert team is not None
+        report = db.session.get(Report, report_id)
+        assert report is not None
+        plain = open_envelope(
+            report.statistical_section,
+            context=section_context(report.id, Section.STATISTICAL),
+            private_key=team,
+        )
+        document: dict[str, Any] = json.loads(plain)
+        return document
+
+
+def only_report_id(app: Flask) -> str:
+    with app.app_context():
+        ids = [row.id for row in db.session.query(Report).all()]
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
+def text_of(page: str) -> str:
+    """The visible text of a page, tags removed and entities decoded."""
+    without_tags = re.sub(r"<[^>]+>", " ", page)
+    return re.sub(r"\s+", " ", html.unescape(without_tags)).strip()

@@ -1,0 +1,274 @@
+"""The report form at /report: filing, every validation rule, double submission, CSRF, size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from flask import Flask
+from markupsafe import escape
+
+from incident_service.crypto.receipts import new_submission_token
+from incident_service.models import db
+from incident_service.reporter.forms import ReportForm
+from incident_service.services import dispatch, intake
+from tests.factories import report_payload
+from tests.reporter_helpers import (
+    file_report,
+    form_data,
+    hidden_fields,
+    only_report_id,
+    open_form,
+    open_private_section,
+    open_statistical_section,
+    report_count,
+)
+
+REQUIRED_ONLY = {
+    "acts": ["DET.01"],
+    "year": "2024",
+    "country": "RU",
+    "consent_statistics": "no",
+}
+
+
+def test_can_a_reporter_file_a_report_answering_only_the_required_questions(app, client):
+    hidden = open_form(client)
+    response = client.post("/report", data={**hidden, **REQUIRED_ONLY})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    receipt = re.search(r'id="receipt">([\d ]+)<', page)
+    assert receipt is not None
+    assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt.group(1))
+    report_id = only_report_id(app)
+    statistical = open_statistical_section(app, report_id)
+    assert statistical["acts"] == ["DET.01"]
+    assert statistical["date_precision"] == "year"
+    assert statistical["consent_statistics"] is False
+
+
+def test_does_the_full_form_file_the_same_report_as_the_api_body(app):
+    """The form and the API must land in the same validated report."""
+    with app.test_request_context("/report", method="POST", data=form_data()):
+        form = ReportForm()
+        from_form = intake.parse_report(form.report_body(language="ru"))
+    expected = intake.parse_report(report_payload(language="ru"))
+    assert from_form.statistical_section() == expected.statistical_section()
+    assert from_form.private_section()["contact"] == expected.private_section()["contact"]
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "day", "precision", "expected"),
+    [
+        ("2024", "", "", "year", "2024-01-01"),
+        ("2024", "3", "", "month", "2024-03-01"),
+        ("2024", "3", "9", "day", "2024-03-09"),
+    ],
+)
+def test_does_the_date_picker_record_how_precise_the_date_is(
+    app, client, year, month, day, precision, expected
+):
+    response, receipt = file_report(client, year=year, month=month, day=day)
+    assert receipt is not None, response.get_data(as_text=True)[:2000]
+    statistical = open_statistical_section(app, only_report_id(app))
+    assert (statistical["incident_date"], statistical["date_precision"]) == (expected, precision)
+
+
+NEXT_YEAR = str(dt.date.today().year + 1)
+
+# (form overrides, the field the error must appear beside)
+BAD_INPUT = [
+    ({"acts": None}, "acts"),
+    ({"acts": ["DET.99"]}, "acts"),
+    ({"year": None, "month": None, "day": None}, "when"),
+    ({"year": "2023", "month": "2", "day": "30"}, "when"),
+    ({"year": "2023", "month": "", "day": "12"}, "when"),
+    ({"year": NEXT_YEAR, "month": "1", "day": "1"}, "when"),
+    ({"year": "1999", "month": "12", "day": "31"}, "when"),
+    ({"year": "20x4"}, "when"),
+    ({"duration_hours": "-1"}, "duration_hours"),
+    ({"duration_hours": "100000"}, "duration_hours"),
+    ({"duration_hours": "three"}, "duration_hours"),
+    ({"group_size": "0"}, "group_size"),
+    ({"group_size": "5000"}, "group_size"),
+    ({"group_size": "2.5"}, "group_size"),
+    ({"payment_offered_rub": "-10"}, "payment_offered_rub"),
+    ({"payment_offered_rub": "1000000000000"}, "payment_offered_rub"),
+    ({"narrative": "x" * (intake.MAX_NARRATIVE + 1)}, "narrative"),
+    ({"place_text": "y" * (intake.MAX_PLACE_TEXT + 1)}, "place_text"),
+    ({"contact_value": "z" * (intake.MAX_CONTACT + 1)}, "contact_value"),
+    ({"contact_channel": None}, "contact_channel"),
+    ({"country": None}, "country"),
+    ({"country": "XX"}, "country"),
+    ({"country": "TJ"}, "region"),
+    ({"region": "RU-XXX"}, "region"),
+    ({"airport": "JFK"}, "airport"),
+    ({"location_type": "MOON"}, "location_type"),
+    ({"perpetrators": ["ALIENS"]}, "perpetrators"),
+    ({"citizenship": ["ATL"]}, "citizenship"),
+    ({"sex": "Q"}, "sex"),
+    ({"age_band": "200+"}, "age_band"),
+    ({"legal_status": "VIP"}, "legal_status"),
+    ({"outcome": "FREED"}, "outcome"),
+    ({"reporter_role": "BOSS"}, "reporter_role"),
+    ({"forced_labour_indicators": ["FL99"]}, "forced_labour_indicators"),
+    ({"consent_statistics": None}, "consent_statistics"),
+    ({"consent_statistics": "maybe"}, "consent_statistics"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), BAD_INPUT)
+def test_is_each_bad_answer_named_beside_its_field_with_everything_typed_kept(
+    app, client, overrides, field
+):
+    overrides = {"narrative": "SYNTHETIC what I typed <b>must</b> stay — ёжик 🙂", **overrides}
+    response, receipt = file_report(client, **overrides)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert receipt is None
+    assert f'id="e-{field}"' in page
+    # Everything typed comes back: the narrative (escaped), the place, the ticked boxes.
+    assert str(escape(overrides["narrative"])) in page
+    if "place_text" not in overrides:
+        assert 'value="SYNTHETIC terminal 1"' in page
+    if "acts" not in overrides:
+        assert 'value="BRD.02" checked' in page
+    assert report_count(app) == 0
+
+
+def test_is_the_submission_token_kept_when_the_form_comes_back_with_errors(client):
+    hidden = open_form(client)
+    response = client.post("/report", data={**hidden, **form_data(acts=None)})
+    assert hidden_fields(response.get_data(as_text=True))["token"] == hidden["token"]
+
+
+def test_does_pressing_send_twice_file_one_report_and_show_the_same_receipt(app, client):
+    hidden = open_form(client)
+    data = {**hidden, **form_data()}
+    first = client.post("/report", data=data).get_data(as_text=True)
+    second = client.post("/report", data=data).get_data(as_text=True)
+    receipt_first = re.search(r'id="receipt">([\d ]+)<', first)
+    receipt_second = re.search(r'id="receipt">([\d ]+)<', second)
+    assert receipt_first and receipt_second
+    assert receipt_first.group(1) == receipt_second.group(1)
+    assert report_count(app) == 1
+
+
+def test_do_two_forms_opened_separately_file_two_reports(app, client):
+    _first, receipt_a = file_report(client)
+    _second, receipt_b = file_report(client)
+    assert receipt_a and receipt_b and receipt_a != receipt_b
+    assert report_count(app) == 2
+
+
+def test_does_a_reused_token_with_different_answers_file_a_new_report(app, client):
+    """A token alone never opens someone else's receipt: it is bound to the content."""
+    hidden = open_form(client)
+    first = client.post("/report", data={**hidden, **form_data()})
+    second = client.post("/report", data={**hidden, **form_data(narrative="SYNTHETIC other")})
+    assert re.search(r'id="receipt">([\d ]+)<', first.get_data(as_text=True)).group(1) != (
+        re.search(r'id="receipt">([\d ]+)<', second.get_data(as_text=True)).group(1)
+    )
+    assert report_count(app) == 2
+
+
+@pytest.mark.parametrize("token", ["", "abc", "zz" * 32, "00" * 31])
+def test_does_a_tampered_submission_token_still_file_exactly_one_report(app, client, token):
+    response = client.post("/report", data={"token": token, **form_data()})
+    assert response.status_code == 200
+    assert report_count(app) == 1
+
+
+def test_is_the_narrative_stored_exactly_as_typed(app, client):
+    narrative = "\nFirst line\r\n<script>alert('x')</script> «ёлка» 🇹🇯 \u200b  trailing  "
+    _response, receipt = file_report(client, narrative=narrative)
+    assert receipt is not None
+    stored = open_private_section(app, only_report_id(app))
+    assert stored["narrative"] == narrative
+
+
+def test_is_a_leading_newline_of_the_narrative_kept_when_the_form_comes_back(client):
+    """Browsers drop the first newline inside <textarea>; the page adds one to compensate."""
+    response, _receipt = file_report(client, narrative="\nstarts on line two", acts=None)
+    page = response.get_data(as_text=True)
+    assert 'autocomplete="off">\n\nstarts on line two</textarea>' in page
+
+
+def test_is_the_pipeline_nudged_only_after_the_report_is_committed(app, client, monkeypatch):
+    seen = []
+
+    def spy(task_name, *args):
+        # A fresh connection sees only committed rows.
+        with app.app_context():
+            db.session.remove()
+            seen.append((task_name, report_count(app)))
+        return True
+
+    monkeypatch.setattr(dispatch, "enqueue", spy)
+    monkeypatch.setattr(dispatch, "_last_nudge", 0.0)
+    _response, receipt = file_report(client)
+    assert receipt is not None
+    assert seen == [(dispatch.TASK_PIPELINE_NUDGE, 1)]
+
+
+def test_is_the_pipeline_left_alone_when_statistics_consent_is_refused(client, monkeypatch):
+    seen = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda name, *args: seen.append(name) or True)
+    _response, receipt = file_report(client, consent_statistics="no")
+    assert receipt is not None
+    assert seen == []
+
+
+def test_does_a_body_over_the_size_limit_get_413_and_store_nothing(app, client):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    hidden = open_form(client)
+    response = client.post("/report", data={**hidden, **form_data(narrative="x" * (limit + 10))})
+    assert response.status_code == 413
+    assert 'class="error"' in response.get_data(as_text=True)
+    assert report_count(app) == 0
+
+
+def test_is_a_report_refused_without_the_csrf_token_with_everything_typed_kept(csrf_app):
+    client = csrf_app.test_client()
+    hidden = open_form(client)
+    hidden.pop("csrf_token")
+    response = client.post("/report", data={**hidden, **form_data(narrative="SYNTHETIC kept")})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "SYNTHETIC kept" in page
+    assert 'value="BRD.02" checked' in page
+    # A fresh CSRF token comes with the page, so pressing the button again works.
+    retry = {**hidden_fields(page), **form_data(narrative="SYNTHETIC kept")}
+    assert client.post("/report", data=retry).status_code == 200
+    assert report_count(csrf_app) == 1
+
+
+def test_is_a_report_accepted_with_the_csrf_token_of_its_session(csrf_app):
+    client = csrf_app.test_client()
+    _response, receipt = file_report(client)
+    assert receipt is not None
+
+
+def test_is_a_csrf_token_from_another_session_refused(csrf_app):
+    attacker = csrf_app.test_client()
+    stolen = open_form(attacker)["csrf_token"]
+    victim = csrf_app.test_client()
+    hidden = open_form(victim)
+    response = victim.post("/report", data={**hidden, "csrf_token": stolen, **form_data()})
+    assert response.status_code == 400
+    assert report_count(csrf_app) == 0
+
+
+def test_is_the_same_submission_token_shape_the_form_issues(app, client):
+    token = open_form(client)["token"]
+    assert len(token) == 2 * len(new_submission_token())
+    assert re.fullmatch(r"[0-9a-f]+", token)
+
+
+def test_does_the_year_picker_offer_exactly_the_accepted_years(client, app: Flask):
+    page = client.get("/report").get_data(as_text=True)
+    select = page[page.index('name="year"') : page.index("</select>", page.index('name="year"'))]
+    years = [int(y) for y in re.findall(r"<option(?: selected)?>(\d{4})</option>", select)]
+    assert min(years) == 2000
+    assert max(years) in (dt.date.today().year, dt.date.today().year + 1)
