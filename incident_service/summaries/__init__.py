@@ -11,12 +11,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """Attach the summaries pages, the public key and the officials' API to `app`."""
-    from incident_service.extensions import csrf
-    from incident_service.summaries import api, public, views
+    """Attach the summaries pages and the public key to `app`."""
+    from incident_service.summaries import public, views
 
-    # Bearer-token GET endpoints: no cookie is involved, so there is nothing for CSRF to guard.
-    csrf.exempt(api.blueprint)
+    # The officials' API routes live on the shared /api/v1 blueprint (`summaries.api`, listed
+    # in `incident_service.api.API_MODULES`).
     app.register_blueprint(public.blueprint)
-    app.register_blueprint(api.blueprint)
     app.register_blueprint(views.blueprint)
