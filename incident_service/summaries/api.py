@@ -221,7 +221,7 @@ registry.add_schema(
 _TOKEN_REFUSED = registry.problem_response(
     "No token, or an unknown, expired or revoked one (with a WWW-Authenticate challenge)"
 )
-_OFFICIAL = [{"officialToken": []}]
+_OFFICIAL: list[dict[str, list[str]]] = [{"officialToken": []}]
 registry.add_operation(
     "/summaries",
     "get",
