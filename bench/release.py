@@ -21,25 +21,29 @@ their own that is dropped afterwards.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import io
-import os
-import secrets
-import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import sqlalchemy as sa
-from flask import current_app
-
+# bench/ holds a queue.py: drop this directory from the path before anything imports the
+# standard library's `queue` (Celery does).
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask import current_app  # noqa: E402
 
 from config import Config  # noqa: E402
 from incident_service import create_app, taxonomy  # noqa: E402

@@ -11,8 +11,9 @@ knows (`equal`, `at_most`), and the cells it publishes, each a sum of variables.
 1. Threshold (primary suppression): a cell whose count is between 1 and threshold - 1, or whose
    complement (the reports *without* the answer) is, is suppressed. Zeros are suppressed too
    where a table is configured so ("no one signed" tells on everyone who was asked).
-2. Secondary suppression: published cells are suppressed until no suppressed cell can be
-   narrowed down from what is published.
+2. Secondary suppression: for each hidden cell whose range is still too narrow, a linear
+   program finds the cheapest set of published cells (few and small ones) whose change would
+   let it move by the protection width; those are hidden too, until every range is wide.
 3. Audit: for every suppressed cell, the smallest and largest whole number it can take given
    *all* published cells of its component and all known relations is computed by integer linear
    programming (`scipy.optimize.milp`). The release is safe only if every such range is at least
@@ -269,11 +270,9 @@ class _Problem:
         n = component.size
         eq_rows: list[Terms] = [terms for terms, _ in component.equalities]
         eq_rhs: list[float] = [rhs for _, rhs in component.equalities]
-        self.published_rows: dict[int, str] = {}
         for cell in component.cells:
             if cell.key in suppressed:
                 continue
-            self.published_rows[len(eq_rows)] = cell.key
             eq_rows.append(cell.terms)
             eq_rhs.append(float(cell.value))
         self.a_eq = _matrix(eq_rows, n)
@@ -291,11 +290,10 @@ class _Problem:
             objective[index] += sign * coefficient
         return objective
 
-    def lp_range(self, cell: Cell) -> tuple[CellRange, set[str]]:
-        """The cell's range over real numbers, and the published cells whose equations bind it
-        (non-zero dual values): suppressing one of those is what can widen the range."""
+    def lp_range(self, cell: Cell) -> CellRange:
+        """The cell's range over real numbers: quick to compute, and never narrower than the
+        whole-number range, so a cell found narrow here needs more protection for certain."""
         bounds: list[float] = []
-        binding: set[str] = set()
         for sign in (1.0, -1.0):
             result = linprog(
                 self._objective(cell, sign),
@@ -312,11 +310,7 @@ class _Problem:
                     f"({result.message})"
                 )
             bounds.append(sign * float(result.fun))
-            marginals = result.eqlin.marginals
-            for row, key in self.published_rows.items():
-                if abs(marginals[row]) > _TOLERANCE:
-                    binding.add(key)
-        return CellRange(cell.key, bounds[0], bounds[1]), binding
+        return CellRange(cell.key, bounds[0], bounds[1])
 
     def integer_range(self, cell: Cell) -> CellRange:
         """The exact range over whole numbers (counts are whole numbers, and an LP relaxation
@@ -550,7 +544,7 @@ def protect(
         problem = _Problem(component, suppressed)
         failing = []
         for key in sorted(suppressed - wide):
-            cell_range, _binding = problem.lp_range(cells[key])
+            cell_range = problem.lp_range(cells[key])
             if cell_range.width >= width - _TOLERANCE:
                 wide.add(key)
             else:

@@ -241,11 +241,6 @@ def content_of(release: Release) -> dict[str, Any]:
     return document
 
 
-def audit_of(release: Release) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(release.disclosure_audit)
-    return document
-
-
 def _published_suppression_releases(period: ReleasePeriod) -> list[PublishedFigures]:
     rows = db.session.scalars(
         sa.select(Release).where(
