@@ -570,6 +570,11 @@ class Narrator:
         # Russian and Tajik group thousands with a narrow no-break space and use a decimal comma.
         return whole.replace(",", "\u202f").replace(".", ",")
 
+    def decimal(self, value: float) -> str:
+        """One decimal place always (shares line up in a column): "33.0", "33,0"."""
+        text = f"{value:.1f}"
+        return text if self.language == "en" else text.replace(".", ",")
+
     def counted(self, kind: str, n: int) -> str:
         """ "12 reports", "12 сообщений", "12 хабар"."""
         form = _ru_plural(n) if self.language == "ru" else "one" if n == 1 else "many"

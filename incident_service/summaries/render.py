@@ -145,7 +145,7 @@ def row_label(narrator: Narrator, table: Mapping[str, Any], row: Mapping[str, An
 def _share(narrator: Narrator, value: int | None, base: int | None) -> str:
     if value is None or not base:
         return ""
-    return f"{narrator.number(round(100.0 * value / base, 1))} %"
+    return f"{narrator.decimal(100.0 * value / base)} %"
 
 
 def table_view(narrator: Narrator, table: Mapping[str, Any], *, full: bool, dp: bool) -> TableView:
