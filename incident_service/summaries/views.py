@@ -11,14 +11,15 @@ from __future__ import annotations
 import io
 import zipfile
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from incident_service.auth.access import current_staff, require_roles
-from incident_service.constants import ReleaseStatus, Role
+from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
 from incident_service.models import Release, User, db
-from incident_service.services import releases
+from incident_service.services import dispatch, releases
+from incident_service.services.release_periods import PeriodError, parse_period
 from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME, signature_file
 from incident_service.summaries.render import document_view, file_stem
 
@@ -61,6 +62,32 @@ def _page_language(available: list[str]) -> str:
 def index() -> ResponseReturnValue:
     shown = releases.list_releases(include_drafts=_reviewer())
     return render_template("summaries/index.html", releases=shown, reviewer=_reviewer())
+
+
+@blueprint.post("/generate")
+@require_roles(*REVIEWERS)
+def generate() -> ResponseReturnValue:
+    """Ask the worker for a draft (the web holds no signing key, so it never generates)."""
+    period_text = (request.form.get("period") or "").strip()
+    method = request.form.get("method") or ReleaseMethod.SUPPRESSION.value
+    try:
+        period = parse_period(period_text)
+        if method not in {m.value for m in ReleaseMethod}:
+            raise releases.UnknownMethod(method)
+    except (PeriodError, releases.ReleaseError) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("summaries.index"))
+    if dispatch.enqueue(dispatch.TASK_RELEASE_GENERATE, period.label, method):
+        flash(
+            _(
+                "The draft for %(period)s is being prepared; it appears here when it is ready.",
+                period=period.label,
+            ),
+            "ok",
+        )
+    else:
+        flash(_("The worker could not be reached; please try again in a few minutes."), "error")
+    return redirect(url_for("summaries.index"))
 
 
 @blueprint.get("/<int:release_id>")
