@@ -100,3 +100,36 @@ def test_can_a_dp_draft_be_discarded_to_draw_again(app_ctx):
     release = generate_release(period="2024-11", method="dp", today=TODAY)
     with pytest.raises(DraftKeepsBudget):
         discard_draft(release.id, actor=make_user(Role.SUPERVISOR))
+
+
+def test_are_the_noisy_figures_near_the_true_ones(app_ctx):
+    """Noise hides single reports, not the picture: with a generous ε, is each act group and
+    the total within a few margins of the true count (and so not, say, zero)?"""
+    from collections import Counter
+
+    from incident_service import taxonomy
+
+    made = insert_records(400, months=["2024-11"], seed=36)
+    release = generate_release(
+        period="2024-11", method="dp", today=TODAY, parameters={"epsilon": 10.0}
+    )
+    document = content(release)
+    assert abs(document["reports"] - 400) <= 3 * document["reports_margin"] + 1
+    truth = Counter(
+        group for item in made for group in {taxonomy.act_group(a) for a in item["acts"]}
+    )
+    capped = max(len({taxonomy.act_group(a) for a in item["acts"]}) for item in made)
+    rows = {row["key"]: row for row in document["tables"]["by_act"]["rows"]}
+    for group, count in truth.items():
+        row = rows[f"group:{group}"]
+        # Reports in more groups than the cap count in a random subset of them.
+        low = count - (sum(1 for item in made if len(item["acts"]) > 2) if capped > 2 else 0)
+        assert low - 3 * row["margin"] - 1 <= row["value"] <= count + 3 * row["margin"] + 1, group
+    districts = Counter(item["values"]["federal_district"] or "-" for item in made)
+    sexes = Counter(item["values"]["sex"] or "-" for item in made)
+    for table, key, count in [
+        *(("by_region", f"district:{d}", n) for d, n in districts.items()),
+        *(("by_sex", s, n) for s, n in sexes.items()),
+    ]:
+        row = next(r for r in document["tables"][table]["rows"] if r["key"] == key)
+        assert abs(row["value"] - count) <= 3 * row["margin"] + 1, key

@@ -189,10 +189,15 @@ def _period_records(period: ReleasePeriod) -> sa.ColumnElement[bool]:
     return StatisticalRecord.month.in_(period.record_months)
 
 
-def _column_values(period: ReleasePeriod, column: str) -> list[str]:
+def _column_values(
+    period: ReleasePeriod, column: str, vocabulary: taxonomy.Vocabulary | None = None
+) -> list[str]:
+    """One value per report; "not stated" for none, and for a code outside `vocabulary`."""
     attribute = getattr(StatisticalRecord, column)
     return [
-        MISSING if value is None else str(value)
+        MISSING
+        if value is None or (vocabulary is not None and value not in vocabulary)
+        else str(value)
         for value in db.session.scalars(sa.select(attribute).where(_period_records(period)))
     ]
 
@@ -229,6 +234,11 @@ def _capped_lists(
         ordered = sorted(values)
         flat += ordered if len(ordered) <= cap else chooser.sample(ordered, cap)
     return flat
+
+
+def _group_key(group: str) -> str:
+    """Group rows are keyed "group:<code>" (a group and a code may share a code, like RUS)."""
+    return f"group:{group}"
 
 
 def _flag_lists(period: ReleasePeriod, flags: Sequence[str]) -> list[str]:
@@ -299,9 +309,14 @@ def dp_content(
     measure(
         "by_act:groups",
         _capped_lists(
-            period, StatisticalAct.__table__, "act_group", cap=caps["act_groups"], none_value=None
+            period,
+            StatisticalAct.__table__,
+            "act_group",
+            cap=caps["act_groups"],
+            none_value=None,
+            transform=_group_key,
         ),
-        _row_keys(acts, level=0),
+        _query_keys(acts, "by_act:groups"),
         caps["act_groups"],
     )
     measure(
@@ -356,7 +371,7 @@ def dp_content(
     )
     measure(
         "by_location_type",
-        _column_values(period, "location_type"),
+        _column_values(period, "location_type", taxonomy.LOCATION_TYPES),
         _row_keys(specs["by_location_type"]),
         1,
     )
@@ -393,6 +408,7 @@ def dp_content(
             "origin_region",
             cap=1,
             none_value=None,
+            transform=_group_key,
         ),
         _query_keys(citizenship, "by_citizenship:groups"),
         1,
@@ -421,8 +437,13 @@ def dp_content(
         _row_keys(specs["by_indicator"]),
         caps["indicators"],
     )
-    for table_id, column, _vocabulary in release_tables.SINGLE_TABLES:
-        measure(table_id, _column_values(period, column), _row_keys(specs[table_id]), 1)
+    for table_id, column, vocabulary in release_tables.SINGLE_TABLES:
+        measure(
+            table_id,
+            _column_values(period, column, taxonomy.VOCABULARIES[vocabulary]),
+            _row_keys(specs[table_id]),
+            1,
+        )
 
     tables = _assemble(specs, measured)
     reports = max(0, measured["reports"].values[0])

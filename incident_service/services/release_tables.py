@@ -99,13 +99,14 @@ def _vocabulary_codes(name: str) -> list[str]:
 
 
 def _single_leaves(observed: Mapping[Code, int], vocabulary: str) -> dict[str, int]:
-    """Every code of the vocabulary (zeros too: a reader knows the list), observed values
-    outside it (kept exact, shown as "not stated"), and "not stated"."""
-    leaves = dict.fromkeys(_vocabulary_codes(vocabulary), 0)
+    """Every code of the vocabulary (zeros too: a reader knows the list) and "not stated",
+    which also takes values outside the vocabulary (the anonymiser's "UNK" reporter role)."""
+    codes = _vocabulary_codes(vocabulary)
+    leaves = dict.fromkeys(codes, 0)
     leaves[NOT_STATED] = 0
     for code, count in observed.items():
-        key = NOT_STATED if code is None else code
-        leaves[key] = leaves.get(key, 0) + count
+        key = code if code in leaves and code != NOT_STATED else NOT_STATED
+        leaves[key] += count
     return leaves
 
 
