@@ -9,7 +9,8 @@ LINT_PATHS := incident_service workers seeds tests bench config.py
 
 .PHONY: run test install translations lint typecheck services browser bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+# workers/ is listed so that an editable install made before the package existed is redone.
+$(STAMP): pyproject.toml constraints.txt workers/__init__.py
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"

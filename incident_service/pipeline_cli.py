@@ -1,0 +1,134 @@
+"""`incident-service pipeline status|flush|sweep` and `incident-service purge`.
+
+`flush`, `sweep` and `purge` run in this process and need the worker's keys: run them where the
+worker runs (PROCESS_ROLE=worker), or pass `--enqueue` to hand the job to a worker through
+Redis instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from incident_service.keystore import KeyFileMissing
+from incident_service.services import dispatch
+
+
+def _worker_keys_missing(exc: KeyFileMissing) -> None:
+    click.echo(
+        f"this process does not hold {exc.path.name}: run the command where the worker runs "
+        "(PROCESS_ROLE=worker) or add --enqueue",
+        err=True,
+    )
+    sys.exit(2)
+
+
+def _enqueue(task_name: str) -> None:
+    if dispatch.enqueue(task_name):
+        click.echo(f"sent {task_name}")
+    else:
+        click.echo(f"could not send {task_name}: is Redis reachable?", err=True)
+        sys.exit(1)
+
+
+@click.group("pipeline")
+def pipeline_group() -> None:
+    """Watch and drive the anonymisation pipeline."""
+
+
+@pipeline_group.command("status")
+@with_appcontext
+def status_command() -> None:
+    """Database, broker and worker reachability, and how many reports wait."""
+    from incident_service.health import pipeline_checks
+    from incident_service.services.pipeline import status
+
+    checks = pipeline_checks()
+
+    def word(value: object) -> str:
+        return "not used (eager mode)" if value is None else ("ok" if value else "UNREACHABLE")
+
+    click.echo(f"database                 {word(checks['database'])}")
+    click.echo(f"broker                   {word(checks['broker'])}")
+    click.echo(f"worker                   {word(checks['worker'])}")
+    if not checks["database"]:
+        sys.exit(1)
+    current = status()
+    click.echo(f"awaiting anonymisation   {current.awaiting_anonymisation}")
+    click.echo(f"waiting in mixing pool   {current.waiting_in_pool}")
+    if current.oldest_wait_hours is not None:
+        click.echo(f"oldest has waited        {current.oldest_wait_hours} h")
+    click.echo(f"batch due                {'yes' if current.flush_due else 'no'}")
+    click.echo(f"failed (operator needed) {current.failed}")
+    click.echo(f"statistical records      {current.statistical_records}")
+
+
+@pipeline_group.command("flush")
+@click.option("--enqueue", is_flag=True, help="Ask a worker to do it instead of this process.")
+@with_appcontext
+def flush_command(enqueue: bool) -> None:
+    """Anonymise everything in the mixing pool now, whatever the batch size."""
+    from incident_service.services.pipeline import StatisticalSectionsUnusable, flush
+
+    if enqueue:
+        _enqueue(dispatch.TASK_PIPELINE_FLUSH)
+        return
+    try:
+        result = flush(force=True)
+    except KeyFileMissing as exc:
+        _worker_keys_missing(exc)
+        return
+    except StatisticalSectionsUnusable as exc:
+        click.echo(f"flush finished with failures: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"recorded {result.recorded} in {result.batches} batch(es); "
+        f"{result.skipped} no longer counted; {result.already_recorded} already recorded"
+    )
+
+
+@pipeline_group.command("sweep")
+@click.option("--retry-failed", is_flag=True, help="Queue reports marked failed once more.")
+@click.option("--enqueue", is_flag=True, help="Ask a worker to do it instead of this process.")
+@with_appcontext
+def sweep_command(retry_failed: bool, enqueue: bool) -> None:
+    """Re-queue reports the pipeline missed and flush if a batch is due (safe to repeat)."""
+    from incident_service.services.pipeline import StatisticalSectionsUnusable, sweep
+
+    if enqueue:
+        _enqueue(dispatch.TASK_PIPELINE_SWEEP)
+        return
+    try:
+        result = sweep(retry_failed=retry_failed)
+    except KeyFileMissing as exc:
+        _worker_keys_missing(exc)
+        return
+    except StatisticalSectionsUnusable as exc:
+        click.echo(f"sweep finished with failures: {exc}", err=True)
+        sys.exit(1)
+    recorded = result.flush.recorded if result.flush is not None else 0
+    click.echo(
+        f"re-queued {result.requeued}, retried {result.retried_failed} failed, recorded {recorded}"
+    )
+
+
+@click.command("purge")
+@click.option("--enqueue", is_flag=True, help="Ask a worker to do it instead of this process.")
+@with_appcontext
+def purge_command(enqueue: bool) -> None:
+    """Delete closed reports older than RETENTION_DAYS (statistics are kept)."""
+    from incident_service.services.retention import purge_expired_reports
+
+    if enqueue:
+        _enqueue(dispatch.TASK_RETENTION_PURGE)
+        return
+    result = purge_expired_reports()
+    click.echo(f"deleted {result.deleted} report(s) closed before {result.cutoff.isoformat()}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(pipeline_group)
+    app.cli.add_command(purge_command)

@@ -1,0 +1,537 @@
+"""The anonymisation pipeline: the mixing pool, shuffled batch flushes, and the sweep.
+
+Intake puts every consenting report into `mixing_pool` (state `waiting`) in the same
+transaction as the report itself. Nothing is anonymised one by one: a flush happens only when
+at least `ANONYMISE_MIN_BATCH` reports wait or the oldest has waited `ANONYMISE_MAX_WAIT`
+seconds (or an operator forces one), and each batch is written in one transaction with its rows
+in random order. Neither row order, insert time nor id then links a record to its report.
+
+Safety properties, each covered by tests:
+
+* exactly one record per counted report — the pool entry is deleted, the record inserted and the
+  report marked `recorded` in one transaction, and the withdrawal tag is unique, so a retried,
+  duplicated or interrupted flush can neither lose nor double a report;
+* concurrent flushes take disjoint reports (PostgreSQL: `FOR UPDATE SKIP LOCKED` on the pool
+  and report rows; SQLite serialises writers, and a lost race ends in a retried chunk);
+* a report whose section will not open is marked `failed` with a coarse reason and leaves the
+  pool; the others in its batch are still recorded, and the flush then raises
+  `StatisticalSectionsUnusable` so the task fails loudly;
+* consent and the report's current status are read under the row lock at flush time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import any_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from incident_service.constants import StatisticsState
+from incident_service.crypto import RecipientPrivateKey, SymmetricKey
+from incident_service.models import (
+    MixingPoolEntry,
+    Report,
+    StatisticalAct,
+    StatisticalCitizenship,
+    StatisticalIndicator,
+    StatisticalPerpetrator,
+    StatisticalRecord,
+    db,
+    random_id,
+    utcnow,
+)
+from incident_service.services.anonymise import (
+    GeneralisedReport,
+    SectionUnusable,
+    anonymise_section,
+    child_rows,
+    describe_failure,
+    statistics_key,
+    withdrawal_key,
+    withdrawal_tag,
+)
+
+log = logging.getLogger(__name__)
+
+# A batch larger than this is written in several transactions of about this size, so that a
+# backlog neither holds row locks for minutes nor loses much work to a killed worker.
+CHUNK_SIZE = 500
+# A chunk lost to a concurrent flush (unique tag) is re-read; this bounds that loop.
+MAX_CHUNK_CONFLICTS = 5
+WITHDRAWING_STATUSES = frozenset({"spam", "duplicate"})
+_shuffler = secrets.SystemRandom()
+
+
+class StatisticalSectionsUnusable(Exception):
+    """Some reports of a flush could not be anonymised. They were marked `failed` for an
+    operator (`incident-service pipeline status`); every other report was recorded. The message
+    holds counts and coarse reasons only."""
+
+    def __init__(self, failed: int, summary: str) -> None:
+        # Both values as args, so the exception survives pickling in a worker's result path.
+        super().__init__(failed, summary)
+        self.failed = failed
+        self.summary = summary
+
+    def __str__(self) -> str:
+        return (
+            f"{self.failed} report(s) could not be anonymised and were marked failed "
+            f"({self.summary})"
+        )
+
+
+@dataclass
+class FlushResult:
+    recorded: int = 0
+    already_recorded: int = 0
+    skipped: int = 0  # no consent or marked spam/duplicate since it was queued
+    failed: int = 0
+    batches: int = 0
+    failures: list[SectionUnusable] = field(default_factory=list, repr=False)
+
+    def add(self, other: FlushResult) -> None:
+        self.recorded += other.recorded
+        self.already_recorded += other.already_recorded
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.batches += other.batches
+        self.failures.extend(other.failures)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "recorded": self.recorded,
+            "already_recorded": self.already_recorded,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "batches": self.batches,
+        }
+
+
+@dataclass(frozen=True)
+class PoolState:
+    waiting: int
+    oldest_queued_at: dt.datetime | None
+
+    def due(self, *, min_batch: int, max_wait: dt.timedelta, now: dt.datetime) -> bool:
+        if self.waiting == 0:
+            return False
+        return self.waiting >= min_batch or self.overdue(max_wait=max_wait, now=now)
+
+    def overdue(self, *, max_wait: dt.timedelta, now: dt.datetime) -> bool:
+        return self.oldest_queued_at is not None and now - self.oldest_queued_at >= max_wait
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: int
+    retried_failed: int
+    flush: FlushResult | None
+
+    def as_dict(self) -> dict[str, int]:
+        values = {"requeued": self.requeued, "retried_failed": self.retried_failed}
+        if self.flush is not None:
+            values.update(self.flush.as_dict())
+        return values
+
+
+@dataclass(frozen=True)
+class PipelineStatus:
+    """Counts for /healthz and `incident-service pipeline status`; nothing identifying."""
+
+    awaiting_anonymisation: int  # consenting, counted, and without a record yet
+    waiting_in_pool: int
+    failed: int
+    statistical_records: int
+    flush_due: bool
+    oldest_wait_hours: float | None
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and pool state
+
+
+def _min_batch() -> int:
+    return max(1, int(current_app.config["ANONYMISE_MIN_BATCH"]))
+
+
+def _max_wait() -> dt.timedelta:
+    return dt.timedelta(seconds=max(0, int(current_app.config["ANONYMISE_MAX_WAIT"])))
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def pool_state() -> PoolState:
+    waiting, oldest = db.session.execute(
+        select(func.count(), func.min(MixingPoolEntry.queued_at))
+    ).one()
+    return PoolState(waiting=int(waiting), oldest_queued_at=oldest)
+
+
+def flush_due(now: dt.datetime | None = None) -> bool:
+    return pool_state().due(min_batch=_min_batch(), max_wait=_max_wait(), now=now or utcnow())
+
+
+def counts_for_statistics(*, consent_statistics: bool, status: str) -> bool:
+    """Whether a report in this state belongs in the statistics at all."""
+    return bool(consent_statistics) and status not in WITHDRAWING_STATUSES
+
+
+# --------------------------------------------------------------------------------------------
+# Flushing
+
+
+def flush_if_due() -> FlushResult:
+    """Flush the mixing pool if a batch is due; the task every submission triggers."""
+    return flush(force=False)
+
+
+def flush(*, force: bool = False) -> FlushResult:
+    """Write waiting reports as shuffled batches of statistical records.
+
+    Without `force`, runs only while a batch is due and never writes a batch smaller than
+    `ANONYMISE_MIN_BATCH` unless the oldest report has waited `ANONYMISE_MAX_WAIT`. With
+    `force` (operator command), writes whatever waits. Commits per chunk. Raises
+    `StatisticalSectionsUnusable` after all chunks are done if any report failed.
+    """
+    settings = _FlushSettings(
+        force=force,
+        min_batch=_min_batch(),
+        max_wait=_max_wait(),
+        key=statistics_key(),
+        tag_key=withdrawal_key(),
+    )
+    total = _flush_chunks(settings)
+    if total.batches:
+        log.info("anonymised batch(es): %s", total.as_dict())
+    if total.failures:
+        summary = describe_failure(total.failures)
+        log.error(
+            "anonymisation: %d report(s) marked failed (%s); see `incident-service pipeline "
+            "status`",
+            len(total.failures),
+            summary,
+        )
+        raise StatisticalSectionsUnusable(len(total.failures), summary)
+    return total
+
+
+@dataclass(frozen=True)
+class _FlushSettings:
+    force: bool
+    min_batch: int
+    max_wait: dt.timedelta
+    key: RecipientPrivateKey
+    tag_key: SymmetricKey
+
+
+@dataclass
+class _Batch:
+    """One locked chunk, opened and generalised, not yet written."""
+
+    all_ids: list[str]
+    candidates: dict[bytes, tuple[str, GeneralisedReport]] = field(default_factory=dict)
+    not_counted: list[str] = field(default_factory=list)
+    never_consented: list[str] = field(default_factory=list)
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    failures: list[SectionUnusable] = field(default_factory=list)
+
+
+def _next_chunk(settings: _FlushSettings) -> tuple[int, int] | None:
+    """(limit, minimum) for the next chunk, or None when no batch is due any more."""
+    state = pool_state()
+    db.session.rollback()  # end the read so the chunk's locks start fresh
+    waiting = state.waiting
+    if waiting <= 0:
+        return None
+    overdue = state.overdue(max_wait=settings.max_wait, now=utcnow())
+    if not settings.force and not overdue and waiting < settings.min_batch:
+        return None
+    # Keep the tail with the last chunk rather than leave a runt batch behind.
+    limit = waiting if waiting < CHUNK_SIZE + settings.min_batch else CHUNK_SIZE
+    minimum = 1 if settings.force or overdue else settings.min_batch
+    return limit, minimum
+
+
+def _flush_chunks(settings: _FlushSettings) -> FlushResult:
+    """Lock, open and write one chunk at a time, each in its own transaction.
+
+    (Writing chunk N on a second connection while chunk N+1 is opened was tried: on a busy
+    two-core machine the database server and the decryption compete for the same cores and
+    nothing was gained, so the simpler loop stays.)
+    """
+    total = FlushResult()
+    conflicts = 0
+    session = db.session()
+    while True:
+        chunk = _next_chunk(settings)
+        if chunk is None:
+            break
+        limit, minimum = chunk
+        rows = _lock_chunk(session, limit)
+        if len(rows) < minimum:
+            session.rollback()
+            break
+        batch = _prepare(rows, settings)
+        try:
+            total.add(_write(session, batch))
+        except IntegrityError:
+            # Another flush recorded some of these reports first (SQLite has no SKIP LOCKED).
+            session.rollback()
+            conflicts += 1
+            if conflicts > MAX_CHUNK_CONFLICTS:
+                raise
+    return total
+
+
+def _lock_chunk(session: Session, limit: int) -> list[Any]:
+    query = (
+        select(
+            MixingPoolEntry.report_id,
+            Report.statistical_section,
+            Report.consent_statistics,
+            Report.status,
+        )
+        .join(Report, Report.id == MixingPoolEntry.report_id)
+        .order_by(MixingPoolEntry.queued_at, MixingPoolEntry.report_id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock pool and report rows together, skipping any another flush or a caseworker's
+        # status change holds: no waiting on each other, no deadlock, no report taken twice.
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).all())
+
+
+def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
+    """Open and generalise a locked chunk (CPU only, no database access)."""
+    batch = _Batch(all_ids=[row[0] for row in rows])
+    for report_id, envelope, consent, status in rows:
+        if not counts_for_statistics(consent_statistics=consent, status=status):
+            batch.not_counted.append(report_id)
+            continue
+        try:
+            generalised = anonymise_section(report_id, envelope, settings.key)
+        except SectionUnusable as error:
+            batch.failed.setdefault(error.reason, []).append(report_id)
+            batch.failures.append(error)
+            continue
+        if not generalised.consented:
+            # The sealed answer says no even though the column says yes: the answer wins.
+            batch.never_consented.append(report_id)
+            continue
+        batch.candidates[withdrawal_tag(report_id, settings.tag_key)] = (report_id, generalised)
+    return batch
+
+
+def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter instead of hundreds
+    (parsing a statement with 500 placeholders cost more than running it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        condition: ColumnElement[bool] = column == any_(array)
+    else:
+        condition = column.in_(list(values))
+    return condition
+
+
+def _write(session: Session, batch: _Batch) -> FlushResult:
+    """Write one prepared chunk in the transaction that locked it, and commit."""
+    existing: set[bytes] = set()
+    if batch.candidates:
+        tag_column = StatisticalRecord.withdrawal_tag
+        existing = set(
+            session.scalars(
+                select(tag_column).where(_among(session, tag_column, list(batch.candidates)))
+            )
+        )
+    fresh = [(tag, value) for tag, value in batch.candidates.items() if tag not in existing]
+    _insert_shuffled(session, fresh)
+
+    recorded_ids = [report_id for report_id, _ in batch.candidates.values()]
+    session.execute(
+        delete(MixingPoolEntry).where(_among(session, MixingPoolEntry.report_id, batch.all_ids))
+    )
+    _set_state(session, recorded_ids, StatisticsState.RECORDED, None)
+    for reason, ids in batch.failed.items():
+        _set_state(session, ids, StatisticsState.FAILED, reason)
+    # Consent withdrawn, or marked spam or duplicate, while it waited.
+    _set_state(session, batch.not_counted, StatisticsState.WITHDRAWN, None)
+    _set_state(session, batch.never_consented, StatisticsState.NOT_CONSENTED, None)
+    session.commit()
+    return FlushResult(
+        recorded=len(fresh),
+        already_recorded=len(batch.candidates) - len(fresh),
+        skipped=len(batch.not_counted) + len(batch.never_consented),
+        failed=sum(len(ids) for ids in batch.failed.values()),
+        batches=1,
+        failures=list(batch.failures),
+    )
+
+
+def _insert_shuffled(session: Session, fresh: Sequence[tuple[bytes, Any]]) -> None:
+    """Insert one batch with rows in random order (and random ids), children likewise."""
+    if not fresh:
+        return
+    order = list(fresh)
+    _shuffler.shuffle(order)
+    records: list[dict[str, Any]] = []
+    acts: list[dict[str, Any]] = []
+    perpetrators: list[dict[str, Any]] = []
+    citizenships: list[dict[str, Any]] = []
+    indicators: list[dict[str, Any]] = []
+    for tag, (_report_id, generalised) in order:
+        record_id = random_id()
+        records.append({"id": record_id, "withdrawal_tag": tag, **generalised.record_values()})
+        a, p, c, i = child_rows(record_id, generalised)
+        acts.extend(a)
+        perpetrators.extend(p)
+        citizenships.extend(c)
+        indicators.extend(i)
+    for table, rows in (
+        (StatisticalRecord.__table__, records),
+        (StatisticalAct.__table__, acts),
+        (StatisticalPerpetrator.__table__, perpetrators),
+        (StatisticalCitizenship.__table__, citizenships),
+        (StatisticalIndicator.__table__, indicators),
+    ):
+        _insert_rows(session, table, rows)
+
+
+def _insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in list order, in the session's transaction.
+
+    PostgreSQL: COPY, which keeps the order and costs a fraction of per-row INSERTs (measured
+    in bench/pipeline.py). Elsewhere: a Core executemany, still without ORM objects.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    from psycopg import sql
+
+    columns = list(rows[0])
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
+
+
+def _set_state(
+    session: Session, report_ids: Sequence[str], state: StatisticsState, error: str | None
+) -> None:
+    if not report_ids:
+        return
+    session.execute(
+        update(Report)
+        .where(_among(session, Report.id, report_ids))
+        .values(statistics_state=state.value, statistics_error=error)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Pool maintenance
+
+
+def add_to_pool(report_ids: Sequence[str]) -> None:
+    """Queue reports for the next batch; a report already queued stays queued once."""
+    if not report_ids:
+        return
+    now = utcnow()
+    rows = [{"report_id": report_id, "queued_at": now} for report_id in report_ids]
+    statement: Any
+    if _is_postgres():
+        statement = pg_insert(MixingPoolEntry).on_conflict_do_nothing()
+    else:
+        statement = sqlite_insert(MixingPoolEntry).on_conflict_do_nothing()
+    db.session.execute(statement, rows)
+
+
+def sweep(*, retry_failed: bool = False) -> SweepResult:
+    """Catch up on anything the nudges missed; safe to run at any time, any number of times.
+
+    Re-queues consenting reports that wait but are not in the pool, optionally puts `failed`
+    reports back (after an operator fixed the key), commits, then flushes if a batch is due.
+    """
+    missing = list(
+        db.session.scalars(
+            select(Report.id).where(
+                Report.consent_statistics.is_(True),
+                Report.status.not_in(WITHDRAWING_STATUSES),
+                Report.statistics_state == StatisticsState.WAITING.value,
+                ~exists().where(MixingPoolEntry.report_id == Report.id),
+            )
+        )
+    )
+    add_to_pool(missing)
+    retried: list[str] = []
+    if retry_failed:
+        retried = list(
+            db.session.scalars(
+                select(Report.id).where(
+                    Report.consent_statistics.is_(True),
+                    Report.status.not_in(WITHDRAWING_STATUSES),
+                    Report.statistics_state == StatisticsState.FAILED.value,
+                )
+            )
+        )
+        _set_state(db.session(), retried, StatisticsState.WAITING, None)
+        add_to_pool(retried)
+    db.session.commit()
+    if missing:
+        log.warning("sweep re-queued %d report(s) missing from the mixing pool", len(missing))
+    flushed = flush(force=False) if flush_due() else None
+    return SweepResult(requeued=len(missing), retried_failed=len(retried), flush=flushed)
+
+
+def status() -> PipelineStatus:
+    """What an operator needs to see whether the pipeline keeps up."""
+    now = utcnow()
+    state = pool_state()
+    awaiting = db.session.scalar(
+        select(func.count())
+        .select_from(Report)
+        .where(
+            Report.consent_statistics.is_(True),
+            Report.status.not_in(WITHDRAWING_STATUSES),
+            Report.statistics_state.in_(
+                [StatisticsState.WAITING.value, StatisticsState.FAILED.value]
+            ),
+        )
+    )
+    failed = db.session.scalar(
+        select(func.count())
+        .select_from(Report)
+        .where(Report.statistics_state == StatisticsState.FAILED.value)
+    )
+    records = db.session.scalar(select(func.count()).select_from(StatisticalRecord))
+    oldest_hours = None
+    if state.oldest_queued_at is not None:
+        # Rounded: a precise age would tell an observer when the oldest report arrived.
+        oldest_hours = round((now - state.oldest_queued_at).total_seconds() / 3600, 1)
+    return PipelineStatus(
+        awaiting_anonymisation=int(awaiting or 0),
+        waiting_in_pool=state.waiting,
+        failed=int(failed or 0),
+        statistical_records=int(records or 0),
+        flush_due=state.due(min_batch=_min_batch(), max_wait=_max_wait(), now=now),
+        oldest_wait_hours=oldest_hours,
+    )

@@ -1,0 +1,111 @@
+"""Withdrawing a report's statistical record, and restoring it, through the withdrawal tag.
+
+A record carries no report id; the worker finds it again by recomputing HMAC(report id) under
+its withdrawal key. Both functions bring the statistics in line with the report's *current*
+consent and status (read under a row lock), so a late, repeated or reordered task can never undo
+a newer decision: marking a report spam and then valid again ends counted, whatever order the
+two tasks run in.
+
+Callers (caseworker status changes, a reporter withdrawing consent) commit their change first,
+then `dispatch.enqueue(TASK_PIPELINE_WITHDRAW | TASK_PIPELINE_RESTORE, report_id)`.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from sqlalchemy import delete, select
+
+from incident_service.constants import StatisticsState
+from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db
+from incident_service.services.anonymise import withdrawal_tag
+from incident_service.services.pipeline import add_to_pool, counts_for_statistics, flush_if_due
+
+log = logging.getLogger(__name__)
+
+
+class WithdrawalOutcome(enum.StrEnum):
+    WITHDRAWN = "withdrawn"  # a record or a queued entry was removed
+    NOTHING_TO_WITHDRAW = "nothing_to_withdraw"  # no record existed (never consented, ...)
+    STILL_COUNTED = "still_counted"  # the report counts again by now; left as it is
+    REQUEUED = "requeued"  # back in the mixing pool; a fresh record follows in a later batch
+    ALREADY_COUNTED = "already_counted"  # waiting, recorded or failed: nothing to restore
+    NOT_COUNTED = "not_counted"  # the report's consent or status still excludes it
+    NO_SUCH_REPORT = "no_such_report"
+
+
+def _locked_report(report_id: str) -> Report | None:
+    return db.session.scalar(select(Report).where(Report.id == report_id).with_for_update())
+
+
+def _remove_record(report_id: str) -> int:
+    result = db.session.execute(
+        delete(StatisticalRecord).where(
+            StatisticalRecord.withdrawal_tag == withdrawal_tag(report_id)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def withdraw_statistics(report_id: str) -> WithdrawalOutcome:
+    """Remove the report's statistical record (and any queued entry), and commit.
+
+    Does nothing if the report, as it stands now, should be counted. If the report no longer
+    exists (deleted by retention), its record is still found through the tag and removed.
+    """
+    report = _locked_report(report_id)
+    if report is not None and counts_for_statistics(
+        consent_statistics=report.consent_statistics, status=report.status
+    ):
+        db.session.rollback()
+        return WithdrawalOutcome.STILL_COUNTED
+    removed = _remove_record(report_id)
+    dequeued = db.session.execute(
+        delete(MixingPoolEntry).where(MixingPoolEntry.report_id == report_id)
+    )
+    removed += int(getattr(dequeued, "rowcount", 0) or 0)
+    if report is not None and report.statistics_state != StatisticsState.NOT_CONSENTED.value:
+        report.statistics_state = StatisticsState.WITHDRAWN.value
+        report.statistics_error = None
+    db.session.commit()
+    if report is None and not removed:
+        return WithdrawalOutcome.NO_SUCH_REPORT
+    if removed:
+        log.info("statistical record withdrawn")
+        return WithdrawalOutcome.WITHDRAWN
+    return WithdrawalOutcome.NOTHING_TO_WITHDRAW
+
+
+def restore_statistics(report_id: str) -> WithdrawalOutcome:
+    """Put a report that counts again (re-marked valid, consent given) back into the mixing
+    pool, commit, and flush if a batch is due. The new record gets a new random id in a later
+    shuffled batch: restoring never re-links anything."""
+    report = _locked_report(report_id)
+    if report is None:
+        db.session.rollback()
+        return WithdrawalOutcome.NO_SUCH_REPORT
+    if not counts_for_statistics(
+        consent_statistics=report.consent_statistics, status=report.status
+    ):
+        db.session.rollback()
+        return WithdrawalOutcome.NOT_COUNTED
+    state = report.statistics_state
+    if state == StatisticsState.RECORDED.value:
+        present = db.session.scalar(
+            select(StatisticalRecord.id).where(
+                StatisticalRecord.withdrawal_tag == withdrawal_tag(report_id)
+            )
+        )
+        if present is not None:
+            db.session.rollback()
+            return WithdrawalOutcome.ALREADY_COUNTED
+    elif state in (StatisticsState.WAITING.value, StatisticsState.FAILED.value):
+        db.session.rollback()
+        return WithdrawalOutcome.ALREADY_COUNTED
+    report.statistics_state = StatisticsState.WAITING.value
+    report.statistics_error = None
+    add_to_pool([report_id])
+    db.session.commit()
+    flush_if_due()
+    return WithdrawalOutcome.REQUEUED

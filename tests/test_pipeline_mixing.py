@@ -1,0 +1,269 @@
+"""The mixing pool: batches, shuffling, exactly one record per report, loud failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from incident_service.constants import StatisticsState
+from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db, utcnow
+from incident_service.services import pipeline
+from incident_service.services.anonymise import withdrawal_tag
+from tests.conftest import build_app
+from tests.factories import submit
+
+BATCH = 5
+
+
+@pytest.fixture
+def batch_app(tmp_path: Path, backend: str) -> Iterator[Flask]:
+    """An app whose pool flushes at five waiting reports (tests default to one)."""
+    yield from build_app(tmp_path, backend, ANONYMISE_MIN_BATCH=BATCH)
+
+
+def _count(model: type) -> int:
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
+
+
+def _states() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(Report.id, Report.statistics_state)).all())
+
+
+def _tags() -> set[bytes]:
+    return set(db.session.scalars(sa.select(StatisticalRecord.withdrawal_tag)))
+
+
+def test_does_the_pool_wait_until_a_whole_batch_is_there(batch_app):
+    """Four reports are not anonymised one by one; the fifth releases all five at once."""
+    with batch_app.app_context():
+        ids = [submit().report_id for _ in range(BATCH - 1)]
+        assert _count(StatisticalRecord) == 0
+        assert set(_states().values()) == {StatisticsState.WAITING.value}
+        assert _count(MixingPoolEntry) == BATCH - 1
+        ids.append(submit().report_id)
+        assert _count(StatisticalRecord) == BATCH
+        assert _count(MixingPoolEntry) == 0
+        assert set(_states().values()) == {StatisticsState.RECORDED.value}
+        assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
+
+
+def test_does_a_small_pool_flush_once_its_oldest_report_waited_long_enough(batch_app):
+    with batch_app.app_context():
+        submit()
+        submit()
+        assert pipeline.flush_if_due().recorded == 0
+        old = utcnow() - dt.timedelta(seconds=batch_app.config["ANONYMISE_MAX_WAIT"] + 1)
+        db.session.execute(sa.update(MixingPoolEntry).values(queued_at=old))
+        db.session.commit()
+        assert pipeline.flush_due()
+        assert pipeline.flush_if_due().recorded == 2
+        assert _count(MixingPoolEntry) == 0
+
+
+def test_does_a_forced_flush_write_whatever_waits(batch_app):
+    with batch_app.app_context():
+        submit()
+        result = pipeline.flush(force=True)
+        assert (result.recorded, result.batches) == (1, 1)
+        assert _count(StatisticalRecord) == 1
+
+
+def test_is_a_report_without_consent_never_counted(app):
+    with app.app_context():
+        report_id = submit(consent={"statistics": False}).report_id
+        pipeline.flush(force=True)
+        pipeline.sweep()
+        assert _count(StatisticalRecord) == 0
+        assert _count(MixingPoolEntry) == 0
+        assert _states()[report_id] == StatisticsState.NOT_CONSENTED.value
+
+
+def test_is_consent_read_again_when_the_batch_is_written(batch_app):
+    """A reporter who withdrew consent while the report waited is not counted."""
+    with batch_app.app_context():
+        withdrawn = submit().report_id
+        report = db.session.get(Report, withdrawn)
+        report.consent_statistics = False
+        db.session.commit()
+        spam = submit().report_id
+        db.session.get(Report, spam).status = "spam"
+        db.session.commit()
+        kept = [submit().report_id for _ in range(BATCH - 3)]
+        assert _count(MixingPoolEntry) == BATCH - 1
+        result = pipeline.flush(force=True)
+        assert (result.recorded, result.skipped) == (BATCH - 3, 2)
+        assert _count(MixingPoolEntry) == 0
+        assert _tags() == {withdrawal_tag(report_id) for report_id in kept}
+        assert _states()[withdrawn] == StatisticsState.WITHDRAWN.value
+        assert _states()[spam] == StatisticsState.WITHDRAWN.value
+
+
+def test_does_flushing_again_never_write_a_second_record(app):
+    """A re-delivered or repeated task, even with the report queued again, adds nothing."""
+    with app.app_context():
+        report_id = submit().report_id
+        assert _count(StatisticalRecord) == 1
+        for _ in range(3):
+            assert pipeline.flush(force=True).recorded == 0
+            pipeline.sweep()
+        # As if a crash left the pool entry behind after the record was committed.
+        db.session.add(MixingPoolEntry(report_id=report_id))
+        db.session.commit()
+        result = pipeline.flush(force=True)
+        assert (result.recorded, result.already_recorded) == (0, 1)
+        assert _count(StatisticalRecord) == 1
+        assert _count(MixingPoolEntry) == 0
+
+
+def _corrupt_section(report_id: str) -> None:
+    report = db.session.get(Report, report_id)
+    sealed = bytearray(report.statistical_section)
+    sealed[-5] ^= 0x40
+    report.statistical_section = bytes(sealed)
+    db.session.commit()
+
+
+def test_is_an_unreadable_section_flagged_while_the_rest_of_the_batch_is_recorded(
+    batch_app, caplog
+):
+    with batch_app.app_context():
+        broken = submit().report_id
+        _corrupt_section(broken)
+        others = [submit().report_id for _ in range(BATCH - 2)]
+        with caplog.at_level(logging.INFO), pytest.raises(pipeline.StatisticalSectionsUnusable):
+            pipeline.flush(force=True)
+        report = db.session.get(Report, broken)
+        assert report.statistics_state == StatisticsState.FAILED.value
+        assert report.statistics_error == "statistical section could not be decrypted"
+        assert _tags() == {withdrawal_tag(report_id) for report_id in others}
+        assert _count(MixingPoolEntry) == 0
+        assert pipeline.status().failed == 1
+        # The log says what happened without naming the report.
+        assert "marked failed" in caplog.text
+        assert broken not in caplog.text
+        for report_id in others:
+            assert report_id not in caplog.text
+
+
+def test_does_the_sweep_retry_failed_reports_only_when_asked(batch_app):
+    """After an operator fixed a key, `sweep --retry-failed` queues failed reports again."""
+    with batch_app.app_context():
+        broken = submit().report_id
+        _corrupt_section(broken)
+        with pytest.raises(pipeline.StatisticalSectionsUnusable):
+            pipeline.flush(force=True)
+        assert pipeline.sweep().retried_failed == 0
+        assert _states()[broken] == StatisticsState.FAILED.value
+        assert _count(MixingPoolEntry) == 0
+        assert pipeline.sweep(retry_failed=True).retried_failed == 1
+        assert _states()[broken] == StatisticsState.WAITING.value
+        assert _count(MixingPoolEntry) == 1
+        with pytest.raises(pipeline.StatisticalSectionsUnusable):
+            pipeline.flush(force=True)
+        assert _states()[broken] == StatisticsState.FAILED.value
+        assert _count(StatisticalRecord) == 0
+
+
+def test_does_the_sweep_requeue_a_waiting_report_missing_from_the_pool(batch_app):
+    """A report left `waiting` without a pool entry (a lost message, a crash) is caught."""
+    with batch_app.app_context():
+        ids = [submit().report_id for _ in range(BATCH - 1)]
+        db.session.execute(sa.delete(MixingPoolEntry))
+        db.session.commit()
+        result = pipeline.sweep()
+        assert result.requeued == BATCH - 1 and result.flush is None
+        assert _count(MixingPoolEntry) == BATCH - 1
+        again = pipeline.sweep()
+        assert again.requeued == 0
+        assert _count(MixingPoolEntry) == BATCH - 1
+        ids.append(submit().report_id)
+        assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
+        assert pipeline.sweep().requeued == 0
+
+
+def test_does_the_status_count_consenting_reports_without_a_record(batch_app):
+    with batch_app.app_context():
+        submit()
+        submit()
+        submit(consent={"statistics": False})
+        current = pipeline.status()
+        assert current.awaiting_anonymisation == 2
+        assert current.waiting_in_pool == 2
+        assert current.flush_due is False
+        pipeline.flush(force=True)
+        assert pipeline.status().awaiting_anonymisation == 0
+        assert pipeline.status().statistical_records == 2
+
+
+def _kendall_tau(order: list[int]) -> float:
+    n = len(order)
+    concordant = discordant = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            if order[i] < order[j]:
+                concordant += 1
+            else:
+                discordant += 1
+    return (concordant - discordant) / (n * (n - 1) / 2)
+
+
+UNLINKABLE_BATCH = 30
+
+
+@pytest.fixture
+def mixing_app(tmp_path: Path, backend: str) -> Iterator[Flask]:
+    yield from build_app(tmp_path, backend, ANONYMISE_MIN_BATCH=UNLINKABLE_BATCH)
+
+
+def test_can_nothing_in_a_record_link_it_to_its_report(mixing_app, backend):
+    """No column equals a report's identifying column, and neither the physical row order nor
+    the id order of a batch follows the order in which its reports arrived."""
+    with mixing_app.app_context():
+        ids = [
+            submit(received_on=dt.date(2025, 1, 1) + dt.timedelta(days=i)).report_id
+            for i in range(UNLINKABLE_BATCH)
+        ]
+        assert _count(StatisticalRecord) == UNLINKABLE_BATCH
+        reports = db.session.scalars(sa.select(Report)).all()
+        identifying: set[object] = set()
+        for report in reports:
+            identifying |= {
+                report.id,
+                report.receipt_hash,
+                report.submission_token_hash,
+                report.reporter_salt,
+                report.reporter_public_key,
+                report.statistical_section,
+                report.private_section,
+                report.received_on,
+                report.received_on.isoformat(),
+            }
+        table = StatisticalRecord.__table__
+        position = "ctid" if backend == "postgresql" else "rowid"
+        rows = db.session.execute(sa.select(table).order_by(sa.literal_column(position))).all()
+        for row in rows:
+            for value in row:
+                assert value not in identifying
+                assert not re.search(r"\d{4}-\d{2}-\d{2}", str(value))
+            assert not any(report_id in str(value) for value in row for report_id in ids)
+        arrival = {withdrawal_tag(report_id): index for index, report_id in enumerate(ids)}
+        physical = [arrival[row.withdrawal_tag] for row in rows]
+        by_id = [arrival[row.withdrawal_tag] for row in sorted(rows, key=lambda r: r.id)]
+        for order in (physical, by_id):
+            assert order != sorted(order)
+            # A shuffled batch of 30: |tau| above 0.6 has odds of a few in a million.
+            assert abs(_kendall_tau(order)) < 0.6
+        child_position = "ctid" if backend == "postgresql" else "rowid"
+        act_records = db.session.scalars(
+            sa.text(f"SELECT record_id FROM statistical_acts ORDER BY {child_position}")
+        ).all()
+        first_seen = list(dict.fromkeys(act_records))
+        record_order = {row.id: arrival[row.withdrawal_tag] for row in rows}
+        assert abs(_kendall_tau([record_order[r] for r in first_seen])) < 0.6

@@ -1,0 +1,33 @@
+"""Worker entry point: `celery -A workers.celery_app worker` (and `... beat`).
+
+Builds the Flask app from the environment (PROCESS_ROLE=worker in production, so this process
+loads the statistics, signing and withdrawal keys and refuses to start without them) and exposes
+the Celery app bound to it. Every task runs inside the Flask app context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
+
+from incident_service import create_app
+from incident_service.log_redaction import configure_logging
+from workers.schedule import BEAT_SCHEDULE
+
+flask_app = create_app()
+celery: Celery = flask_app.extensions["celery"]
+celery.conf.beat_schedule = {**celery.conf.beat_schedule, **BEAT_SCHEDULE}
+# Celery looks for `app` first; it must be the Celery app, not the Flask one.
+app = celery
+
+
+def _redact_worker_logs(**_: Any) -> None:
+    """Celery installs its log handlers after create_app ran; put the redaction filter on
+    them too, so no address or receipt-shaped number reaches a worker log."""
+    configure_logging()
+
+
+after_setup_logger.connect(_redact_worker_logs, weak=False)
+after_setup_task_logger.connect(_redact_worker_logs, weak=False)

@@ -1,0 +1,44 @@
+"""The beat schedule: what runs periodically even when no one submits anything.
+
+Each entry expires shortly before its next run, so a worker that was down does not come back to
+a pile of identical checks; the next one does the same work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import crontab
+
+from incident_service.services.dispatch import (
+    TASK_PIPELINE_NUDGE,
+    TASK_PIPELINE_SWEEP,
+    TASK_RETENTION_PURGE,
+)
+from workers.release_tasks import RELEASE_BEAT_SCHEDULE
+
+FLUSH_CHECK_SECONDS = 60.0
+SWEEP_SECONDS = 15 * 60.0
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # A batch also becomes due by age (ANONYMISE_MAX_WAIT) with no submission to nudge it.
+    "pipeline-flush-check": {
+        "task": TASK_PIPELINE_NUDGE,
+        "schedule": FLUSH_CHECK_SECONDS,
+        "options": {"expires": FLUSH_CHECK_SECONDS - 5},
+    },
+    # Catches reports whose nudge was lost (Redis down at submission, a dropped message).
+    "pipeline-sweep": {
+        "task": TASK_PIPELINE_SWEEP,
+        "schedule": SWEEP_SECONDS,
+        "options": {"expires": SWEEP_SECONDS - 30},
+    },
+    # Daily, at a quiet hour (UTC).
+    "retention-purge": {
+        "task": TASK_RETENTION_PURGE,
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 6 * 3600},
+    },
+    # Nightly: the draft release of the month that just ended (idempotent).
+    **RELEASE_BEAT_SCHEDULE,
+}

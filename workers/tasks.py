@@ -1,0 +1,72 @@
+"""Thin pipeline and retention tasks: ids in, one service call, counts out.
+
+Names are the stable contract in `incident_service.services.dispatch`. Every task is safe to run
+twice (the services are idempotent), which is what makes `acks_late` with
+`reject_on_worker_lost` correct: a message is acknowledged only after its work committed, and
+one whose worker died is delivered again. Database hiccups are retried with exponential backoff;
+anything else fails the task loudly and is left to the operator and the periodic sweep.
+Return values are logged by Celery, so they hold counts only, never an id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from incident_service.services import dispatch, pipeline, retention, withdrawal
+
+TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
+
+_COMMON: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 5,  # 5 s, 10 s, 20 s, ... with jitter
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "ignore_result": True,
+}
+# A flush commits per chunk, so a task stopped by its limit loses at most one chunk of work,
+# which the next check picks up.
+_BATCH_LIMITS: dict[str, Any] = {"soft_time_limit": 540, "time_limit": 600}
+_SMALL_LIMITS: dict[str, Any] = {"soft_time_limit": 50, "time_limit": 60}
+
+
+@shared_task(name=dispatch.TASK_PIPELINE_NUDGE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
+def nudge() -> dict[str, int]:
+    """After each submission and every minute: flush the mixing pool if a batch is due."""
+    return pipeline.flush_if_due().as_dict()
+
+
+@shared_task(name=dispatch.TASK_PIPELINE_FLUSH, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
+def flush() -> dict[str, int]:
+    """Operator's request: anonymise everything waiting now."""
+    return pipeline.flush(force=True).as_dict()
+
+
+@shared_task(name=dispatch.TASK_PIPELINE_SWEEP, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
+def sweep() -> dict[str, int]:
+    """Periodic catch-up for anything a lost message left behind."""
+    return pipeline.sweep().as_dict()
+
+
+@shared_task(name=dispatch.TASK_PIPELINE_WITHDRAW, **_COMMON, **_SMALL_LIMITS)  # type: ignore[untyped-decorator]
+def withdraw(report_id: str) -> str:
+    """A report was marked spam or duplicate, or its reporter withdrew consent."""
+    return withdrawal.withdraw_statistics(report_id).value
+
+
+@shared_task(name=dispatch.TASK_PIPELINE_RESTORE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
+def restore(report_id: str) -> str:
+    """A report was marked valid again (or consent given): queue it for a fresh record."""
+    return withdrawal.restore_statistics(report_id).value
+
+
+@shared_task(name=dispatch.TASK_RETENTION_PURGE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
+def purge() -> dict[str, int | str]:
+    """Daily: delete closed reports past retention; statistics stay."""
+    return retention.purge_expired_reports().as_dict()
