@@ -111,12 +111,14 @@ def _register_blueprints(app: Flask) -> None:
     from incident_service.api import register_api
     from incident_service.health import blueprint as health_blueprint
     from incident_service.reporter.views import blueprint as reporter_blueprint
+    from incident_service.summaries import register as register_summaries
 
     app.register_blueprint(health_blueprint)
     app.register_blueprint(reporter_blueprint)
     register_api(app)
     auth.init_app(app)
     cases.init_app(app)
+    register_summaries(app)
 
 
 def _register_template_globals(app: Flask) -> None:

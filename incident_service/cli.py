@@ -123,6 +123,7 @@ def keys_generate(out_dir: Path, suite: str) -> None:
 def register_commands(app: Flask) -> None:
     from incident_service import pipeline_cli
     from incident_service.auth import commands as staff_commands
+    from incident_service.summaries.cli import summaries_group
     from seeds.loader import seed_command
 
     app.cli.add_command(init_command)
@@ -130,6 +131,7 @@ def register_commands(app: Flask) -> None:
     pipeline_cli.register(app)
     staff_commands.register(app)
     app.cli.add_command(seed_command)
+    app.cli.add_command(summaries_group)
 
 
 if __name__ == "__main__":

@@ -174,3 +174,11 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def no_pdf_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skip WeasyPrint layout (seconds per document) in release tests that never open a PDF."""
+    from tests.release_helpers import FAKE_PDF
+
+    monkeypatch.setattr("incident_service.summaries.render.render_pdf", lambda html: FAKE_PDF)

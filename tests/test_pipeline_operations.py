@@ -206,8 +206,10 @@ def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_pa
         dispatch.TASK_RETENTION_PURGE,
     }
     assert pipeline_tasks <= set(found["tasks"])
+    assert dispatch.TASK_RELEASE_GENERATE in set(found["tasks"])
     assert set(found["schedule"]) == {
         dispatch.TASK_PIPELINE_NUDGE,
         dispatch.TASK_PIPELINE_SWEEP,
         dispatch.TASK_RETENTION_PURGE,
+        dispatch.TASK_RELEASE_GENERATE,
     }

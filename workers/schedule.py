@@ -15,6 +15,7 @@ from incident_service.services.dispatch import (
     TASK_PIPELINE_SWEEP,
     TASK_RETENTION_PURGE,
 )
+from workers.release_tasks import RELEASE_BEAT_SCHEDULE
 
 FLUSH_CHECK_SECONDS = 60.0
 SWEEP_SECONDS = 15 * 60.0
@@ -38,4 +39,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 6 * 3600},
     },
+    # Nightly: the draft release of the month that just ended (idempotent).
+    **RELEASE_BEAT_SCHEDULE,
 }

@@ -22,7 +22,7 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 register_problem_handlers(blueprint)
 
 # Modules that put routes on `blueprint`; imported once, before the first registration.
-API_MODULES = ["incident_service.api.reports"]
+API_MODULES = ["incident_service.api.reports", "incident_service.summaries.api"]
 
 
 @blueprint.get("/openapi.json")

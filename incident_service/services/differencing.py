@@ -1,0 +1,114 @@
+"""Differencing between releases of nested periods: a quarter minus its published months.
+
+Within one release, `disclosure.protect` proves that no suppressed cell can be recomputed.
+Across releases the same cell is published for nested periods (a month, its quarter, its
+year), and subtracting them exposes the remainder: "Q4 minus October minus November" is
+December. This guard looks, cell by cell, at every published release whose period contains or
+lies inside the new one, and finds figures of the new release that would let a reader
+compute a remainder between 1 and threshold - 1; those cells are then suppressed in the new
+release (and protected within it like any other). It reasons only from published figures,
+as a reader would, including figures that have since changed because late reports arrived or
+records were withdrawn.
+
+Month, quarter and year periods are nested or disjoint, so the published periods inside any
+container are a forest: the largest ones are disjoint, and "container minus those" is the
+only remainder that matters (any other difference is that remainder plus published figures,
+each zero or at least the threshold). Where the parts cover the container entirely, the
+difference is what changed since they were published, and it must not be small either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from incident_service.services.release_periods import ReleasePeriod
+
+
+@dataclass(frozen=True)
+class PublishedFigures:
+    """What readers already hold from one published release."""
+
+    label: str
+    months: frozenset[str]
+    values: Mapping[str, int]  # "<table>/<row>" → published value (suppressed cells absent)
+
+    @classmethod
+    def from_content(cls, content: Mapping[str, Any]) -> PublishedFigures:
+        period = content["period"]
+        months = set(period["months"])
+        if period["kind"] == "year":
+            months.add(f"{period['year']:04d}")
+        return cls(period["label"], frozenset(months), published_values(content))
+
+
+TOTAL_KEY = "summary/reports"
+
+
+class TotalWouldDisclose(Exception):
+    """The number of reports of this period, next to published releases of periods inside or
+    around it, would let readers work out a small number of reports for the rest."""
+
+    def __init__(self, label: str, others: Sequence[str]) -> None:
+        super().__init__(
+            f"the total of {label}, with the published totals of {', '.join(others)}, would "
+            "reveal a small number of reports for the remaining months; this release cannot be "
+            "made while those are published"
+        )
+
+
+def published_values(content: Mapping[str, Any]) -> dict[str, int]:
+    values: dict[str, int] = {}
+    if content.get("method", "suppression") == "suppression" and content.get("reports"):
+        # The total is a figure like any other (every table adds up to it).
+        values[TOTAL_KEY] = int(content["reports"])
+    for table_id, table in content.get("tables", {}).items():
+        for row in table["rows"]:
+            if row["value"] is not None:
+                values[f"{table_id}/{row['key']}"] = int(row["value"])
+    return values
+
+
+def _maximal_inside(
+    container: PublishedFigures, pool: Sequence[PublishedFigures]
+) -> list[PublishedFigures]:
+    inside = [p for p in pool if p.months < container.months]
+    return [p for p in inside if not any(p.months < q.months for q in inside)]
+
+
+def differencing_risks(
+    *,
+    period: ReleasePeriod,
+    tables: Mapping[str, Mapping[str, Any]],
+    total: int | None,
+    others: Sequence[PublishedFigures],
+    threshold: int,
+) -> set[str]:
+    """Cells of the new release that, with `others`, would expose a small remainder."""
+    months = set(period.months)
+    if period.includes_year_only_records:
+        months.add(f"{period.year:04d}")
+    new = PublishedFigures(
+        period.label, frozenset(months), published_values({"tables": tables, "reports": total})
+    )
+    related = [o for o in others if o.months <= new.months or new.months <= o.months]
+    if not related:
+        return set()
+    everyone = [new, *related]
+    risky: set[str] = set()
+    for key in new.values:
+        holders = [p for p in everyone if key in p.values]
+        for container in holders:
+            parts = _maximal_inside(container, holders)
+            if not parts:
+                continue
+            involved = [container, *parts]
+            if new not in involved:
+                continue  # a risk among older releases only; nothing this release can change
+            remainder = container.values[key] - sum(p.values[key] for p in parts)
+            # Even when the parts cover the container, a non-zero difference tells how many
+            # reports arrived late or were withdrawn; a negative one tells the same.
+            if 0 < abs(remainder) < threshold:
+                risky.add(key)
+    return risky

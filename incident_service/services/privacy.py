@@ -1,0 +1,551 @@
+"""Differentially private releases with OpenDP: noisy counts over the public list of codes.
+
+Every table of a DP release is one OpenDP measurement: the records' values (or, for questions
+with several answers, up to a fixed number of them per report, chosen at random) are counted
+over the categories of the taxonomy — a list anyone can read, so which categories appear says
+nothing — and discrete Laplace noise calibrated to the release's share of ε is added. Subtotals
+that are sums of published cells cost nothing more. The ε each table spends, as OpenDP itself
+computes it, is recorded in the release's audit; the release's total goes to the privacy
+ledger in the same transaction as the noisy figures, so that a retried task finds the stored
+figures and never draws again (a redraw would let the noise be averaged away).
+
+The privacy unit is one report. Disjoint periods hold disjoint reports, so the ledger is kept
+per month: a month's budget is spent by every DP release whose period contains it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import opendp.prelude as dp
+import sqlalchemy as sa
+
+from incident_service import taxonomy
+from incident_service.constants import ReleaseMethod
+from incident_service.models import (
+    PrivacyLedgerEntry,
+    Release,
+    StatisticalAct,
+    StatisticalCitizenship,
+    StatisticalIndicator,
+    StatisticalPerpetrator,
+    StatisticalRecord,
+    db,
+)
+from incident_service.services import release_tables
+from incident_service.services.disclosure import DisclosureRules
+from incident_service.services.release_content import (
+    CONTENT_FORMAT,
+    ContentResult,
+    ReleaseStatusCode,
+    case_handling,
+    period_dict,
+)
+from incident_service.services.release_counts import CaseCounts, RecordCounts
+from incident_service.services.release_periods import PeriodKind, ReleasePeriod
+
+dp.enable_features("contrib")
+
+NULL = "\x00none"  # a category no code can take: OpenDP's "not in the list" bucket
+MISSING = release_tables.NOT_STATED
+CONFIDENCE = 0.95
+
+# Relative share of ε per query; the weights are public and part of the parameters' meaning.
+WEIGHTS: dict[str, float] = {
+    "reports": 3.0,
+    "persons_affected": 1.0,
+    "by_month": 1.0,
+    "by_act:groups": 2.0,
+    "by_act:codes": 2.0,
+    "by_region:countries": 0.5,
+    "by_region:districts": 1.0,
+    "by_region:regions": 1.0,
+    "by_airport": 1.0,
+    "by_location_type": 0.5,
+    "by_perpetrator": 1.0,
+    "coercion": 1.0,
+    "vulnerable": 1.0,
+    "by_citizenship:groups": 0.5,
+    "by_citizenship:codes": 0.5,
+    "by_indicator": 0.5,
+    **{table: 0.5 for table, _column, _vocabulary in release_tables.SINGLE_TABLES},
+}
+
+
+class PrivacyBudgetExhausted(Exception):
+    """A DP release would spend more ε on some month than the lifetime budget allows."""
+
+    def __init__(self, month: str, spent: float, requested: float, lifetime: float) -> None:
+        super().__init__(
+            f"the privacy budget for {month} is exhausted: {spent:g} of {lifetime:g} already "
+            f"spent, this release asks for {requested:g} more"
+        )
+        self.month = month
+        self.spent = spent
+        self.requested = requested
+        self.lifetime = lifetime
+
+
+# --------------------------------------------------------------------------------------------
+# Ledger
+
+
+def spent_by_month(months: Sequence[str]) -> dict[str, float]:
+    """ε already spent on each month by DP releases (drafts included: their noise was drawn)."""
+    spent = dict.fromkeys(months, 0.0)
+    rows = db.session.execute(
+        sa.select(Release.content, PrivacyLedgerEntry.epsilon)
+        .join(PrivacyLedgerEntry, PrivacyLedgerEntry.release_id == Release.id)
+        .where(Release.method == ReleaseMethod.DIFFERENTIAL_PRIVACY.value)
+    )
+    for content_text, epsilon in rows:
+        covered = set(json.loads(content_text)["period"]["record_months"])
+        for month in months:
+            if month in covered:
+                spent[month] += float(epsilon)
+    return spent
+
+
+def check_budget(period: ReleasePeriod, epsilon: float, *, lifetime: float) -> None:
+    """Refuse a release that would take any month of its period over the lifetime budget."""
+    for month, spent in spent_by_month(period.record_months).items():
+        if spent + epsilon > lifetime + 1e-9:
+            raise PrivacyBudgetExhausted(month, spent, epsilon, lifetime)
+
+
+def lock_ledger() -> None:
+    """Serialise budget checks with ledger writes, so two releases cannot both fit."""
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(727275)"))
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements
+
+
+@dataclass(frozen=True)
+class Measured:
+    query: str
+    values: list[int]  # noisy, in category order, before clamping
+    epsilon: float  # as OpenDP maps it for one report's contribution
+    scale: float
+    contributions: int
+    margin: float  # 95 % of draws are within ± this
+
+
+def _count_by_categories(
+    query: str, data: list[str], categories: list[str], *, contributions: int, epsilon: float
+) -> Measured:
+    space = (dp.vector_domain(dp.atom_domain(T=str)), dp.symmetric_distance())
+    scale = contributions / epsilon
+    measurement = dp.t.make_count_by_categories(
+        *space, categories=categories, null_category=True
+    ) >> dp.m.then_laplace(scale=scale)
+    spent = float(measurement.map(d_in=contributions))
+    assert spent <= epsilon * (1 + 1e-9), "OpenDP maps more ε than allotted"
+    noisy = [int(v) for v in measurement(data)][: len(categories)]
+    return Measured(query, noisy, spent, scale, contributions, _margin(scale))
+
+
+def _count(query: str, n: int, *, epsilon: float) -> Measured:
+    space = (dp.vector_domain(dp.atom_domain(T=str)), dp.symmetric_distance())
+    scale = 1.0 / epsilon
+    measurement = dp.t.make_count(*space) >> dp.m.then_laplace(scale=scale)
+    spent = float(measurement.map(d_in=1))
+    noisy = int(measurement(["r"] * n))
+    return Measured(query, [noisy], spent, scale, 1, _margin(scale))
+
+
+def _sum(query: str, values: list[int], *, epsilon: float) -> Measured:
+    upper = taxonomy.PERSONS_AFFECTED_TOP_CODE
+    space = (dp.vector_domain(dp.atom_domain(T=int)), dp.symmetric_distance())
+    scale = upper / epsilon
+    measurement = (
+        dp.t.make_clamp(*space, bounds=(1, upper))
+        >> dp.t.then_sum()  # type: ignore[no-untyped-call]
+        >> dp.m.then_laplace(scale=scale)
+    )
+    spent = float(measurement.map(d_in=1))
+    noisy = int(measurement(values))
+    return Measured(query, [noisy], spent, scale, 1, _margin(scale))
+
+
+def _margin(scale: float) -> float:
+    return float(dp.discrete_laplacian_scale_to_accuracy(scale, 1 - CONFIDENCE))
+
+
+# --------------------------------------------------------------------------------------------
+# Record-level data (one value, or a bounded list of values, per report)
+
+
+def _period_records(period: ReleasePeriod) -> sa.ColumnElement[bool]:
+    return StatisticalRecord.month.in_(period.record_months)
+
+
+def _column_values(
+    period: ReleasePeriod, column: str, vocabulary: taxonomy.Vocabulary | None = None
+) -> list[str]:
+    """One value per report; "not stated" for none, and for a code outside `vocabulary`."""
+    attribute = getattr(StatisticalRecord, column)
+    return [
+        MISSING
+        if value is None or (vocabulary is not None and value not in vocabulary)
+        else str(value)
+        for value in db.session.scalars(sa.select(attribute).where(_period_records(period)))
+    ]
+
+
+def _capped_lists(
+    period: ReleasePeriod,
+    table: sa.Table,
+    column: str,
+    *,
+    cap: int,
+    none_value: str | None,
+    transform: Callable[[str], str] = str,
+) -> list[str]:
+    """Each report's values of a child table, at most `cap` of them chosen at random (so one
+    report moves the counts by at most `cap`), flattened; `none_value` for reports with none."""
+    records = StatisticalRecord.__table__
+    per_record: dict[str, set[str]] = defaultdict(set)
+    for record_id in db.session.scalars(sa.select(records.c.id).where(_period_records(period))):
+        per_record[record_id] = set()
+    rows = db.session.execute(
+        sa.select(table.c.record_id, table.c[column])
+        .join(records, records.c.id == table.c.record_id)
+        .where(_period_records(period))
+    )
+    for record_id, value in rows:
+        per_record[record_id].add(transform(value))
+    chooser = secrets.SystemRandom()
+    flat: list[str] = []
+    for values in per_record.values():
+        if not values:
+            if none_value is not None:
+                flat.append(none_value)
+            continue
+        ordered = sorted(values)
+        flat += ordered if len(ordered) <= cap else chooser.sample(ordered, cap)
+    return flat
+
+
+def _group_key(group: str) -> str:
+    """Group rows are keyed "group:<code>" (a group and a code may share a code, like RUS)."""
+    return f"group:{group}"
+
+
+def _flag_lists(period: ReleasePeriod, flags: Sequence[str]) -> list[str]:
+    columns = [getattr(StatisticalRecord, flag) for flag in flags]
+    flat: list[str] = []
+    for row in db.session.execute(sa.select(*columns).where(_period_records(period))):
+        flat += [flag for flag, value in zip(flags, row, strict=True) if value]
+    return flat
+
+
+# --------------------------------------------------------------------------------------------
+# Content
+
+
+def _row_keys(spec: release_tables.TableSpec, *, level: int | None = None) -> list[str]:
+    return [r.key for r in spec.rows if level is None or r.level == level]
+
+
+def _table_specs(period: ReleasePeriod) -> dict[str, release_tables.TableSpec]:
+    """Row lists of every table, from the taxonomy alone (the public key set)."""
+    empty = RecordCounts()
+    specs: dict[str, release_tables.TableSpec] = {}
+    for built in release_tables.record_components(empty, period, zero_sensitive_tables=()):
+        for table in built.tables:
+            specs[table.id] = table
+    return specs
+
+
+def dp_content(
+    *,
+    period: ReleasePeriod,
+    parameters: Mapping[str, Any],
+    cases: CaseCounts,
+    generated_on: dt.date,
+) -> ContentResult:
+    """Draw the noisy tables of a DP release (once: the caller stores them with the ledger)."""
+    epsilon = float(parameters["epsilon"])
+    caps: Mapping[str, int] = parameters["contributions"]
+    queries = [
+        name for name in WEIGHTS if not (name == "by_month" and period.kind is PeriodKind.MONTH)
+    ]
+    weight_total = sum(WEIGHTS[q] for q in queries)
+    share = {q: epsilon * WEIGHTS[q] / weight_total for q in queries}
+    specs = _table_specs(period)
+    measured: dict[str, Measured] = {}
+
+    def measure(query: str, data: list[str], categories: list[str], contributions: int) -> Measured:
+        result = _count_by_categories(
+            query, data, categories, contributions=contributions, epsilon=share[query]
+        )
+        measured[query] = result
+        return result
+
+    total = db.session.scalar(sa.select(sa.func.count()).where(_period_records(period))) or 0
+    measured["reports"] = _count("reports", int(total), epsilon=share["reports"])
+    persons = list(
+        db.session.scalars(
+            sa.select(StatisticalRecord.persons_affected).where(_period_records(period))
+        )
+    )
+    measured["persons_affected"] = _sum(
+        "persons_affected", [int(p) for p in persons], epsilon=share["persons_affected"]
+    )
+
+    if "by_month" in share:
+        measure("by_month", _column_values(period, "month"), _row_keys(specs["by_month"]), 1)
+    acts = specs["by_act"]
+    measure(
+        "by_act:groups",
+        _capped_lists(
+            period,
+            StatisticalAct.__table__,
+            "act_group",
+            cap=caps["act_groups"],
+            none_value=None,
+            transform=_group_key,
+        ),
+        _query_keys(acts, "by_act:groups"),
+        caps["act_groups"],
+    )
+    measure(
+        "by_act:codes",
+        _capped_lists(
+            period, StatisticalAct.__table__, "act_code", cap=caps["acts"], none_value=None
+        ),
+        _row_keys(acts, level=1),
+        caps["acts"],
+    )
+    regions = specs["by_region"]
+    countries = _column_values(period, "country")
+    measure(
+        "by_region:countries",
+        ["country:" + c for c in countries],
+        _row_keys(regions, level=0),
+        1,
+    )
+    place_rows = db.session.execute(
+        sa.select(
+            StatisticalRecord.country,
+            StatisticalRecord.federal_district,
+            StatisticalRecord.region,
+        ).where(_period_records(period))
+    ).all()
+    measure(
+        "by_region:districts",
+        [
+            f"district:{district or MISSING}" if country == "RU" else NULL
+            for country, district, _region in place_rows
+        ],
+        _row_keys(regions, level=1),
+        1,
+    )
+    measure(
+        "by_region:regions",
+        [
+            (f"region:{region}" if region else f"region:{district}:{MISSING}")
+            if country == "RU" and district
+            else NULL
+            for country, district, region in place_rows
+        ],
+        _row_keys(regions, level=2),
+        1,
+    )
+    airports = specs["by_airport"]
+    measure(
+        "by_airport",
+        _column_values(period, "airport"),
+        _row_keys(airports, level=1),
+        1,
+    )
+    measure(
+        "by_location_type",
+        _column_values(period, "location_type", taxonomy.LOCATION_TYPES),
+        _row_keys(specs["by_location_type"]),
+        1,
+    )
+    measure(
+        "by_perpetrator",
+        _capped_lists(
+            period,
+            StatisticalPerpetrator.__table__,
+            "perpetrator",
+            cap=caps["perpetrators"],
+            none_value=MISSING,
+        ),
+        _row_keys(specs["by_perpetrator"]),
+        caps["perpetrators"],
+    )
+    measure(
+        "coercion",
+        _flag_lists(period, release_tables.COERCION_FLAGS),
+        list(release_tables.COERCION_FLAGS),
+        len(release_tables.COERCION_FLAGS),
+    )
+    measure(
+        "vulnerable",
+        _flag_lists(period, release_tables.VULNERABLE_FLAGS),
+        list(release_tables.VULNERABLE_FLAGS),
+        len(release_tables.VULNERABLE_FLAGS),
+    )
+    citizenship = specs["by_citizenship"]
+    measure(
+        "by_citizenship:groups",
+        _capped_lists(
+            period,
+            StatisticalCitizenship.__table__,
+            "origin_region",
+            cap=1,
+            none_value=None,
+            transform=_group_key,
+        ),
+        _query_keys(citizenship, "by_citizenship:groups"),
+        1,
+    )
+    measure(
+        "by_citizenship:codes",
+        _capped_lists(
+            period,
+            StatisticalCitizenship.__table__,
+            "citizenship",
+            cap=caps["citizenships"],
+            none_value=MISSING,
+        ),
+        [*_row_keys(citizenship, level=1), MISSING],
+        caps["citizenships"],
+    )
+    measure(
+        "by_indicator",
+        _capped_lists(
+            period,
+            StatisticalIndicator.__table__,
+            "indicator",
+            cap=caps["indicators"],
+            none_value=MISSING,
+        ),
+        _row_keys(specs["by_indicator"]),
+        caps["indicators"],
+    )
+    for table_id, column, vocabulary in release_tables.SINGLE_TABLES:
+        measure(
+            table_id,
+            _column_values(period, column, taxonomy.VOCABULARIES[vocabulary]),
+            _row_keys(specs[table_id]),
+            1,
+        )
+
+    tables = _assemble(specs, measured)
+    reports = max(0, measured["reports"].values[0])
+    rules = DisclosureRules(
+        threshold=int(parameters["case_threshold"]),
+        protection_width=int(parameters["case_threshold"]),
+    )
+    cases_section, case_audits = case_handling(cases, rules)
+    content: dict[str, Any] = {
+        "format": CONTENT_FORMAT,
+        "period": period_dict(period),
+        "method": ReleaseMethod.DIFFERENTIAL_PRIVACY.value,
+        "parameters": dict(parameters),
+        "generated_on": generated_on.isoformat(),
+        "unit": "reports",
+        "status": ReleaseStatusCode.OK,
+        "reports": reports,
+        "reports_margin": round(measured["reports"].margin, 1),
+        "persons_affected": max(0, measured["persons_affected"].values[0]),
+        "persons_affected_margin": round(measured["persons_affected"].margin, 1),
+        "tables": tables,
+        "case_handling": cases_section,
+    }
+    spent = sum(m.epsilon for m in measured.values())
+    audit = {
+        "method": ReleaseMethod.DIFFERENTIAL_PRIVACY.value,
+        "epsilon": epsilon,
+        "epsilon_spent": spent,
+        "privacy_unit": "one report",
+        "noise": "discrete Laplace (OpenDP 0.16, make_count_by_categories / make_sum)",
+        "confidence_of_margins": CONFIDENCE,
+        "queries": [
+            {
+                "query": m.query,
+                "epsilon": m.epsilon,
+                "scale": m.scale,
+                "contributions_per_report": m.contributions,
+                "margin_95": round(m.margin, 2),
+            }
+            for m in measured.values()
+        ],
+        "components": case_audits,
+        "passed": spent <= epsilon * (1 + 1e-9) and all(c["passed"] for c in case_audits),
+    }
+    return ContentResult(content=content, audit=audit)
+
+
+def _assemble(
+    specs: Mapping[str, release_tables.TableSpec], measured: Mapping[str, Measured]
+) -> dict[str, dict[str, Any]]:
+    """Noisy values into the rows of each table; negative draws shown as 0 (post-processing,
+    which costs no privacy), subtotals that are sums of noisy cells summed here."""
+    sources: dict[str, list[str]] = {
+        "by_act": ["by_act:groups", "by_act:codes"],
+        "by_region": ["by_region:countries", "by_region:districts", "by_region:regions"],
+        "by_citizenship": ["by_citizenship:groups", "by_citizenship:codes"],
+    }
+    tables: dict[str, dict[str, Any]] = {}
+    for table_id, spec in specs.items():
+        queries = sources.get(table_id, [table_id])
+        values: dict[str, tuple[int, float]] = {}
+        for query in queries:
+            result = measured[query]
+            keys = _query_keys(spec, query)
+            for key, value in zip(keys, result.values, strict=True):
+                values[key] = (max(0, value), result.margin)
+        rows = []
+        for row in spec.rows:
+            entry = row.as_dict()
+            if row.key in values:
+                entry["value"], margin = values[row.key]
+                entry["margin"] = round(margin, 1)
+            elif spec.total_key is not None and row.key == spec.total_key:
+                parts = [v for k, (v, _m) in values.items()]
+                entry["value"] = sum(parts)
+                entry["margin"] = None  # a sum of noisy cells: see each cell's margin
+            else:
+                entry["value"] = None
+                entry["margin"] = None
+            rows.append(entry)
+        tables[table_id] = {
+            "id": table_id,
+            "dimension": spec.dimension,
+            "unit": spec.unit,
+            "multi": spec.multi,
+            "total_key": spec.total_key,
+            "withheld": False,
+            "base": None,
+            "rows": rows,
+        }
+    return tables
+
+
+def _query_keys(spec: release_tables.TableSpec, query: str) -> list[str]:
+    if query in ("by_act:groups", "by_citizenship:groups", "by_region:countries"):
+        return [key for key in _row_keys(spec, level=0) if key != MISSING]
+    if query == "by_act:codes" or query == "by_region:districts":
+        return _row_keys(spec, level=1)
+    if query == "by_citizenship:codes":
+        return [*_row_keys(spec, level=1), MISSING]
+    if query == "by_region:regions":
+        return _row_keys(spec, level=2)
+    if query == "by_airport":
+        return _row_keys(spec, level=1)
+    return _row_keys(spec)

@@ -1,0 +1,209 @@
+"""What a release says: its tables, headline figures, comparison and case handling.
+
+`suppression_content` builds the content of a threshold-rule release from counts;
+`privacy.dp_content` builds the same shape from noisy counts. Both return plain JSON-ready
+dictionaries: the renderers, the web page, the API and the CSV export read only this shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from incident_service.services import release_tables
+from incident_service.services.differencing import (
+    TOTAL_KEY,
+    PublishedFigures,
+    TotalWouldDisclose,
+    differencing_risks,
+)
+from incident_service.services.disclosure import DisclosureRules
+from incident_service.services.release_counts import CaseCounts, RecordCounts
+from incident_service.services.release_periods import ReleasePeriod
+
+CONTENT_FORMAT = 1
+
+# Headline figures: (key, table, row). `None` table means a release-level figure.
+HEADLINE_ROWS: tuple[tuple[str, str | None, str | None], ...] = (
+    ("reports", None, None),
+    ("persons_affected", None, None),
+    ("detention", "by_act", "group:DET"),
+    ("airport_checks", "by_act", "group:BRD"),
+    ("military_pressure", "by_act", "group:MIL"),
+    ("expulsion", "by_act", "group:DEP"),
+    ("violence", "by_act", "group:VIO"),
+    ("women_involved", "vulnerable", "women_involved"),
+    ("children_involved", "vulnerable", "children_involved"),
+)
+
+
+class ReleaseStatusCode:
+    OK = "ok"
+    NO_REPORTS = "no_reports"
+    TOO_FEW = "too_few"
+
+
+@dataclass(frozen=True)
+class ContentResult:
+    content: dict[str, Any]
+    audit: dict[str, Any]
+
+
+def period_dict(period: ReleasePeriod) -> dict[str, Any]:
+    return {
+        "label": period.label,
+        "kind": period.kind.value,
+        "year": period.year,
+        "number": period.number,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "months": period.months,
+        "record_months": period.record_months,
+    }
+
+
+def figure(content: Mapping[str, Any], table: str | None, row: str | None, key: str) -> Any:
+    """A published figure by headline key (release-level) or by table and row."""
+    if table is None:
+        return content.get(key)
+    found = content.get("tables", {}).get(table)
+    if not found:
+        return None
+    for entry in found["rows"]:
+        if entry["key"] == row:
+            return entry["value"]
+    return None
+
+
+def headline(content: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: figure(content, table, row, key) for key, table, row in HEADLINE_ROWS}
+
+
+def comparison(
+    current: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    *,
+    previous_release_id: int | None,
+    min_base: int,
+) -> dict[str, Any]:
+    """Change against the previous period's published release, figure by figure.
+
+    Only published figures are compared, and a percentage only where both are at least
+    `min_base`: a change from 3 to 6 is "+100 %" and means nothing.
+    """
+    if previous is None:
+        return {"previous_release": None, "figures": {}}
+    now, before = headline(current), headline(previous)
+    figures: dict[str, Any] = {}
+    for key in now:
+        a, b = now.get(key), before.get(key)
+        entry: dict[str, Any] = {"previous": b, "change_percent": None}
+        if isinstance(a, int) and isinstance(b, int) and a >= min_base and b >= min_base:
+            entry["change_percent"] = round(100.0 * (a - b) / b, 1)
+        figures[key] = entry
+    return {
+        "previous_release": previous_release_id,
+        "previous_period": previous.get("period", {}).get("label"),
+        "figures": figures,
+    }
+
+
+def median_days(days: Sequence[int]) -> float:
+    return float(statistics.median(days))
+
+
+def case_handling(
+    cases: CaseCounts, rules: DisclosureRules
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Received, triaged, referred, closed and interventions, under the threshold rule."""
+    built = release_tables.case_components(cases, zero_sensitive_tables=())
+    protected = release_tables.protect_components(built, rules)
+    triaged_count = sum(n for (t, _r, _c), n in cases.status_patterns.items() if t)
+    received_shown = cases.received if cases.received >= rules.threshold else None
+    section = {
+        "received": received_shown if cases.received else 0,
+        "median_days_to_triage": (
+            # A median of fewer reports than the threshold would describe too few people.
+            median_days(cases.days_to_triage)
+            if triaged_count >= rules.threshold and received_shown is not None
+            else None
+        ),
+        "tables": protected.tables,
+    }
+    return section, protected.audits
+
+
+def suppression_content(
+    *,
+    period: ReleasePeriod,
+    parameters: Mapping[str, Any],
+    counts: RecordCounts,
+    cases: CaseCounts,
+    generated_on: dt.date,
+    published_overlapping: Sequence[PublishedFigures] = (),
+) -> ContentResult:
+    """The content of a threshold-rule release and the audit that proves it safe."""
+    rules = DisclosureRules(
+        threshold=int(parameters["threshold"]),
+        protection_width=int(parameters["protection_width"]),
+    )
+    content: dict[str, Any] = {
+        "format": CONTENT_FORMAT,
+        "period": period_dict(period),
+        "method": "suppression",
+        "parameters": dict(parameters),
+        "generated_on": generated_on.isoformat(),
+        "unit": "reports",
+        "reports": counts.total,
+        "persons_affected": None,
+        "tables": {},
+    }
+    audit: dict[str, Any] = {
+        "method": "suppression",
+        "rules": {"threshold": rules.threshold, "protection_width": rules.protection_width},
+        "components": [],
+        "differencing": {"compared_with": [], "cells_hidden": []},
+    }
+    if counts.total == 0:
+        content["status"] = ReleaseStatusCode.NO_REPORTS
+    elif counts.total < rules.threshold:
+        content["status"] = ReleaseStatusCode.TOO_FEW
+        content["reports"] = None
+    else:
+        content["status"] = ReleaseStatusCode.OK
+        content["persons_affected"] = counts.persons_affected
+        built = release_tables.record_components(
+            counts, period, zero_sensitive_tables=parameters["zero_sensitive_tables"]
+        )
+        forced: set[str] = set()
+        # Hiding a cell can expose another difference, so repeat until nothing changes.
+        for _round in range(5):
+            protected = release_tables.protect_components(built, rules, also_suppress=forced)
+            risky = differencing_risks(
+                period=period,
+                tables=protected.tables,
+                total=counts.total,
+                others=published_overlapping,
+                threshold=rules.threshold,
+            )
+            if TOTAL_KEY in risky:
+                raise TotalWouldDisclose(
+                    period.label, [other.label for other in published_overlapping]
+                )
+            if risky <= forced:
+                break
+            forced |= risky
+        content["tables"] = protected.tables
+        audit["components"] = protected.audits
+        audit["differencing"] = {
+            "compared_with": [other.label for other in published_overlapping],
+            "cells_hidden": sorted(forced),
+        }
+    cases_section, case_audits = case_handling(cases, rules)
+    content["case_handling"] = cases_section
+    audit["components"] += case_audits
+    audit["passed"] = all(component["passed"] for component in audit["components"])
+    return ContentResult(content=content, audit=audit)

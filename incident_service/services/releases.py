@@ -1,0 +1,481 @@
+"""Releases: generate a fixed, signed summary for a period, review it, publish it.
+
+A release is identified by its period, its method and its parameters (a digest of them):
+asking for the same release twice returns the same release, whether the second request comes
+from a retried task, a second click or the beat schedule. Generation runs in the worker (it
+needs the signing key): it counts, protects, renders every file, signs the manifest and stores
+all of it — and, for a differentially private release, the ledger entry — in one transaction.
+Publication is a supervisor's decision; it re-checks the stored files against the signature
+and the published figures against earlier releases, then makes the release visible. Nothing
+about a release changes after it is generated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
+from incident_service.keystore import KeyRing
+from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
+from incident_service.services import audit as audit_log
+from incident_service.services import privacy
+from incident_service.services.differencing import (
+    PublishedFigures,
+    TotalWouldDisclose,
+    differencing_risks,
+)
+from incident_service.services.disclosure import AuditFailed
+from incident_service.services.release_content import (
+    comparison,
+    suppression_content,
+)
+from incident_service.services.release_counts import count_cases, count_records
+from incident_service.services.release_periods import ReleasePeriod, parse_period
+
+LANGUAGES = ("ru", "en", "tg")
+ZERO_SENSITIVE_CHOICES = frozenset(
+    {"coercion", "vulnerable", "by_act", "by_perpetrator", "by_airport", "case_status"}
+)
+DEFAULT_CHANGE_MIN_BASE = 30
+DEFAULT_CONTRIBUTIONS = {
+    "acts": 3,
+    "act_groups": 2,
+    "perpetrators": 2,
+    "citizenships": 2,
+    "indicators": 2,
+}
+
+
+class ReleaseError(Exception):
+    """Base of the named failures below; messages are fit to show to staff."""
+
+
+class UnknownMethod(ReleaseError):
+    def __init__(self, method: str) -> None:
+        choices = ", ".join(m.value for m in ReleaseMethod)
+        super().__init__(f"unknown method {method!r}; use one of: {choices}")
+
+
+class InvalidParameters(ReleaseError):
+    pass
+
+
+class ReleaseNotFound(ReleaseError):
+    def __init__(self, release_id: object) -> None:
+        super().__init__(f"no release {release_id}")
+
+
+class NotAllowed(ReleaseError):
+    pass
+
+
+class ReleaseTampered(ReleaseError):
+    """A stored file no longer matches the signed manifest."""
+
+
+class ReleaseBlockedByDifferencing(ReleaseError):
+    """Raised at generation when even the release's total would expose a small remainder."""
+
+
+class ReleaseWouldDisclose(ReleaseError):
+    """Published together with releases published since it was generated, this draft would
+    let readers difference out small figures; discard and generate it again."""
+
+    def __init__(self, cells: Sequence[str]) -> None:
+        shown = ", ".join(sorted(cells)[:5])
+        super().__init__(
+            f"publishing this draft would expose small differences against releases published "
+            f"since it was generated ({shown}); discard it and generate it again"
+        )
+        self.cells = list(cells)
+
+
+class DraftKeepsBudget(ReleaseError):
+    def __init__(self) -> None:
+        super().__init__(
+            "a differentially private draft cannot be discarded: its noise was drawn and its "
+            "privacy budget is spent"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters
+
+
+def _method(method: str | ReleaseMethod) -> ReleaseMethod:
+    try:
+        return ReleaseMethod(method)
+    except ValueError:
+        raise UnknownMethod(str(method)) from None
+
+
+def default_parameters(method: ReleaseMethod) -> dict[str, Any]:
+    threshold = int(current_app.config["SUPPRESSION_THRESHOLD"])
+    common: dict[str, Any] = {
+        "change_min_base": max(DEFAULT_CHANGE_MIN_BASE, threshold),
+        "languages": list(LANGUAGES),
+    }
+    if method is ReleaseMethod.SUPPRESSION:
+        return {
+            "threshold": threshold,
+            "protection_width": threshold,
+            "zero_sensitive_tables": ["coercion"],
+            **common,
+        }
+    return {
+        "epsilon": 1.0,
+        "contributions": dict(DEFAULT_CONTRIBUTIONS),
+        "case_threshold": threshold,
+        **common,
+    }
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidParameters(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Defaults filled in, every value checked: the canonical parameters of a release."""
+    parameters = default_parameters(method)
+    for name, value in (given or {}).items():
+        if name not in parameters:
+            raise InvalidParameters(f"{name} is not a parameter of the {method.value} method")
+        parameters[name] = value
+    parameters["change_min_base"] = _whole(
+        "change_min_base", parameters["change_min_base"], 1, 1_000_000
+    )
+    languages = parameters["languages"]
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or any(language not in LANGUAGES for language in languages)
+    ):
+        raise InvalidParameters(f"languages must be a list drawn from {', '.join(LANGUAGES)}")
+    parameters["languages"] = [language for language in LANGUAGES if language in languages]
+    if method is ReleaseMethod.SUPPRESSION:
+        parameters["threshold"] = _whole("threshold", parameters["threshold"], 2, 1000)
+        parameters["protection_width"] = _whole(
+            "protection_width", parameters["protection_width"], 1, 1000
+        )
+        tables = parameters["zero_sensitive_tables"]
+        if not isinstance(tables, list) or not set(tables) <= ZERO_SENSITIVE_CHOICES:
+            raise InvalidParameters(
+                "zero_sensitive_tables must be a list drawn from "
+                + ", ".join(sorted(ZERO_SENSITIVE_CHOICES))
+            )
+        parameters["zero_sensitive_tables"] = sorted(set(tables))
+    else:
+        epsilon = parameters["epsilon"]
+        lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
+        if (
+            isinstance(epsilon, bool)
+            or not isinstance(epsilon, int | float)
+            or not 0 < float(epsilon) <= lifetime
+        ):
+            raise InvalidParameters(f"epsilon must be a number above 0 and at most {lifetime:g}")
+        parameters["epsilon"] = float(epsilon)
+        contributions = parameters["contributions"]
+        if not isinstance(contributions, dict) or set(contributions) != set(DEFAULT_CONTRIBUTIONS):
+            raise InvalidParameters(
+                "contributions must give " + ", ".join(sorted(DEFAULT_CONTRIBUTIONS))
+            )
+        parameters["contributions"] = {
+            key: _whole(f"contributions.{key}", value, 1, 30)
+            for key, value in sorted(contributions.items())
+        }
+        parameters["case_threshold"] = _whole(
+            "case_threshold", parameters["case_threshold"], 2, 1000
+        )
+    return parameters
+
+
+def canonical_json(document: Any) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def parameters_digest(method: ReleaseMethod, parameters: Mapping[str, Any]) -> str:
+    text = canonical_json({"method": method.value, "parameters": parameters})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Finding
+
+
+def find_release(period: str, method: ReleaseMethod, digest: str) -> Release | None:
+    return db.session.scalar(
+        sa.select(Release).where(
+            Release.period == period,
+            Release.method == method.value,
+            Release.parameters_digest == digest,
+        )
+    )
+
+
+def get_release(release_id: int) -> Release:
+    release = db.session.get(Release, release_id)
+    if release is None:
+        raise ReleaseNotFound(release_id)
+    return release
+
+
+def list_releases(*, include_drafts: bool) -> list[Release]:
+    query = sa.select(Release).order_by(Release.period_end.desc(), Release.id.desc())
+    if not include_drafts:
+        query = query.where(Release.status == ReleaseStatus.PUBLISHED.value)
+    return list(db.session.scalars(query))
+
+
+def content_of(release: Release) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(release.content)
+    return document
+
+
+def _published_suppression_releases(period: ReleasePeriod) -> list[PublishedFigures]:
+    rows = db.session.scalars(
+        sa.select(Release).where(
+            Release.status == ReleaseStatus.PUBLISHED.value,
+            Release.method == ReleaseMethod.SUPPRESSION.value,
+            Release.period_start <= period.end,
+            Release.period_end >= period.start,
+        )
+    )
+    return [PublishedFigures.from_content(content_of(release)) for release in rows]
+
+
+def _previous_published(period: ReleasePeriod, method: ReleaseMethod) -> Release | None:
+    return db.session.scalar(
+        sa.select(Release)
+        .where(
+            Release.period == period.previous().label,
+            Release.method == method.value,
+            Release.status == ReleaseStatus.PUBLISHED.value,
+        )
+        .order_by(Release.published_at.desc())
+        .limit(1)
+    )
+
+
+def _keyring() -> KeyRing:
+    ring: KeyRing = current_app.extensions["incident_keys"]
+    return ring
+
+
+# --------------------------------------------------------------------------------------------
+# Generating
+
+
+def generate_release(
+    *,
+    period: str,
+    method: str | ReleaseMethod = ReleaseMethod.SUPPRESSION,
+    parameters: Mapping[str, Any] | None = None,
+    today: dt.date | None = None,
+) -> Release:
+    """The release for (period, method, parameters): the stored one if it exists, else a new,
+    signed draft. Commits. Raises a `PeriodError`, `ReleaseError` or `PrivacyBudgetExhausted`
+    with a message fit for staff."""
+    from incident_service.summaries.manifest import build_manifest, sign_manifest
+    from incident_service.summaries.render import render_release_files
+
+    generated_on = today or dt.datetime.now(dt.UTC).date()
+    release_period = parse_period(period, today=generated_on)
+    chosen = _method(method)
+    canonical = normalise_parameters(chosen, parameters)
+    digest = parameters_digest(chosen, canonical)
+    existing = find_release(release_period.label, chosen, digest)
+    if existing is not None:
+        return existing
+
+    ring = _keyring()
+    signing_key = ring.require_signing_key()  # fail before any work, let alone any noise
+    cases = count_cases(release_period.start, release_period.end)
+    lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
+    if chosen is ReleaseMethod.SUPPRESSION:
+        try:
+            result = suppression_content(
+                period=release_period,
+                parameters=canonical,
+                counts=count_records(release_period.record_months),
+                cases=cases,
+                generated_on=generated_on,
+                published_overlapping=_published_suppression_releases(release_period),
+            )
+        except TotalWouldDisclose as exc:
+            raise ReleaseBlockedByDifferencing(str(exc)) from exc
+    else:
+        privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
+        result = privacy.dp_content(
+            period=release_period, parameters=canonical, cases=cases, generated_on=generated_on
+        )
+    if not result.audit["passed"]:
+        # Never stored, never shown: a release the audit cannot prove safe does not exist.
+        raise AuditFailed(f"the disclosure audit of {release_period.label} did not pass")
+    previous = _previous_published(release_period, chosen)
+    result.content["comparison"] = comparison(
+        result.content,
+        content_of(previous) if previous is not None else None,
+        previous_release_id=previous.id if previous is not None else None,
+        min_base=canonical["change_min_base"],
+    )
+
+    rendered = render_release_files(result.content, result.audit, digest=digest)
+    manifest = build_manifest(
+        period=release_period.label,
+        method=chosen.value,
+        parameters=canonical,
+        parameters_digest=digest,
+        generated_on=generated_on,
+        files=rendered,
+        verify_key=signing_key.verify_key,
+    )
+    release = Release(
+        period=release_period.label,
+        period_start=release_period.start,
+        period_end=release_period.end,
+        method=chosen.value,
+        parameters=canonical_json(canonical),
+        parameters_digest=digest,
+        status=ReleaseStatus.DRAFT.value,
+        content=canonical_json(result.content),
+        disclosure_audit=canonical_json(result.audit),
+        manifest=manifest,
+        signature=sign_manifest(manifest, signing_key),
+        files=[
+            ReleaseFile(
+                name=file.name,
+                media_type=file.media_type,
+                content=file.content,
+                sha256=file.sha256,
+            )
+            for file in rendered
+        ],
+    )
+    try:
+        if chosen is ReleaseMethod.DIFFERENTIAL_PRIVACY:
+            privacy.lock_ledger()
+            privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
+        db.session.add(release)
+        db.session.flush()
+        if chosen is ReleaseMethod.DIFFERENTIAL_PRIVACY:
+            db.session.add(PrivacyLedgerEntry(release_id=release.id, epsilon=canonical["epsilon"]))
+        audit_log.record(
+            "release.generated",
+            object_type="release",
+            object_id=str(release.id),
+            detail={"period": release.period, "method": release.method, "digest": digest},
+        )
+        db.session.commit()
+    except IntegrityError:
+        # The same release generated at the same moment elsewhere: that one stands, and this
+        # one's figures (and noise) are dropped unseen.
+        db.session.rollback()
+        existing = find_release(release_period.label, chosen, digest)
+        if existing is None:
+            raise
+        return existing
+    return release
+
+
+# --------------------------------------------------------------------------------------------
+# Reviewing and publishing
+
+
+def _require_supervisor(actor: User) -> None:
+    if actor.role not in (Role.SUPERVISOR.value, Role.ADMIN.value) or not actor.active:
+        raise NotAllowed("only a supervisor can publish or discard a release")
+
+
+def verify_stored(release: Release) -> None:
+    """Check the stored manifest's signature and every stored file against it."""
+    from incident_service.summaries.manifest import ManifestError, check_manifest
+
+    ring = _keyring()
+    try:
+        check_manifest(
+            manifest=release.manifest or b"",
+            signature=release.signature or b"",
+            files={file.name: file.content for file in release.files},
+            verify_key=ring.require_verify_key(),
+        )
+    except ManifestError as exc:
+        raise ReleaseTampered(str(exc)) from exc
+
+
+def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = None) -> Release:
+    """Make a draft visible to officials (the caller commits). Publishing twice is harmless;
+    a published release is never altered."""
+    _require_supervisor(actor)
+    release = get_release(release_id)
+    if release.status == ReleaseStatus.PUBLISHED.value:
+        return release
+    verify_stored(release)
+    if release.method == ReleaseMethod.SUPPRESSION.value:
+        content = content_of(release)
+        period = parse_period(release.period, today=dt.date.max)
+        risky = differencing_risks(
+            period=period,
+            tables=content.get("tables", {}),
+            total=content.get("reports"),
+            others=_published_suppression_releases(period),
+            threshold=int(content["parameters"]["threshold"]),
+        )
+        if risky:
+            raise ReleaseWouldDisclose(sorted(risky))
+    release.status = ReleaseStatus.PUBLISHED.value
+    release.published_at = now or utcnow()
+    release.published_by_id = actor.id
+    audit_log.record(
+        "release.published",
+        actor_id=actor.id,
+        object_type="release",
+        object_id=str(release.id),
+        detail={"period": release.period, "method": release.method},
+    )
+    return release
+
+
+def discard_draft(release_id: int, *, actor: User) -> None:
+    """Delete a threshold-rule draft so that it can be generated again (the caller commits)."""
+    _require_supervisor(actor)
+    release = get_release(release_id)
+    if release.status != ReleaseStatus.DRAFT.value:
+        raise NotAllowed("a published release is never changed or removed")
+    if release.method == ReleaseMethod.DIFFERENTIAL_PRIVACY.value:
+        raise DraftKeepsBudget()
+    audit_log.record(
+        "release.discarded",
+        actor_id=actor.id,
+        object_type="release",
+        object_id=str(release.id),
+        detail={"period": release.period, "method": release.method},
+    )
+    db.session.delete(release)
+
+
+def record_download(release: Release, name: str, *, actor_id: int | None) -> None:
+    """An export is audited like any other (the caller commits)."""
+    audit_log.record(
+        "release.downloaded",
+        actor_id=actor_id,
+        object_type="release",
+        object_id=str(release.id),
+        detail={"file": name},
+    )
+
+
+def find_file(release: Release, name: str) -> ReleaseFile | None:
+    for file in release.files:
+        if file.name == name:
+            return file
+    return None

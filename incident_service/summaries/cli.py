@@ -1,0 +1,241 @@
+"""`incident-service summaries ...`: generate, publish, export and verify releases; API tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from incident_service.crypto import CryptoError, VerifyKey
+from incident_service.crypto.signing import verify_key_from_pem
+from incident_service.keystore import KeyFileMissing, KeyRing
+from incident_service.models import User, db
+from incident_service.services import api_tokens, releases
+from incident_service.services.disclosure import AuditFailed
+from incident_service.services.privacy import PrivacyBudgetExhausted
+from incident_service.services.release_periods import PeriodError
+from incident_service.summaries.manifest import ManifestError, verify_directory, write_directory
+
+# The failures a staff member can act on; each carries a message written for them.
+EXPECTED = (
+    PeriodError,
+    releases.ReleaseError,
+    PrivacyBudgetExhausted,
+    AuditFailed,
+    KeyFileMissing,
+)
+
+
+@click.group("summaries")
+def summaries_group() -> None:
+    """Generate, publish, export and verify releases; issue API tokens to officials."""
+
+
+def _user(email: str) -> User:
+    user: User | None = db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower())
+    )
+    if user is None:
+        raise click.ClickException(f"no staff account {email}")
+    return user
+
+
+@summaries_group.command("generate")
+@click.option("--period", required=True, help="2024-11, 2024-Q4 or 2024")
+@click.option(
+    "--method", type=click.Choice(["suppression", "dp"]), default="suppression", show_default=True
+)
+@click.option("--epsilon", type=float, help="privacy budget of a dp release")
+@click.option("--threshold", type=int, help="smallest count shown (suppression)")
+@click.option("--languages", help="comma-separated document languages (ru,en,tg)")
+@with_appcontext
+def generate_command(
+    period: str,
+    method: str,
+    epsilon: float | None,
+    threshold: int | None,
+    languages: str | None,
+) -> None:
+    """Generate (or find) the release of PERIOD; it stays a draft until a supervisor publishes."""
+    parameters: dict[str, Any] = {}
+    if epsilon is not None:
+        parameters["epsilon"] = epsilon
+    if threshold is not None:
+        parameters["threshold"] = threshold
+        parameters["protection_width"] = threshold
+    if languages:
+        parameters["languages"] = [part.strip() for part in languages.split(",") if part.strip()]
+    try:
+        release = releases.generate_release(
+            period=period, method=method, parameters=parameters or None
+        )
+    except EXPECTED as exc:
+        raise click.ClickException(str(exc)) from exc
+    content = releases.content_of(release)
+    click.echo(
+        f"release {release.id}: {release.period} {release.method} ({release.status}), "
+        f"{len(release.files)} files, reports: {_shown(content.get('reports'))}"
+    )
+    if content.get("status") == "no_reports":
+        click.echo("no reports were recorded for this period")
+
+
+def _shown(value: object) -> str:
+    return "not shown" if value is None else str(value)
+
+
+@summaries_group.command("list")
+@with_appcontext
+def list_command() -> None:
+    """List releases, newest period first."""
+    for release in releases.list_releases(include_drafts=True):
+        click.echo(
+            f"{release.id:>5}  {release.period:<8} {release.method:<12} {release.status:<10} "
+            f"{release.parameters_digest[:12]}"
+        )
+
+
+@summaries_group.command("publish")
+@click.argument("release_id", type=int)
+@click.option("--by", "email", required=True, help="the supervisor publishing it")
+@with_appcontext
+def publish_command(release_id: int, email: str) -> None:
+    """Publish a draft: officials can see and download it from now on."""
+    try:
+        release = releases.publish_release(release_id, actor=_user(email))
+        db.session.commit()
+    except EXPECTED as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"release {release.id} ({release.period}) is published")
+
+
+@summaries_group.command("discard")
+@click.argument("release_id", type=int)
+@click.option("--by", "email", required=True, help="the supervisor discarding it")
+@with_appcontext
+def discard_command(release_id: int, email: str) -> None:
+    """Delete a threshold-rule draft so it can be generated again from current data."""
+    try:
+        releases.discard_draft(release_id, actor=_user(email))
+        db.session.commit()
+    except EXPECTED as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"draft {release_id} discarded")
+
+
+@summaries_group.command("export")
+@click.argument("release_id", type=int)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def export_command(release_id: int, directory: Path) -> None:
+    """Write a release's files, manifest and signature into DIRECTORY."""
+    try:
+        release = releases.get_release(release_id)
+    except EXPECTED as exc:
+        raise click.ClickException(str(exc)) from exc
+    write_directory(
+        directory,
+        files=release.files,
+        manifest=release.manifest or b"",
+        signature=release.signature or b"",
+    )
+    click.echo(f"wrote {len(release.files) + 2} files to {directory}")
+
+
+def _verify_key(path: Path | None) -> VerifyKey:
+    if path is None:
+        ring: KeyRing = current_app.extensions["incident_keys"]
+        try:
+            return ring.require_verify_key()
+        except KeyFileMissing as exc:
+            raise click.ClickException(f"{exc}; pass --key signing-key.pub") from exc
+    text = path.read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("{"):
+            document = json.loads(text)
+            return VerifyKey(base64.b64decode(document["public"]))
+        return verify_key_from_pem(text)
+    except (CryptoError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"{path} is not an Ed25519 public key") from exc
+
+
+@summaries_group.command("verify")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the service's public key (signing-key.pub); default: this installation's key",
+)
+@with_appcontext
+def verify_command(directory: Path, key_path: Path | None) -> None:
+    """Check a downloaded release: the signature, and every file against the manifest."""
+    key = _verify_key(key_path)
+    try:
+        result = verify_directory(directory, verify_key=key)
+    except ManifestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in result.problems:
+        click.echo(f"FAILED {problem}", err=True)
+    for name in result.extra:
+        click.echo(f"note: {name} is not part of the release", err=True)
+    if not result.ok:
+        raise click.ClickException(
+            f"{len(result.problems)} file(s) do not match the signed manifest"
+        )
+    click.echo(
+        f"OK: {result.period} ({result.method}), {len(result.checked)} files match the manifest "
+        f"signed by {key.fingerprint}"
+    )
+
+
+@summaries_group.group("token")
+def token_group() -> None:
+    """API tokens for officials' clients."""
+
+
+@token_group.command("issue")
+@click.argument("email")
+@click.option("--days", type=int, default=api_tokens.DEFAULT_VALID_DAYS, show_default=True)
+@click.option("--label", default="", help="what the token is for")
+@with_appcontext
+def token_issue(email: str, days: int, label: str) -> None:
+    """Issue a token to the official EMAIL; it is shown once and only its hash is kept."""
+    try:
+        row, token = api_tokens.issue_token(user=_user(email), label=label, valid_days=days)
+        db.session.commit()
+    except api_tokens.TokenNotAllowed as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"token {row.id} for {email}, valid until {row.expires_on}:")
+    click.echo(token)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    try:
+        row = api_tokens.revoke_token(token_id)
+        db.session.commit()
+    except api_tokens.TokenError as exc:
+        raise click.ClickException(f"no token {token_id}") from exc
+    click.echo(f"token {row.id} revoked on {row.revoked_on}")
+
+
+@token_group.command("list")
+@with_appcontext
+def token_list() -> None:
+    """List tokens (never the tokens themselves)."""
+    for row, user in api_tokens.list_tokens():
+        state = f"revoked {row.revoked_on}" if row.revoked_on else f"valid until {row.expires_on}"
+        click.echo(f"{row.id:>5}  {user.email:<40} {state}  {row.label}")

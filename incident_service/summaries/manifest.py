@@ -1,0 +1,201 @@
+"""Signed manifests: a list of every file of a release with its SHA-256, signed with Ed25519.
+
+A downloaded release is a directory holding the files, `manifest.json` and `manifest.sig`
+(the signature, base64). `verify_directory` checks the signature with the service's public key
+and every file against the manifest, and names each file that is missing, altered or extra.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from incident_service.crypto import BadSignature, SigningKey, VerifyKey
+from incident_service.crypto.signing import sign, verify
+
+MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.sig"
+MANIFEST_FORMAT = "incident-service-release/1"
+
+
+class FileLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def media_type(self) -> str: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+
+class ManifestError(Exception):
+    """A release that does not verify; the message names the file at fault."""
+
+
+class BadManifestSignature(ManifestError):
+    def __init__(self) -> None:
+        super().__init__(
+            f"{MANIFEST_NAME}: the signature does not match (the manifest was altered or was "
+            "signed by another key)"
+        )
+
+
+class TamperedFile(ManifestError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: its content does not match the signed manifest")
+        self.name = name
+
+
+class MissingFile(ManifestError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: listed in the manifest but missing")
+        self.name = name
+
+
+def build_manifest(
+    *,
+    period: str,
+    method: str,
+    parameters: Mapping[str, Any],
+    parameters_digest: str,
+    generated_on: dt.date,
+    files: Sequence[FileLike],
+    verify_key: VerifyKey,
+) -> bytes:
+    document = {
+        "format": MANIFEST_FORMAT,
+        "period": period,
+        "method": method,
+        "parameters": dict(parameters),
+        "parameters_digest": parameters_digest,
+        "generated_on": generated_on.isoformat(),
+        "signing_key": {
+            "algorithm": "Ed25519",
+            "key_id": verify_key.key_id.hex(),
+            "fingerprint": verify_key.fingerprint,
+        },
+        "files": [
+            {
+                "name": file.name,
+                "media_type": file.media_type,
+                "size": len(file.content),
+                "sha256": hashlib.sha256(file.content).hexdigest(),
+            }
+            for file in sorted(files, key=lambda f: f.name)
+        ],
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return text.encode("utf-8")
+
+
+def sign_manifest(manifest: bytes, key: SigningKey) -> bytes:
+    return sign(manifest, key)
+
+
+def signature_file(signature: bytes) -> bytes:
+    return base64.b64encode(signature) + b"\n"
+
+
+def read_signature_file(data: bytes) -> bytes:
+    try:
+        return base64.b64decode(data.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadManifestSignature() from exc
+
+
+@dataclass
+class Verification:
+    period: str
+    method: str
+    checked: list[str] = field(default_factory=list)
+    problems: list[ManifestError] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_manifest(
+    *,
+    manifest: bytes,
+    signature: bytes,
+    files: Mapping[str, bytes],
+    verify_key: VerifyKey,
+) -> Verification:
+    """Raise on a bad signature; otherwise list every file problem (raising the first one)."""
+    result = inspect_manifest(
+        manifest=manifest, signature=signature, files=files, verify_key=verify_key
+    )
+    if result.problems:
+        raise result.problems[0]
+    return result
+
+
+def inspect_manifest(
+    *,
+    manifest: bytes,
+    signature: bytes,
+    files: Mapping[str, bytes],
+    verify_key: VerifyKey,
+) -> Verification:
+    try:
+        verify(manifest, signature, verify_key)
+    except BadSignature as exc:
+        raise BadManifestSignature() from exc
+    document = json.loads(manifest.decode("utf-8"))
+    if document.get("format") != MANIFEST_FORMAT:
+        raise ManifestError(f"{MANIFEST_NAME}: not a release manifest this version can read")
+    result = Verification(period=document["period"], method=document["method"])
+    listed = set()
+    for entry in document["files"]:
+        name = entry["name"]
+        listed.add(name)
+        content = files.get(name)
+        if content is None:
+            result.problems.append(MissingFile(name))
+        elif hashlib.sha256(content).hexdigest() != entry["sha256"]:
+            result.problems.append(TamperedFile(name))
+        else:
+            result.checked.append(name)
+    result.extra = sorted(set(files) - listed)
+    return result
+
+
+def verify_directory(directory: Path, *, verify_key: VerifyKey) -> Verification:
+    """Check a downloaded release directory; every problem is listed, none is skipped."""
+    manifest_path = directory / MANIFEST_NAME
+    signature_path = directory / SIGNATURE_NAME
+    for path in (manifest_path, signature_path):
+        if not path.is_file():
+            raise MissingFile(path.name)
+    files = {
+        path.name: path.read_bytes()
+        for path in sorted(directory.iterdir())
+        if path.is_file() and path.name not in (MANIFEST_NAME, SIGNATURE_NAME)
+    }
+    return inspect_manifest(
+        manifest=manifest_path.read_bytes(),
+        signature=read_signature_file(signature_path.read_bytes()),
+        files=files,
+        verify_key=verify_key,
+    )
+
+
+def write_directory(
+    directory: Path, *, files: Sequence[FileLike], manifest: bytes, signature: bytes
+) -> None:
+    """Lay a release out as it is downloaded (used by the CLI export and by tests)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        (directory / file.name).write_bytes(file.content)
+    (directory / MANIFEST_NAME).write_bytes(manifest)
+    (directory / SIGNATURE_NAME).write_bytes(signature_file(signature))
