@@ -104,6 +104,63 @@ def keys_show() -> None:
         click.echo(f"team:{slug}  {team_key.key_id}  {public.fingerprint}")
 
 
+@keys_group.command("rotate")
+@click.option("--organisation", "slug", default="default", show_default=True)
+@click.option("--supervisor", "email", help="Unlock the current team key with this account.")
+@click.option("--suite", default=None, help="HPKE suite of the new key (default: HPKE_SUITE).")
+@with_appcontext
+def keys_rotate(slug: str, email: str | None, suite: str | None) -> None:
+    """Rotate an organisation's team key: re-seal every envelope, re-grant every holder.
+
+    The current key is opened with a supervisor's passphrase (asked for, never echoed), or from
+    the bootstrap file if it is still in the keys directory. Takes about 35 s longer than the
+    re-sealing itself, to wait out other processes' memory of the old key.
+    """
+    from sqlalchemy import select
+
+    from incident_service.crypto import CryptoError
+    from incident_service.models import Organisation
+    from incident_service.services import accounts, rotation, teams
+
+    organisation = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None:
+        raise click.ClickException(f"no organisation {slug!r}")
+    actor_id = None
+    if email:
+        user = accounts.find_user(email)
+        if user is None or user.role != "supervisor" or not user.active:
+            raise click.ClickException("no active supervisor with that address")
+        passphrase = click.prompt("key passphrase", hide_input=True)
+        try:
+            user_key = accounts.unlock_user_key(user=user, passphrase=passphrase)
+            current = teams.open_team_key(user=user, user_private_key=user_key)
+        except (CryptoError, teams.TeamKeyUnavailable, accounts.AccountError) as exc:
+            raise click.ClickException(f"could not open the team key: {exc}") from None
+        actor_id = user.id
+    else:
+        bootstrap = teams.load_bootstrap_key(organisation, Path(current_app.config["KEYS_DIR"]))
+        if bootstrap is None:
+            raise click.ClickException("give --supervisor EMAIL: no bootstrap file to use")
+        current = bootstrap
+    chosen = SuiteId.from_name(suite or current_app.config["HPKE_SUITE"])
+    click.echo("switching to a new team key and re-sealing; this takes a minute or more")
+    result = rotation.rotate_team_key(
+        organisation=organisation, current_team_key=current, suite=chosen, actor_id=actor_id
+    )
+    bootstrap_file = teams.bootstrap_path(Path(current_app.config["KEYS_DIR"]), slug)
+    if (
+        bootstrap_file.exists()
+        and teams.load_bootstrap_key(organisation, bootstrap_file.parent) is None
+    ):
+        bootstrap_file.unlink()  # it held the retired key, which now opens nothing
+        click.echo(f"removed {bootstrap_file}: it held the retired key")
+    click.echo(
+        f"team key {result.old_key_id} -> {result.new_key_id}: "
+        f"{result.envelopes_moved} envelopes re-sealed, {result.grants_renewed} holders granted "
+        "the new key (their sessions ended: they unlock again)"
+    )
+
+
 @keys_group.command("generate")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--suite", default="mlkem768-x25519", show_default=True)

@@ -18,7 +18,7 @@ from incident_service.crypto import (
     WrongPassphrase,
     open_envelope,
     recipients_of,
-    reseal,
+    replace_recipient,
     seal,
 )
 from incident_service.crypto.envelopes import pad, padded_length, unpad
@@ -126,13 +126,25 @@ def test_do_similar_lengths_produce_identical_ciphertext_sizes():
     assert len(sizes) == 1
 
 
-def test_does_reseal_move_a_report_to_a_new_team_key_without_changing_content():
+def test_does_replacing_the_team_entry_keep_the_other_recipients_and_the_content():
     old, new = KEYS[SuiteId.MLKEM768_X25519], OTHER[SuiteId.MLKEM768_X25519]
-    envelope = seal(b"keep me", context=b"c", recipients=[old.public])
-    moved = reseal(envelope, context=b"c", private_key=old, recipients=[new.public])
+    stats = KEYS[SuiteId.X25519]
+    envelope = seal(b"keep me", context=b"c", recipients=[old.public, stats.public])
+    moved = replace_recipient(envelope, context=b"c", private_key=old, new_recipient=new.public)
+    assert recipients_of(moved) == [new.key_id, stats.key_id]
     assert open_envelope(moved, context=b"c", private_key=new) == b"keep me"
+    assert open_envelope(moved, context=b"c", private_key=stats) == b"keep me"
     with pytest.raises(NoMatchingRecipient):
         open_envelope(moved, context=b"c", private_key=old)
+    assert moved[-40:] == envelope[-40:]  # the ciphertext itself is untouched
+
+
+def test_is_a_tampered_envelope_never_vouched_for_under_a_new_key():
+    old, new = KEYS[SuiteId.X25519], OTHER[SuiteId.X25519]
+    envelope = bytearray(seal(b"keep me", context=b"c", recipients=[old.public]))
+    envelope[-1] ^= 1
+    with pytest.raises(DecryptionFailed):
+        replace_recipient(bytes(envelope), context=b"c", private_key=old, new_recipient=new.public)
 
 
 def test_does_the_private_key_never_show_in_its_repr():

@@ -1,6 +1,6 @@
 """The only place that touches cryptographic primitives: sealing, opening, wrapping, signing."""
 
-from .envelopes import open_envelope, recipients_of, reseal, seal
+from .envelopes import open_envelope, recipients_of, replace_recipient, seal
 from .errors import (
     BadSignature,
     CryptoError,
@@ -35,6 +35,6 @@ __all__ = [
     "WrongPassphrase",
     "open_envelope",
     "recipients_of",
-    "reseal",
+    "replace_recipient",
     "seal",
 ]

@@ -179,29 +179,33 @@ def open_envelope(envelope: bytes, *, context: bytes, private_key: RecipientPriv
     return unpad(padded)
 
 
-def reseal(
+def replace_recipient(
     envelope: bytes,
     *,
     context: bytes,
     private_key: RecipientPrivateKey,
-    recipients: Sequence[RecipientPublicKey],
+    new_recipient: RecipientPublicKey,
 ) -> bytes:
-    """Re-seal the content key to a new recipient list without touching the ciphertext.
+    """Swap the entry of `private_key` for one sealed to `new_recipient`; keep the others.
 
-    Used when the team key rotates: the content stays as it is, only the key wrapping changes.
+    Team key rotation uses this: the statistics key's entry and the reporter's entry stay as
+    they are (their private keys are not at hand), the ciphertext is untouched.
     """
-    nonce, _, offset = read_header(envelope)
+    nonce, entries, offset = read_header(envelope)
     content_key = open_content_key(envelope, context=context, private_key=private_key)
-    # Confirm the ciphertext is intact before vouching for it under new keys.
     try:
         AESGCM(content_key).decrypt(nonce, envelope[offset:], _aad(context))
     except InvalidTag as exc:
         raise DecryptionFailed("ciphertext failed authentication") from exc
-    parts = [MAGIC, nonce, *_recipient_entries(content_key, context, recipients)]
+    info = _info(context)
+    parts = [MAGIC, nonce, bytes([len(entries)])]
+    for entry in entries:
+        if entry.key_id == private_key.key_id and entry.suite == private_key.suite:
+            suite, key_id = new_recipient.suite, new_recipient.key_id
+            sealed = suite.hpke_suite().encrypt(content_key, new_recipient.hpke_key(), info=info)
+        else:
+            suite, key_id, sealed = entry.suite, entry.key_id, entry.sealed_key
+        parts.append(bytes([suite]) + key_id + struct.pack(">H", len(sealed)))
+        parts.append(sealed)
     parts.append(envelope[offset:])
     return b"".join(parts)
-
-
-def seal_to_key(secret: bytes, *, context: bytes, recipient: RecipientPublicKey) -> bytes:
-    """Seal a small secret (a private key being granted) directly to one recipient."""
-    return seal(secret, context=context, recipients=[recipient])

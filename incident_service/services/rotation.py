@@ -1,0 +1,210 @@
+"""Rotating an organisation's team key: every envelope moves to a new key, everyone who held the
+old key is granted the new one, and the old key is left with nothing to open.
+
+Used when a caseworker leaves, when a device that held an unlocked key is lost, or to move to a
+new HPKE suite. Only the team key's entry in each envelope changes (`replace_recipient`): the
+statistics key's and the reporter's entries stay, and no plaintext is rewritten.
+
+Web processes remember the team key they seal new reports to for a short while
+(`intake.DESTINATION_CACHE_SECONDS`), so a report may still be sealed to the old key just after
+the switch. `rotate_team_key` therefore moves envelopes twice, the second time after that window,
+and withdraws the old key's grants only then.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from incident_service.constants import Section
+from incident_service.crypto import RecipientPrivateKey, SuiteId, replace_recipient
+from incident_service.crypto.envelopes import recipients_of
+from incident_service.crypto.keys import RecipientPublicKey
+from incident_service.models import (
+    Act,
+    CaseNote,
+    Event,
+    Intervention,
+    Message,
+    Organisation,
+    Report,
+    TeamKey,
+    TeamKeyGrant,
+    User,
+    db,
+)
+from incident_service.services import audit, teams
+from incident_service.services.events import act_context, event_context
+from incident_service.services.intake import DESTINATION_CACHE_SECONDS, section_context
+from incident_service.services.messaging import message_context
+from incident_service.services.sessions import end_user_sessions
+from incident_service.services.triage import _intervention_context as intervention_context
+from incident_service.services.triage import _note_context as note_context
+
+BATCH = 500
+
+
+class RotationRefused(Exception):
+    """The key offered is not the organisation's current team key."""
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    old_key_id: str
+    new_key_id: str
+    envelopes_moved: int
+    grants_renewed: int
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """One sealed column of one row, and the context it is bound to."""
+
+    row: object
+    attribute: str
+    context: bytes
+
+
+def _sealed_columns(organisation_id: int) -> Iterator[_Sealed]:
+    reports = select(Report).where(Report.organisation_id == organisation_id)
+    for report in db.session.scalars(reports.execution_options(yield_per=BATCH)):
+        yield _Sealed(
+            report, "statistical_section", section_context(report.id, Section.STATISTICAL)
+        )
+        yield _Sealed(report, "private_section", section_context(report.id, Section.PRIVATE))
+    in_org = select(Report.id).where(Report.organisation_id == organisation_id)
+    for message in db.session.scalars(select(Message).where(Message.report_id.in_(in_org))):
+        yield _Sealed(message, "sealed", message_context(message.report_id))
+    for note in db.session.scalars(select(CaseNote).where(CaseNote.report_id.in_(in_org))):
+        yield _Sealed(note, "sealed", note_context(note.report_id))
+    interventions = select(Intervention).where(
+        Intervention.report_id.in_(in_org), Intervention.sealed_note.is_not(None)
+    )
+    for intervention in db.session.scalars(interventions):
+        yield _Sealed(intervention, "sealed_note", intervention_context(intervention.report_id))
+    for event in db.session.scalars(select(Event).where(Event.organisation_id == organisation_id)):
+        yield _Sealed(event, "sealed", event_context(event.id))
+        for act in db.session.scalars(select(Act).where(Act.event_id == event.id)):
+            yield _Sealed(act, "sealed", act_context(event.id, act.id))
+
+
+def move_envelopes(
+    *, organisation: Organisation, old_key: RecipientPrivateKey, new_key: RecipientPublicKey
+) -> int:
+    """Re-seal every envelope of the organisation still sealed to `old_key` (commits in batches).
+
+    Safe to run again: envelopes already moved are skipped.
+    """
+    moved = 0
+    for item in _sealed_columns(organisation.id):
+        blob = getattr(item.row, item.attribute)
+        if old_key.key_id not in recipients_of(blob):
+            continue
+        setattr(
+            item.row,
+            item.attribute,
+            replace_recipient(
+                blob, context=item.context, private_key=old_key, new_recipient=new_key
+            ),
+        )
+        moved += 1
+        if moved % BATCH == 0:
+            db.session.commit()
+    db.session.commit()
+    return moved
+
+
+def switch_team_key(
+    *,
+    organisation: Organisation,
+    current_team_key: RecipientPrivateKey,
+    suite: SuiteId,
+    actor_id: int | None,
+) -> tuple[RecipientPrivateKey, int]:
+    """Make a new active team key, grant it to every holder of the current one and end their
+    sessions (their unlocked copy is of the old key). Commits. Returns the new key and the
+    number of grants made."""
+    active = teams.active_team_key(organisation)
+    if active is None or active.key_id != current_team_key.key_id.hex():
+        raise RotationRefused("that is not the organisation's current team key")
+    new_key = RecipientPrivateKey.generate(suite)
+    active.active = False
+    db.session.add(
+        TeamKey(
+            organisation_id=organisation.id,
+            key_id=new_key.key_id.hex(),
+            suite=int(new_key.suite),
+            public_key=new_key.public.public_bytes,
+            active=True,
+        )
+    )
+    db.session.flush()
+    holders = db.session.scalars(
+        select(User)
+        .join(TeamKeyGrant, TeamKeyGrant.user_id == User.id)
+        .where(TeamKeyGrant.team_key_id == active.id, User.active.is_(True))
+    ).all()
+    for user in holders:
+        teams.grant_team_key(user=user, team_private_key=new_key)
+        end_user_sessions(user_id=user.id)
+    audit.record(
+        "key.rotate",
+        actor_id=actor_id,
+        object_type="organisation",
+        object_id=organisation.slug,
+        detail={
+            "old_key": active.key_id,
+            "new_key": new_key.key_id.hex(),
+            "grants": len(holders),
+        },
+    )
+    db.session.commit()
+    # This process seals new reports to the new key at once; others within the cache window.
+    current_app.extensions.get("incident_destinations", {}).pop(organisation.slug, None)
+    return new_key, len(holders)
+
+
+def withdraw_old_grants(*, old_key_id: str) -> int:
+    """Delete every grant of a retired key: nothing is sealed to it any more. Commits."""
+    old = db.session.scalar(select(TeamKey).where(TeamKey.key_id == old_key_id))
+    if old is None or old.active:
+        return 0
+    result = db.session.execute(delete(TeamKeyGrant).where(TeamKeyGrant.team_key_id == old.id))
+    db.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def rotate_team_key(
+    *,
+    organisation: Organisation,
+    current_team_key: RecipientPrivateKey,
+    suite: SuiteId,
+    actor_id: int | None = None,
+    wait: Callable[[float], None] | None = None,
+) -> RotationResult:
+    """The whole rotation: switch, move, wait out other processes' cache, move again, retire."""
+    wait = wait or time.sleep
+    new_key, grants = switch_team_key(
+        organisation=organisation,
+        current_team_key=current_team_key,
+        suite=suite,
+        actor_id=actor_id,
+    )
+    moved = move_envelopes(
+        organisation=organisation, old_key=current_team_key, new_key=new_key.public
+    )
+    wait(DESTINATION_CACHE_SECONDS + 5)
+    moved += move_envelopes(
+        organisation=organisation, old_key=current_team_key, new_key=new_key.public
+    )
+    withdraw_old_grants(old_key_id=current_team_key.key_id.hex())
+    return RotationResult(
+        old_key_id=current_team_key.key_id.hex(),
+        new_key_id=new_key.key_id.hex(),
+        envelopes_moved=moved,
+        grants_renewed=grants,
+    )
