@@ -133,7 +133,7 @@ def keys_rotate(slug: str, email: str | None, suite: str | None) -> None:
         passphrase = click.prompt("key passphrase", hide_input=True)
         try:
             user_key = accounts.unlock_user_key(user=user, passphrase=passphrase)
-            current = teams.open_team_key(user=user, user_private_key=user_key)
+            held = rotation.held_team_keys(user=user, user_key=user_key)
         except (CryptoError, teams.TeamKeyUnavailable, accounts.AccountError) as exc:
             raise click.ClickException(f"could not open the team key: {exc}") from None
         actor_id = user.id
@@ -141,12 +141,15 @@ def keys_rotate(slug: str, email: str | None, suite: str | None) -> None:
         bootstrap = teams.load_bootstrap_key(organisation, Path(current_app.config["KEYS_DIR"]))
         if bootstrap is None:
             raise click.ClickException("give --supervisor EMAIL: no bootstrap file to use")
-        current = bootstrap
+        held = [bootstrap]
     chosen = SuiteId.from_name(suite or current_app.config["HPKE_SUITE"])
     click.echo("switching to a new team key and re-sealing; this takes a minute or more")
-    result = rotation.rotate_team_key(
-        organisation=organisation, current_team_key=current, suite=chosen, actor_id=actor_id
-    )
+    try:
+        result = rotation.rotate_team_key(
+            organisation=organisation, held_keys=held, suite=chosen, actor_id=actor_id
+        )
+    except rotation.RotationRefused as exc:
+        raise click.ClickException(str(exc)) from None
     bootstrap_file = teams.bootstrap_path(Path(current_app.config["KEYS_DIR"]), slug)
     if (
         bootstrap_file.exists()

@@ -80,7 +80,7 @@ def test_does_the_new_key_open_everything_and_the_old_key_nothing(app):
         organisation = teams.ensure_organisation()
         result = rotation.rotate_team_key(
             organisation=organisation,
-            current_team_key=old,
+            held_keys=[old],
             suite=SuiteId.MLKEM768_X25519,
             wait=lambda _seconds: None,
         )
@@ -148,7 +148,7 @@ def test_is_a_report_sealed_to_the_old_key_during_the_switch_moved_too(app):
 
         result = rotation.rotate_team_key(
             organisation=organisation,
-            current_team_key=old,
+            held_keys=[old],
             suite=SuiteId.MLKEM768_X25519,
             wait=another_process_still_on_the_old_key,
         )
@@ -195,3 +195,33 @@ def test_does_the_command_open_the_key_with_a_supervisors_passphrase(app, monkey
     )
     assert right.exit_code == 0, right.output
     assert "1 holders granted" in right.output
+
+
+def test_does_rotation_survive_many_batches_and_finish_a_rotation_cut_short(app, monkeypatch):
+    """Committing between batches must not lose the rows still to be read (PostgreSQL closes
+    a streaming cursor at commit), and a rotation interrupted after the switch must be
+    completed by the next one, not strand envelopes on a retired key."""
+    monkeypatch.setattr(rotation, "BATCH", 3)
+    with app.app_context():
+        for _ in range(7):
+            submit()
+        first = _bootstrap(app)
+        organisation = teams.ensure_organisation()
+        # Cut short: switched and granted, but no envelope moved yet.
+        second, _ = rotation.switch_team_key(
+            organisation=organisation,
+            current_team_key=first,
+            suite=SuiteId.X25519,
+            actor_id=None,
+        )
+        result = rotation.rotate_team_key(
+            organisation=organisation,
+            held_keys=[first, second],
+            suite=SuiteId.X25519,
+            wait=lambda _seconds: None,
+        )
+        assert result.envelopes_moved == 14
+        newest = bytes.fromhex(result.new_key_id)
+        for blob in _every_envelope():
+            assert recipients_of(blob)[0] == newest
+        assert db.session.scalars(select(TeamKeyGrant)).all() == []  # nobody held them

@@ -14,11 +14,13 @@ and withdraws the old key's grants only then.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from incident_service.constants import Section
 from incident_service.crypto import RecipientPrivateKey, SuiteId, replace_recipient
@@ -69,46 +71,59 @@ class _Sealed:
     context: bytes
 
 
+def _in_chunks(model: Any, condition: ColumnElement[bool]) -> Iterator[Any]:
+    """Rows of `model` matching `condition`, loaded a chunk at a time by primary key.
+
+    The ids are read first and each chunk with its own query, so that committing between
+    chunks never closes a cursor that is still being read.
+    """
+    ids = list(db.session.scalars(select(model.id).where(condition).order_by(model.id)))
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        yield from db.session.scalars(select(model).where(model.id.in_(chunk)))
+
+
 def _sealed_columns(organisation_id: int) -> Iterator[_Sealed]:
-    reports = select(Report).where(Report.organisation_id == organisation_id)
-    for report in db.session.scalars(reports.execution_options(yield_per=BATCH)):
+    for report in _in_chunks(Report, Report.organisation_id == organisation_id):
         yield _Sealed(
             report, "statistical_section", section_context(report.id, Section.STATISTICAL)
         )
         yield _Sealed(report, "private_section", section_context(report.id, Section.PRIVATE))
     in_org = select(Report.id).where(Report.organisation_id == organisation_id)
-    for message in db.session.scalars(select(Message).where(Message.report_id.in_(in_org))):
+    for message in _in_chunks(Message, Message.report_id.in_(in_org)):
         yield _Sealed(message, "sealed", message_context(message.report_id))
-    for note in db.session.scalars(select(CaseNote).where(CaseNote.report_id.in_(in_org))):
+    for note in _in_chunks(CaseNote, CaseNote.report_id.in_(in_org)):
         yield _Sealed(note, "sealed", note_context(note.report_id))
-    interventions = select(Intervention).where(
-        Intervention.report_id.in_(in_org), Intervention.sealed_note.is_not(None)
-    )
-    for intervention in db.session.scalars(interventions):
+    with_notes = Intervention.report_id.in_(in_org) & Intervention.sealed_note.is_not(None)
+    for intervention in _in_chunks(Intervention, with_notes):
         yield _Sealed(intervention, "sealed_note", intervention_context(intervention.report_id))
-    for event in db.session.scalars(select(Event).where(Event.organisation_id == organisation_id)):
+    for event in _in_chunks(Event, Event.organisation_id == organisation_id):
         yield _Sealed(event, "sealed", event_context(event.id))
-        for act in db.session.scalars(select(Act).where(Act.event_id == event.id)):
-            yield _Sealed(act, "sealed", act_context(event.id, act.id))
+    events_of_org = select(Event.id).where(Event.organisation_id == organisation_id)
+    for act in _in_chunks(Act, Act.event_id.in_(events_of_org)):
+        yield _Sealed(act, "sealed", act_context(act.event_id, act.id))
 
 
 def move_envelopes(
-    *, organisation: Organisation, old_key: RecipientPrivateKey, new_key: RecipientPublicKey
+    *,
+    organisation: Organisation,
+    old_keys: Sequence[RecipientPrivateKey],
+    new_key: RecipientPublicKey,
 ) -> int:
-    """Re-seal every envelope of the organisation still sealed to `old_key` (commits in batches).
-
-    Safe to run again: envelopes already moved are skipped.
-    """
+    """Re-seal every envelope of the organisation still sealed to one of `old_keys` (commits in
+    batches). Safe to run again: envelopes already moved are skipped."""
+    by_id = {key.key_id: key for key in old_keys}
     moved = 0
     for item in _sealed_columns(organisation.id):
         blob = getattr(item.row, item.attribute)
-        if old_key.key_id not in recipients_of(blob):
+        holder = next((by_id[k] for k in recipients_of(blob) if k in by_id), None)
+        if holder is None:
             continue
         setattr(
             item.row,
             item.attribute,
             replace_recipient(
-                blob, context=item.context, private_key=old_key, new_recipient=new_key
+                blob, context=item.context, private_key=holder, new_recipient=new_key
             ),
         )
         moved += 1
@@ -116,6 +131,19 @@ def move_envelopes(
             db.session.commit()
     db.session.commit()
     return moved
+
+
+def held_team_keys(*, user: User, user_key: RecipientPrivateKey) -> list[RecipientPrivateKey]:
+    """Every team key of the user's organisation the user holds a grant for, active or retired.
+
+    A rotation cut short leaves envelopes on a retired key; the next rotation moves those too.
+    """
+    keys = db.session.scalars(
+        select(TeamKey)
+        .join(TeamKeyGrant, TeamKeyGrant.team_key_id == TeamKey.id)
+        .where(TeamKeyGrant.user_id == user.id, TeamKey.organisation_id == user.organisation_id)
+    ).all()
+    return [teams.open_grant(team_key=key, user=user, user_private_key=user_key) for key in keys]
 
 
 def switch_team_key(
@@ -181,29 +209,34 @@ def withdraw_old_grants(*, old_key_id: str) -> int:
 def rotate_team_key(
     *,
     organisation: Organisation,
-    current_team_key: RecipientPrivateKey,
+    held_keys: Sequence[RecipientPrivateKey],
     suite: SuiteId,
     actor_id: int | None = None,
     wait: Callable[[float], None] | None = None,
 ) -> RotationResult:
-    """The whole rotation: switch, move, wait out other processes' cache, move again, retire."""
+    """The whole rotation: switch, move, wait out other processes' cache, move again, retire.
+
+    `held_keys` must include the current team key; retired keys in it (from a rotation cut
+    short) have their envelopes moved and their grants withdrawn as well.
+    """
     wait = wait or time.sleep
+    active = teams.active_team_key(organisation)
+    current = next(
+        (key for key in held_keys if active is not None and key.key_id.hex() == active.key_id),
+        None,
+    )
+    if current is None:
+        raise RotationRefused("that is not the organisation's current team key")
     new_key, grants = switch_team_key(
-        organisation=organisation,
-        current_team_key=current_team_key,
-        suite=suite,
-        actor_id=actor_id,
+        organisation=organisation, current_team_key=current, suite=suite, actor_id=actor_id
     )
-    moved = move_envelopes(
-        organisation=organisation, old_key=current_team_key, new_key=new_key.public
-    )
+    moved = move_envelopes(organisation=organisation, old_keys=held_keys, new_key=new_key.public)
     wait(DESTINATION_CACHE_SECONDS + 5)
-    moved += move_envelopes(
-        organisation=organisation, old_key=current_team_key, new_key=new_key.public
-    )
-    withdraw_old_grants(old_key_id=current_team_key.key_id.hex())
+    moved += move_envelopes(organisation=organisation, old_keys=held_keys, new_key=new_key.public)
+    for key in held_keys:
+        withdraw_old_grants(old_key_id=key.key_id.hex())
     return RotationResult(
-        old_key_id=current_team_key.key_id.hex(),
+        old_key_id=current.key_id.hex(),
         new_key_id=new_key.key_id.hex(),
         envelopes_moved=moved,
         grants_renewed=grants,

@@ -170,12 +170,19 @@ def grant_team_key(
 
 
 def open_team_key(*, user: User, user_private_key: RecipientPrivateKey) -> RecipientPrivateKey:
-    """The team private key, opened with the caseworker's unlocked key pair."""
+    """The organisation's active team private key, opened with the caseworker's key pair."""
     organisation = db.session.get(Organisation, user.organisation_id)
     assert organisation is not None
     team_key = active_team_key(organisation)
     if team_key is None:
         raise TeamKeyUnavailable("no team key")
+    return open_grant(team_key=team_key, user=user, user_private_key=user_private_key)
+
+
+def open_grant(
+    *, team_key: TeamKey, user: User, user_private_key: RecipientPrivateKey
+) -> RecipientPrivateKey:
+    """One team key (active or retired) from the user's grant of it."""
     grant = db.session.scalar(
         select(TeamKeyGrant).where(
             TeamKeyGrant.team_key_id == team_key.id, TeamKeyGrant.user_id == user.id
