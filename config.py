@@ -78,6 +78,9 @@ class Config:
     # Bearer token that monitoring sends to /healthz to see pipeline details (empty: only on a
     # developer's machine).
     HEALTHZ_TOKEN: str = ""
+    # Reverse proxies in front of the web process that set X-Forwarded-For. 0: trust none, so a
+    # client cannot choose the address its rate limits are counted under.
+    TRUSTED_PROXIES: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -122,6 +125,7 @@ class Config:
             MAX_CONTENT_LENGTH=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
             DEFAULT_LANGUAGE=env.get("DEFAULT_LANGUAGE", "ru"),
             HEALTHZ_TOKEN=env.get("HEALTHZ_TOKEN", ""),
+            TRUSTED_PROXIES=_int(env, "TRUSTED_PROXIES", 0),
         )
 
     @property
@@ -156,6 +160,17 @@ class Config:
         if self.RATELIMIT_STORAGE_URI.startswith("memory"):
             raise UnsafeConfiguration(
                 "RATELIMIT_STORAGE_URI", "in-memory limits are per process; use Redis"
+            )
+
+    def check_serving_role(self, expected: str) -> None:
+        """A serving process in production must say what it is, so that it loads only its keys.
+
+        The command line may run with `PROCESS_ROLE=all` on an operator's machine; gunicorn and
+        Celery may not.
+        """
+        if self.is_production and expected != self.PROCESS_ROLE:
+            raise UnsafeConfiguration(
+                "PROCESS_ROLE", f"must be {expected!r} for this process in production"
             )
 
     def as_flask_config(self) -> dict[str, Any]:

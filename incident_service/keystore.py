@@ -279,6 +279,13 @@ def check_production_keys(keys_dir: Path, *, role: str) -> None:
                 raise UnsafeConfiguration(
                     "KEYS_DIR", f"{filename} must live with the worker only, not the web process"
                 )
+    if role in ("web", "worker"):
+        for bootstrap in sorted(keys_dir.glob("team-*.key")):
+            raise UnsafeConfiguration(
+                "KEYS_DIR",
+                f"{bootstrap.name} holds a team private key in the clear; grant it to a "
+                "supervisor and move it offline before serving",
+            )
 
 
 def warn_development(keys_dir: Path) -> None:

@@ -6,15 +6,19 @@ import sys
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import UnsafeConfiguration
+from config import Config, UnsafeConfiguration
 from incident_service import create_app
 
 try:
-    app = create_app()
+    settings = Config.from_env()
+    settings.check_serving_role("web")
+    app = create_app(settings)
 except UnsafeConfiguration as exc:
     print(f"refusing to start: {exc}", file=sys.stderr)
     sys.exit(2)
 
-# Behind exactly one reverse proxy (TLS terminator) in the compose deployment. The forwarded
+# Only as many forwarded hops as there are proxies we run (TRUSTED_PROXIES). The forwarded
 # address feeds only the daily-keyed rate-limit hash; it is never stored or logged.
-app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+if settings.TRUSTED_PROXIES > 0:
+    hops = settings.TRUSTED_PROXIES
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

@@ -130,3 +130,33 @@ def test_does_the_cli_print_a_one_line_refusal(tmp_path):
     assert result.returncode != 0
     assert "SECRET_KEY: must be set in production" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "role"), [("incident_service.wsgi", "web"), ("workers.celery_app", "worker")]
+)
+def test_does_a_serving_process_refuse_to_run_with_every_key(tmp_path, module, role):
+    """gunicorn and Celery in production must each load only their own key files."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **production_env(tmp_path, PROCESS_ROLE="all")}
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"PROCESS_ROLE: must be '{role}' for this process in production" in result.stderr
+
+
+def test_does_the_web_process_refuse_a_team_key_bootstrap_file(tmp_path):
+    env = production_env(tmp_path, PROCESS_ROLE="web")
+    for name in keystore.WORKER_ONLY_FILES:
+        (tmp_path / "keys" / name).unlink()
+    (tmp_path / "keys" / "team-default.key").write_text("{}")
+    with pytest.raises(UnsafeConfiguration, match=r"^KEYS_DIR: team-default.key holds a team"):
+        create_app(Config.from_env(env))

@@ -7,16 +7,24 @@ the Celery app bound to it. Every task runs inside the Flask app context.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
+from config import Config, UnsafeConfiguration
 from incident_service import create_app
 from incident_service.log_redaction import configure_logging
 from workers.schedule import BEAT_SCHEDULE
 
-flask_app = create_app()
+try:
+    _settings = Config.from_env()
+    _settings.check_serving_role("worker")
+    flask_app = create_app(_settings)
+except UnsafeConfiguration as exc:
+    print(f"refusing to start: {exc}", file=sys.stderr)
+    sys.exit(2)
 celery: Celery = flask_app.extensions["celery"]
 celery.conf.beat_schedule = {**celery.conf.beat_schedule, **BEAT_SCHEDULE}
 # Celery looks for `app` first; it must be the Celery app, not the Flask one.
