@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -20,6 +20,7 @@ from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
 from incident_service.models import Release, User, db
 from incident_service.services import dispatch, releases
 from incident_service.services.release_periods import PeriodError, parse_period
+from incident_service.summaries.downloads import attachment, release_file
 from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME, signature_file
 from incident_service.summaries.render import document_view, file_stem
 
@@ -113,29 +114,16 @@ def show(release_id: int) -> ResponseReturnValue:
     )
 
 
-def _attachment(body: bytes, media_type: str, name: str) -> Response:
-    response = Response(body, mimetype=media_type.split(";")[0])
-    response.headers["Content-Type"] = media_type
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
 @blueprint.get("/<int:release_id>/files/<name>")
 @require_roles(*READERS)
 def download(release_id: int, name: str) -> ResponseReturnValue:
     release = _visible(release_id)
-    if name == MANIFEST_NAME:
-        body, media_type = release.manifest or b"", "application/json"
-    elif name == SIGNATURE_NAME:
-        body, media_type = signature_file(release.signature or b""), "text/plain"
-    else:
-        stored = releases.find_file(release, name)
-        if stored is None:
-            abort(404)
-        body, media_type = stored.content, stored.media_type
+    found = release_file(release, name)
+    if found is None:
+        abort(404)
     releases.record_download(release, name, actor_id=current_staff().id)
     db.session.commit()
-    return _attachment(body, media_type, name)
+    return attachment(*found, name)
 
 
 @blueprint.get("/<int:release_id>/release.zip")
@@ -152,7 +140,7 @@ def download_all(release_id: int) -> ResponseReturnValue:
         archive.writestr(f"{folder}/{SIGNATURE_NAME}", signature_file(release.signature or b""))
     releases.record_download(release, "release.zip", actor_id=current_staff().id)
     db.session.commit()
-    return _attachment(buffer.getvalue(), "application/zip", f"{folder}.zip")
+    return attachment(buffer.getvalue(), "application/zip", f"{folder}.zip")
 
 
 @blueprint.post("/<int:release_id>/publish")
