@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Protocol
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -143,33 +144,37 @@ def download_all(release_id: int) -> ResponseReturnValue:
     return attachment(buffer.getvalue(), "application/zip", f"{folder}.zip")
 
 
-@blueprint.post("/<int:release_id>/publish")
-@require_roles(*REVIEWERS)
-def publish(release_id: int) -> ResponseReturnValue:
+class _Decision(Protocol):
+    def __call__(self, release_id: int, *, actor: User) -> object: ...
+
+
+def _decide(release_id: int, decision: _Decision) -> bool:
+    """Apply a supervisor's decision on a release and commit. When the release refuses it, roll
+    back, show why and return False; an unknown release is a 404."""
     try:
-        releases.publish_release(release_id, actor=_actor())
+        decision(release_id, actor=_actor())
         db.session.commit()
     except releases.ReleaseNotFound:
         abort(404)
     except releases.ReleaseError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(url_for("summaries.show", release_id=release_id))
-    flash(_("The release is published. Officials can read and download it now."), "ok")
+        return False
+    return True
+
+
+@blueprint.post("/<int:release_id>/publish")
+@require_roles(*REVIEWERS)
+def publish(release_id: int) -> ResponseReturnValue:
+    if _decide(release_id, releases.publish_release):
+        flash(_("The release is published. Officials can read and download it now."), "ok")
     return redirect(url_for("summaries.show", release_id=release_id))
 
 
 @blueprint.post("/<int:release_id>/discard")
 @require_roles(*REVIEWERS)
 def discard(release_id: int) -> ResponseReturnValue:
-    try:
-        releases.discard_draft(release_id, actor=_actor())
-        db.session.commit()
-    except releases.ReleaseNotFound:
-        abort(404)
-    except releases.ReleaseError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not _decide(release_id, releases.discard_draft):
         return redirect(url_for("summaries.show", release_id=release_id))
     flash(_("The draft is discarded; it can be generated again from current data."), "ok")
     return redirect(url_for("summaries.index"))
