@@ -106,8 +106,8 @@ def _median_time(function: Callable[[], Any], repeats: int = REPEATS) -> float:
 # Anonymise
 
 
-def _requeue_backlog() -> None:
-    """Put every report back into the mixing pool, as before the first run, and vacuum."""
+def _delete_statistical_records() -> None:
+    """Empty the statistical tables (children first); the caller commits."""
     for table in (
         "statistical_acts",
         "statistical_perpetrators",
@@ -116,6 +116,11 @@ def _requeue_backlog() -> None:
         "statistical_records",
     ):
         db.session.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def _requeue_backlog() -> None:
+    """Put every report back into the mixing pool, as before the first run, and vacuum."""
+    _delete_statistical_records()
     db.session.execute(
         sa.text("INSERT INTO mixing_pool (report_id, queued_at) SELECT id, now() FROM reports")
     )
@@ -396,14 +401,7 @@ def main() -> None:
 
         if not args.skip_aggregate:
             with app.app_context():
-                for table in (
-                    "statistical_acts",
-                    "statistical_perpetrators",
-                    "statistical_citizenships",
-                    "statistical_indicators",
-                    "statistical_records",
-                ):
-                    db.session.execute(sa.text(f"DELETE FROM {table}"))
+                _delete_statistical_records()
                 db.session.commit()
             print(f"\nAggregate {args.records} statistical records")
             figures = bench_aggregate(app, args.records)

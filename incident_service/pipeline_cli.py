@@ -8,6 +8,9 @@ Redis instead.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -17,13 +20,28 @@ from incident_service.keystore import KeyFileMissing
 from incident_service.services import dispatch
 
 
-def _worker_keys_missing(exc: KeyFileMissing) -> None:
+def _worker_keys_missing(exc: KeyFileMissing) -> NoReturn:
     click.echo(
         f"this process does not hold {exc.path.name}: run the command where the worker runs "
         "(PROCESS_ROLE=worker) or add --enqueue",
         err=True,
     )
     sys.exit(2)
+
+
+@contextmanager
+def _in_this_process(step: str) -> Iterator[None]:
+    """Run a pipeline step here; exit with a message when this process lacks the worker's keys
+    or when some reports could not be anonymised (they are left marked failed)."""
+    from incident_service.services.pipeline import StatisticalSectionsUnusable
+
+    try:
+        yield
+    except KeyFileMissing as exc:
+        _worker_keys_missing(exc)
+    except StatisticalSectionsUnusable as exc:
+        click.echo(f"{step} finished with failures: {exc}", err=True)
+        sys.exit(1)
 
 
 def _enqueue(task_name: str) -> None:
@@ -71,19 +89,13 @@ def status_command() -> None:
 @with_appcontext
 def flush_command(enqueue: bool) -> None:
     """Anonymise everything in the mixing pool now, whatever the batch size."""
-    from incident_service.services.pipeline import StatisticalSectionsUnusable, flush
+    from incident_service.services.pipeline import flush
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_FLUSH)
         return
-    try:
+    with _in_this_process("flush"):
         result = flush(force=True)
-    except KeyFileMissing as exc:
-        _worker_keys_missing(exc)
-        return
-    except StatisticalSectionsUnusable as exc:
-        click.echo(f"flush finished with failures: {exc}", err=True)
-        sys.exit(1)
     click.echo(
         f"recorded {result.recorded} in {result.batches} batch(es); "
         f"{result.skipped} no longer counted; {result.already_recorded} already recorded"
@@ -96,19 +108,13 @@ def flush_command(enqueue: bool) -> None:
 @with_appcontext
 def sweep_command(retry_failed: bool, enqueue: bool) -> None:
     """Re-queue reports the pipeline missed and flush if a batch is due (safe to repeat)."""
-    from incident_service.services.pipeline import StatisticalSectionsUnusable, sweep
+    from incident_service.services.pipeline import sweep
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_SWEEP)
         return
-    try:
+    with _in_this_process("sweep"):
         result = sweep(retry_failed=retry_failed)
-    except KeyFileMissing as exc:
-        _worker_keys_missing(exc)
-        return
-    except StatisticalSectionsUnusable as exc:
-        click.echo(f"sweep finished with failures: {exc}", err=True)
-        sys.exit(1)
     recorded = result.flush.recorded if result.flush is not None else 0
     click.echo(
         f"re-queued {result.requeued}, retried {result.retried_failed} failed, recorded {recorded}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -182,3 +182,80 @@ def no_pdf_layout(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.release_helpers import FAKE_PDF
 
     monkeypatch.setattr("incident_service.summaries.render.render_pdf", lambda html: FAKE_PDF)
+
+
+# --------------------------------------------------------------------------------------------
+# Browser tests: the app on a real HTTP server in a thread, and Debian's headless Chromium.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def serve_over_http() -> Iterator[Callable[[Flask], str]]:
+    """`serve_over_http(app)` serves the app in a thread until the test ends; returns its URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    running = []
+
+    def serve(app: Flask) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    try:
+        yield serve
+    finally:
+        for server, thread in running:
+            server.shutdown()
+            thread.join(timeout=10)
+
+
+@pytest.fixture
+def headless_chromium() -> Iterator[Callable[..., object]]:
+    """`headless_chromium(window=(width, height), javascript=...)` starts a browser that is
+    closed when the test ends. Without a working Chromium the test is skipped (failed in CI)."""
+    import shutil
+
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        service_missing("Chromium", "chromium or chromedriver not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    started = []
+
+    def start(*, window: tuple[int, int], javascript: bool) -> object:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--window-size={window[0]},{window[1]}",
+        ):
+            options.add_argument(flag)
+        if not javascript:
+            options.add_experimental_option(
+                "prefs", {"profile.managed_default_content_settings.javascript": 2}
+            )
+        try:
+            driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        except Exception as exc:  # a broken browser install is a missing service, not a bug here
+            service_missing("Chromium", type(exc).__name__)
+        started.append(driver)
+        driver.set_window_size(*window)
+        return driver
+
+    try:
+        yield start
+    finally:
+        for driver in started:
+            driver.quit()

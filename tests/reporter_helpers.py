@@ -81,35 +81,28 @@ def report_count(app: Flask) -> int:
         return db.session.query(Report).count()
 
 
-def open_private_section(app: Flask, report_id: str) -> dict[str, Any]:
-    """What the case team would read (opened with the bootstrap team key)."""
+def _open_section(app: Flask, report_id: str, section: Section) -> dict[str, Any]:
+    """One sealed section of a report, opened with the bootstrap team key."""
     with app.app_context():
         team = load_bootstrap_key(ensure_organisation(), Path(app.config["KEYS_DIR"]))
         assert team is not None
         report = db.session.get(Report, report_id)
         assert report is not None
-        plain = open_envelope(
-            report.private_section,
-            context=section_context(report.id, Section.PRIVATE),
-            private_key=team,
+        sealed = (
+            report.private_section if section is Section.PRIVATE else report.statistical_section
         )
+        plain = open_envelope(sealed, context=section_context(report.id, section), private_key=team)
         document: dict[str, Any] = json.loads(plain)
         return document
+
+
+def open_private_section(app: Flask, report_id: str) -> dict[str, Any]:
+    """What the case team would read (opened with the bootstrap team key)."""
+    return _open_section(app, report_id, Section.PRIVATE)
 
 
 def open_statistical_section(app: Flask, report_id: str) -> dict[str, Any]:
-    with app.app_context():
-        team = load_bootstrap_key(ensure_organisation(), Path(app.config["KEYS_DIR"]))
-        assert team is not None
-        report = db.session.get(Report, report_id)
-        assert report is not None
-        plain = open_envelope(
-            report.statistical_section,
-            context=section_context(report.id, Section.STATISTICAL),
-            private_key=team,
-        )
-        document: dict[str, Any] = json.loads(plain)
-        return document
+    return _open_section(app, report_id, Section.STATISTICAL)
 
 
 def only_report_id(app: Flask) -> str:

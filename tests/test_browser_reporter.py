@@ -4,70 +4,28 @@ come back to read the status — in Debian's headless Chromium against a real se
 from __future__ import annotations
 
 import re
-import shutil
-import threading
-from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from incident_service.models import Report, db
-from tests.conftest import service_missing
 from tests.reporter_helpers import open_statistical_section
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 PHONE = (360, 740)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(csrf_app) -> Iterator[str]:
+def server(csrf_app, serve_over_http) -> str:
     """The app with CSRF on, served over HTTP in a thread for the duration of the test."""
-    httpd = make_server("127.0.0.1", 0, csrf_app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
+    return serve_over_http(csrf_app)
 
 
 @pytest.fixture
-def phone():
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        service_missing("Chromium", "chromium or chromedriver not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--window-size={PHONE[0]},{PHONE[1]}",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except Exception as exc:  # a broken browser install is a missing service, not a bug here
-        service_missing("Chromium", type(exc).__name__)
-    driver.set_window_size(*PHONE)
+def phone(headless_chromium):
+    driver = headless_chromium(window=PHONE, javascript=False)
     driver.implicitly_wait(30)  # elements of the next page appear after a form is submitted
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    return driver
 
 
 def _open_section(driver, summary_text_start: str) -> None:

@@ -6,24 +6,16 @@ but the pages carry none (the CSP forbids it), so this is what a caseworker sees
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from incident_service.constants import Role
 from incident_service.models import Report, db
-from tests.conftest import service_missing
 from tests.factories import submit
 from tests.staff import make_staff, next_code
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def settle(driver, condition) -> None:
@@ -34,43 +26,15 @@ def settle(driver, condition) -> None:
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        service_missing("Chromium", "chromium or chromedriver not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+def browser(headless_chromium):
+    driver = headless_chromium(window=(1280, 900), javascript=True)
     driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    return driver
 
 
 @pytest.fixture
-def served(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+def served(app, serve_over_http) -> str:
+    return serve_over_http(app)
 
 
 def test_can_a_caseworker_log_in_with_totp_and_triage_a_case_in_a_browser(app, served, browser):

@@ -78,6 +78,13 @@ def _back_to_case(report: Report, anchor: str = "") -> BaseResponse:
     )
 
 
+def _refused(report: Report, message: str, anchor: str = "") -> BaseResponse:
+    """Drop what the refused change added to the session and say why, back on the case."""
+    db.session.rollback()
+    flash(message, "error")
+    return _back_to_case(report, anchor)
+
+
 def _index_key() -> bytes:
     ring: KeyRing = current_app.extensions["incident_keys"]
     return ring.require_index_key().secret
@@ -189,9 +196,7 @@ def change_status(report_id: str, team_key: RecipientPrivateKey) -> ResponseRetu
             report=report, new_status=ReportStatus(form.status.data), actor_id=current_staff().id
         )
     except triage.TransitionNotAllowed:
-        db.session.rollback()
-        flash(_("That status change is not possible from here."), "error")
-        return _back_to_case(report)
+        return _refused(report, _("That status change is not possible from here."))
     db.session.commit()
     if task is not None:
         dispatch.enqueue(task, report.id)
@@ -219,9 +224,7 @@ def update_details(report_id: str, team_key: RecipientPrivateKey) -> ResponseRet
             actor_id=current_staff().id,
         )
     except triage.InvalidCaseInput as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _back_to_case(report, "details")
+        return _refused(report, str(exc), "details")
     db.session.commit()
     flash(_("Case updated."), "ok")
     return _back_to_case(report, "details")
@@ -239,9 +242,7 @@ def add_note(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnVal
     try:
         triage.add_note(report=report, text=form.text.data, actor_id=current_staff().id)
     except triage.InvalidCaseInput as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _back_to_case(report, "notes")
+        return _refused(report, str(exc), "notes")
     db.session.commit()
     return _back_to_case(report, "notes")
 
@@ -264,9 +265,7 @@ def add_intervention(report_id: str, team_key: RecipientPrivateKey) -> ResponseR
             actor_id=current_staff().id,
         )
     except triage.InvalidCaseInput as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _back_to_case(report, "interventions")
+        return _refused(report, str(exc), "interventions")
     db.session.commit()
     return _back_to_case(report, "interventions")
 
@@ -283,9 +282,7 @@ def reply(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     try:
         triage.send_reply(report=report, text=form.text.data, actor_id=current_staff().id)
     except (messaging.EmptyMessage, messaging.MessageTooLong):
-        db.session.rollback()
-        flash(_("The message is empty or too long."), "error")
-        return _back_to_case(report, "thread")
+        return _refused(report, _("The message is empty or too long."), "thread")
     db.session.commit()
     flash(_("Message sent. The reporter reads it with their receipt."), "ok")
     return _back_to_case(report, "thread")
@@ -334,9 +331,7 @@ def new_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnVa
             actor_id=principal.id,
         )
     except events.InvalidEventInput as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _back_to_case(report, "event")
+        return _refused(report, str(exc), "event")
     events.link_report(report=report, event=event, actor_id=principal.id)
     db.session.commit()
     return _back_to_case(report, "event")

@@ -57,6 +57,19 @@ def compute_hash(
     return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 
 
+def _entry_hash(entry: AuditEntry) -> str:
+    """The hash an entry must carry: the same fields when it is written and when it is checked."""
+    return compute_hash(
+        prev_hash=entry.prev_hash,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        detail=entry.detail,
+    )
+
+
 def _lock_chain() -> None:
     """Serialise appends so two writers cannot both chain onto the same predecessor."""
     bind = db.session.get_bind()
@@ -78,27 +91,16 @@ def record(
     """
     _lock_chain()
     last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
-    prev_hash = last.entry_hash if last is not None else GENESIS_HASH
-    at = utcnow()
-    detail_text = _canonical_detail(detail)
     entry = AuditEntry(
-        at=at,
+        at=utcnow(),
         actor_id=actor_id,
         action=action,
         object_type=object_type,
         object_id=object_id,
-        detail=detail_text,
-        prev_hash=prev_hash,
-        entry_hash=compute_hash(
-            prev_hash=prev_hash,
-            at=at,
-            actor_id=actor_id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            detail=detail_text,
-        ),
+        detail=_canonical_detail(detail),
+        prev_hash=last.entry_hash if last is not None else GENESIS_HASH,
     )
+    entry.entry_hash = _entry_hash(entry)
     db.session.add(entry)
     db.session.flush()
     return entry
@@ -111,16 +113,7 @@ def verify_chain() -> ChainReport:
     for entry in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
         if entry.prev_hash != prev_hash:
             raise AuditChainBroken(entry.id, "does not follow the previous entry")
-        expected = compute_hash(
-            prev_hash=entry.prev_hash,
-            at=entry.at,
-            actor_id=entry.actor_id,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            detail=entry.detail,
-        )
-        if expected != entry.entry_hash:
+        if _entry_hash(entry) != entry.entry_hash:
             raise AuditChainBroken(entry.id, "content does not match its hash")
         prev_hash = entry.entry_hash
         count += 1

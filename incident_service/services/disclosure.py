@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 from scipy.sparse import csr_array
 
 Terms = tuple[tuple[int, float], ...]
@@ -290,20 +290,24 @@ class _Problem:
             objective[index] += sign * coefficient
         return objective
 
+    def _relaxation(self, objective: np.ndarray[Any, np.dtype[np.float64]]) -> OptimizeResult:
+        """Minimise `objective` over real, non-negative cell values that satisfy the equations."""
+        return linprog(
+            objective,
+            A_eq=self.a_eq,
+            b_eq=self.b_eq,
+            A_ub=self.a_ub,
+            b_ub=self.b_ub,
+            bounds=(0, None),
+            method="highs",
+        )
+
     def lp_range(self, cell: Cell) -> CellRange:
         """The cell's range over real numbers: quick to compute, and never narrower than the
         whole-number range, so a cell found narrow here needs more protection for certain."""
         bounds: list[float] = []
         for sign in (1.0, -1.0):
-            result = linprog(
-                self._objective(cell, sign),
-                A_eq=self.a_eq,
-                b_eq=self.b_eq,
-                A_ub=self.a_ub,
-                b_ub=self.b_ub,
-                bounds=(0, None),
-                method="highs",
-            )
+            result = self._relaxation(self._objective(cell, sign))
             if result.status != 0:
                 raise AuditFailed(
                     f"{self.component.name}: linear program for {cell.key} failed "
@@ -322,15 +326,7 @@ class _Problem:
         bounds: list[float] = []
         for sign in (1.0, -1.0):
             objective = self._objective(cell, sign)
-            relaxed = linprog(
-                objective,
-                A_eq=self.a_eq,
-                b_eq=self.b_eq,
-                A_ub=self.a_ub,
-                b_ub=self.b_ub,
-                bounds=(0, None),
-                method="highs",
-            )
+            relaxed = self._relaxation(objective)
             if relaxed.status == 0 and np.allclose(relaxed.x, np.round(relaxed.x), atol=1e-7):
                 bounds.append(sign * float(relaxed.fun))
                 continue

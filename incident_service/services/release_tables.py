@@ -217,16 +217,37 @@ def _multi_component(
     return BuiltComponent(component, [table])
 
 
+def _codes_by_group(
+    groups: taxonomy.Vocabulary, codes: taxonomy.Vocabulary
+) -> dict[str, list[str]]:
+    """Each group of `groups` with its codes in `codes` beneath it, in taxonomy order."""
+    return {group.code: [term.code for term in codes.children(group.code)] for group in groups}
+
+
+def _ungrouped_multi_component(
+    *, name: str, total: int, counts: MultiCounts, vocabulary: taxonomy.Vocabulary, dimension: str
+) -> BuiltComponent:
+    """A several-answers question without groups, and a row for reports that gave no answer."""
+    return _multi_component(
+        name=name,
+        total=total,
+        counts=counts,
+        groups={"all": vocabulary.codes()},
+        group_vocabulary=None,
+        code_vocabulary=vocabulary.name,
+        dimension=dimension,
+        group_dimension=None,
+        at_least_one=False,
+        none_row=True,
+    )
+
+
 def acts_component(counts: RecordCounts) -> BuiltComponent:
-    groups = {
-        group.code: [t.code for t in taxonomy.ACTS.children(group.code)]
-        for group in taxonomy.ACT_GROUPS
-    }
     return _multi_component(
         name="by_act",
         total=counts.total,
         counts=counts.acts,
-        groups=groups,
+        groups=_codes_by_group(taxonomy.ACT_GROUPS, taxonomy.ACTS),
         group_vocabulary="act_groups",
         code_vocabulary="acts",
         dimension="act",
@@ -238,30 +259,21 @@ def acts_component(counts: RecordCounts) -> BuiltComponent:
 
 
 def perpetrators_component(counts: RecordCounts) -> BuiltComponent:
-    return _multi_component(
+    return _ungrouped_multi_component(
         name="by_perpetrator",
         total=counts.total,
         counts=counts.perpetrators,
-        groups={"all": taxonomy.PERPETRATORS.codes()},
-        group_vocabulary=None,
-        code_vocabulary="perpetrators",
+        vocabulary=taxonomy.PERPETRATORS,
         dimension="perpetrator",
-        group_dimension=None,
-        at_least_one=False,
-        none_row=True,
     )
 
 
 def citizenships_component(counts: RecordCounts) -> BuiltComponent:
-    groups = {
-        origin.code: [t.code for t in taxonomy.CITIZENSHIPS.children(origin.code)]
-        for origin in taxonomy.ORIGIN_REGIONS
-    }
     return _multi_component(
         name="by_citizenship",
         total=counts.total,
         counts=counts.citizenships,
-        groups=groups,
+        groups=_codes_by_group(taxonomy.ORIGIN_REGIONS, taxonomy.CITIZENSHIPS),
         group_vocabulary="origin_regions",
         code_vocabulary="citizenships",
         dimension="citizenship",
@@ -272,17 +284,12 @@ def citizenships_component(counts: RecordCounts) -> BuiltComponent:
 
 
 def indicators_component(counts: RecordCounts) -> BuiltComponent:
-    return _multi_component(
+    return _ungrouped_multi_component(
         name="by_indicator",
         total=counts.total,
         counts=counts.indicators,
-        groups={"all": taxonomy.FORCED_LABOUR_INDICATORS.codes()},
-        group_vocabulary=None,
-        code_vocabulary="forced_labour_indicators",
+        vocabulary=taxonomy.FORCED_LABOUR_INDICATORS,
         dimension="indicator",
-        group_dimension=None,
-        at_least_one=False,
-        none_row=True,
     )
 
 
@@ -517,17 +524,12 @@ def case_components(
         subset=CASE_FLAGS,
         zero_sensitive="case_status" in zero_sensitive,
     )
-    interventions = _multi_component(
+    interventions = _ungrouped_multi_component(
         name="interventions",
         total=cases.received,
         counts=cases.interventions,
-        groups={"all": taxonomy.INTERVENTIONS.codes()},
-        group_vocabulary=None,
-        code_vocabulary="interventions",
+        vocabulary=taxonomy.INTERVENTIONS,
         dimension="intervention",
-        group_dimension=None,
-        at_least_one=False,
-        none_row=True,
     )
     return [status, interventions]
 

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -25,7 +25,8 @@ from incident_service.crypto.signing import verify_key_pem
 from incident_service.keystore import KeyRing
 from incident_service.models import Release, db
 from incident_service.services import api_tokens, releases
-from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME, signature_file
+from incident_service.summaries.downloads import attachment, release_file
+from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME
 
 PUBLIC_KEY_PATH = "/summaries/signing-key.pub"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,21 +131,12 @@ def summaries_show(release_id: int) -> ResponseReturnValue:
 @official_token
 def summaries_file(release_id: int, name: str) -> ResponseReturnValue:
     release = _published(release_id)
-    if name == MANIFEST_NAME:
-        body, media_type = release.manifest or b"", "application/json"
-    elif name == SIGNATURE_NAME:
-        body, media_type = signature_file(release.signature or b""), "text/plain"
-    else:
-        stored = releases.find_file(release, name)
-        if stored is None:
-            raise ApiProblem(404)
-        body, media_type = stored.content, stored.media_type
+    found = release_file(release, name)
+    if found is None:
+        raise ApiProblem(404)
     releases.record_download(release, name, actor_id=g.api_user.id)
     db.session.commit()
-    response = Response(body, mimetype=media_type.split(";")[0])
-    response.headers["Content-Type"] = media_type
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return attachment(*found, name)
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,17 @@ def _user(email: str) -> User:
     if user is None:
         raise click.ClickException(f"no staff account {email}")
     return user
+
+
+@contextmanager
+def _committed() -> Iterator[None]:
+    """Commit what the block did; on an expected failure, roll it back and say why."""
+    try:
+        yield
+        db.session.commit()
+    except EXPECTED as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
 
 
 @summaries_group.command("generate")
@@ -107,12 +120,8 @@ def list_command() -> None:
 @with_appcontext
 def publish_command(release_id: int, email: str) -> None:
     """Publish a draft: officials can see and download it from now on."""
-    try:
+    with _committed():
         release = releases.publish_release(release_id, actor=_user(email))
-        db.session.commit()
-    except EXPECTED as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"release {release.id} ({release.period}) is published")
 
 
@@ -122,12 +131,8 @@ def publish_command(release_id: int, email: str) -> None:
 @with_appcontext
 def discard_command(release_id: int, email: str) -> None:
     """Delete a threshold-rule draft so it can be generated again from current data."""
-    try:
+    with _committed():
         releases.discard_draft(release_id, actor=_user(email))
-        db.session.commit()
-    except EXPECTED as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"draft {release_id} discarded")
 
 

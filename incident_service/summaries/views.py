@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Protocol
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -20,6 +21,7 @@ from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
 from incident_service.models import Release, User, db
 from incident_service.services import dispatch, releases
 from incident_service.services.release_periods import PeriodError, parse_period
+from incident_service.summaries.downloads import attachment, release_file
 from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME, signature_file
 from incident_service.summaries.render import document_view, file_stem
 
@@ -113,29 +115,16 @@ def show(release_id: int) -> ResponseReturnValue:
     )
 
 
-def _attachment(body: bytes, media_type: str, name: str) -> Response:
-    response = Response(body, mimetype=media_type.split(";")[0])
-    response.headers["Content-Type"] = media_type
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
 @blueprint.get("/<int:release_id>/files/<name>")
 @require_roles(*READERS)
 def download(release_id: int, name: str) -> ResponseReturnValue:
     release = _visible(release_id)
-    if name == MANIFEST_NAME:
-        body, media_type = release.manifest or b"", "application/json"
-    elif name == SIGNATURE_NAME:
-        body, media_type = signature_file(release.signature or b""), "text/plain"
-    else:
-        stored = releases.find_file(release, name)
-        if stored is None:
-            abort(404)
-        body, media_type = stored.content, stored.media_type
+    found = release_file(release, name)
+    if found is None:
+        abort(404)
     releases.record_download(release, name, actor_id=current_staff().id)
     db.session.commit()
-    return _attachment(body, media_type, name)
+    return attachment(*found, name)
 
 
 @blueprint.get("/<int:release_id>/release.zip")
@@ -152,36 +141,40 @@ def download_all(release_id: int) -> ResponseReturnValue:
         archive.writestr(f"{folder}/{SIGNATURE_NAME}", signature_file(release.signature or b""))
     releases.record_download(release, "release.zip", actor_id=current_staff().id)
     db.session.commit()
-    return _attachment(buffer.getvalue(), "application/zip", f"{folder}.zip")
+    return attachment(buffer.getvalue(), "application/zip", f"{folder}.zip")
 
 
-@blueprint.post("/<int:release_id>/publish")
-@require_roles(*REVIEWERS)
-def publish(release_id: int) -> ResponseReturnValue:
+class _Decision(Protocol):
+    def __call__(self, release_id: int, *, actor: User) -> object: ...
+
+
+def _decide(release_id: int, decision: _Decision) -> bool:
+    """Apply a supervisor's decision on a release and commit. When the release refuses it, roll
+    back, show why and return False; an unknown release is a 404."""
     try:
-        releases.publish_release(release_id, actor=_actor())
+        decision(release_id, actor=_actor())
         db.session.commit()
     except releases.ReleaseNotFound:
         abort(404)
     except releases.ReleaseError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(url_for("summaries.show", release_id=release_id))
-    flash(_("The release is published. Officials can read and download it now."), "ok")
+        return False
+    return True
+
+
+@blueprint.post("/<int:release_id>/publish")
+@require_roles(*REVIEWERS)
+def publish(release_id: int) -> ResponseReturnValue:
+    if _decide(release_id, releases.publish_release):
+        flash(_("The release is published. Officials can read and download it now."), "ok")
     return redirect(url_for("summaries.show", release_id=release_id))
 
 
 @blueprint.post("/<int:release_id>/discard")
 @require_roles(*REVIEWERS)
 def discard(release_id: int) -> ResponseReturnValue:
-    try:
-        releases.discard_draft(release_id, actor=_actor())
-        db.session.commit()
-    except releases.ReleaseNotFound:
-        abort(404)
-    except releases.ReleaseError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not _decide(release_id, releases.discard_draft):
         return redirect(url_for("summaries.show", release_id=release_id))
     flash(_("The draft is discarded; it can be generated again from current data."), "ok")
     return redirect(url_for("summaries.index"))
