@@ -81,6 +81,9 @@ class Config:
     # Reverse proxies in front of the web process that set X-Forwarded-For. 0: trust none, so a
     # client cannot choose the address its rate limits are counted under.
     TRUSTED_PROXIES: int = 0
+    # Reports stored per (daily-salted) address: the form, and partner apps through the API.
+    REPORT_RATE_LIMIT: str = "10 per hour;30 per day"
+    API_REPORT_RATE_LIMIT: str = "600 per hour"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -126,6 +129,8 @@ class Config:
             DEFAULT_LANGUAGE=env.get("DEFAULT_LANGUAGE", "ru"),
             HEALTHZ_TOKEN=env.get("HEALTHZ_TOKEN", ""),
             TRUSTED_PROXIES=_int(env, "TRUSTED_PROXIES", 0),
+            REPORT_RATE_LIMIT=env.get("REPORT_RATE_LIMIT") or "10 per hour;30 per day",
+            API_REPORT_RATE_LIMIT=env.get("API_REPORT_RATE_LIMIT") or "600 per hour",
         )
 
     @property

@@ -85,6 +85,9 @@ def test_config(tmp_path: Path, backend: str, **overrides: object) -> tuple[Conf
         ARGON2_MEMORY_KIB=1024,
         ARGON2_TIME_COST=1,
         RATELIMIT_STORAGE_URI="memory://",
+        # Tests file many reports from one test client; the filing limit has its own tests.
+        REPORT_RATE_LIMIT="10000 per minute",
+        API_REPORT_RATE_LIMIT="10000 per minute",
         ANONYMISE_MIN_BATCH=1,
     )
     values.update(overrides)  # type: ignore[arg-type]

@@ -27,7 +27,11 @@ from incident_service.api.problems import (
 )
 from incident_service.i18n import LANGUAGES
 from incident_service.models import db
-from incident_service.reporter.throttle import mark_receipt_rejected, receipt_lookup_limit
+from incident_service.reporter.throttle import (
+    api_report_intake_limit,
+    mark_receipt_rejected,
+    receipt_lookup_limit,
+)
 from incident_service.services import dispatch
 from incident_service.services.intake import (
     MAX_CONTACT,
@@ -157,6 +161,7 @@ def get_taxonomy() -> ResponseReturnValue:
 
 
 @blueprint.post("/reports")
+@api_report_intake_limit
 def post_report() -> ResponseReturnValue:
     body = json_body()
     client_token = _idempotency_key()
@@ -600,6 +605,7 @@ def _describe() -> None:
                 "413": problem("Body too large"),
                 "415": problem("Not application/json"),
                 "422": problem("The report has errors; `errors` names each field"),
+                "429": problem("More reports from this address than the operator allows"),
             },
         },
     )

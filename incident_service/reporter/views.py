@@ -27,7 +27,11 @@ from incident_service.reporter.forms import (
     errors_by_field,
     selectable_years,
 )
-from incident_service.reporter.throttle import mark_receipt_rejected, receipt_lookup_limit
+from incident_service.reporter.throttle import (
+    mark_receipt_rejected,
+    receipt_lookup_limit,
+    report_intake_limit,
+)
 from incident_service.services import dispatch
 from incident_service.services.intake import (
     InvalidReport,
@@ -68,6 +72,7 @@ def index() -> ResponseReturnValue:
 
 
 @blueprint.route("/report", methods=["GET", "POST"])
+@report_intake_limit
 def report() -> ResponseReturnValue:
     form = ReportForm()
     form.ensure_token()
@@ -226,6 +231,12 @@ def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
 
 @blueprint.errorhandler(TooManyRequests)
 def too_many(_error: TooManyRequests) -> ResponseReturnValue:
+    if request.endpoint == "reporter.report":
+        # Nothing is stored, and what was typed comes back for a later try.
+        report_form = ReportForm()
+        report_form.ensure_token()
+        message = _("Too many tries. Please wait a few minutes and try again.")
+        return _report_page(report_form, errors={GENERAL_ERRORS: message}), 429
     form = ReceiptForm()
     return (
         _lookup_page(
