@@ -30,9 +30,23 @@ from incident_service.crypto import (
 
 T = TypeVar("T")
 
-SYMMETRIC_KEYS = ("secret", "receipt-pepper", "index", "totp", "withdrawal")
-WEB_FILES = ("receipt-pepper.key", "index.key", "totp.key", "statistics.pub", "signing.pub")
-WORKER_FILES = ("statistics.key", "signing.key", "withdrawal.key", "statistics.pub", "signing.pub")
+SYMMETRIC_KEYS = ("secret", "receipt-pepper", "index", "totp", "withdrawal", "audit")
+WEB_FILES = (
+    "receipt-pepper.key",
+    "index.key",
+    "totp.key",
+    "audit.key",
+    "statistics.pub",
+    "signing.pub",
+)
+WORKER_FILES = (
+    "statistics.key",
+    "signing.key",
+    "withdrawal.key",
+    "audit.key",
+    "statistics.pub",
+    "signing.pub",
+)
 FILES_BY_ROLE = {
     "web": WEB_FILES,
     "worker": WORKER_FILES,
@@ -63,6 +77,7 @@ class KeyRing:
     index_key: SymmetricKey | None = None
     totp_key: SymmetricKey | None = None
     withdrawal_key: SymmetricKey | None = None
+    audit_key: SymmetricKey | None = None
     statistics_public: RecipientPublicKey | None = None
     statistics_private: RecipientPrivateKey | None = None
     signing_key: SigningKey | None = None
@@ -81,6 +96,9 @@ class KeyRing:
 
     def require_withdrawal_key(self) -> SymmetricKey:
         return _required(self.withdrawal_key, "withdrawal.key")
+
+    def require_audit_key(self) -> SymmetricKey:
+        return _required(self.audit_key, "audit.key")
 
     def require_statistics_public(self) -> RecipientPublicKey:
         return _required(self.statistics_public, "statistics.pub")
@@ -246,6 +264,7 @@ def load_keyring(keys_dir: Path, *, role: str) -> KeyRing:
         "index.key": ("index_key", _load_symmetric),
         "totp.key": ("totp_key", _load_symmetric),
         "withdrawal.key": ("withdrawal_key", _load_symmetric),
+        "audit.key": ("audit_key", _load_symmetric),
         "statistics.pub": ("statistics_public", _load_recipient_public),
         "statistics.key": ("statistics_private", _load_recipient_private),
         "signing.key": ("signing_key", _load_signing),

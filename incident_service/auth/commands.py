@@ -109,11 +109,18 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--head",
+    "expected_head",
+    default=None,
+    help="A head hash printed by an earlier run (kept outside the database): it must still be "
+    "in the chain.",
+)
 @with_appcontext
-def audit_verify() -> None:
+def audit_verify(expected_head: str | None) -> None:
     """Check every entry's hash and link; name the first broken entry."""
     try:
-        report = audit.verify_chain()
+        report = audit.verify_chain(expected_head=expected_head)
     except audit.AuditChainBroken as exc:
         click.echo(f"audit chain BROKEN at entry {exc.entry_id}: {exc.reason}", err=True)
         sys.exit(1)

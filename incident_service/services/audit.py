@@ -1,18 +1,28 @@
 """The audit trail: every decryption, export, status change, message, key grant, login and
-release is an entry chained by SHA-256 to the one before, so that altering or removing a row
-breaks the chain at that row (`incident-service audit verify`)."""
+release is an entry chained to the one before, so that altering or removing a row breaks the
+chain at that row (`incident-service audit verify`).
+
+Each link is an HMAC-SHA256 under `audit.key`, a key file the web and worker processes hold and
+the database does not: someone who can only write to the database cannot forge a consistent
+chain after changing a row. Cutting entries off the end leaves a shorter valid chain, which is
+why `audit verify` prints the head and `audit verify --head HASH` checks that a head recorded
+earlier, outside the database, is still in the chain.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, text
 
+from incident_service.keystore import KeyRing
 from incident_service.models import AuditEntry, db, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -35,8 +45,14 @@ def _canonical_detail(detail: Mapping[str, Any] | None) -> str:
     return json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _audit_key() -> bytes:
+    ring: KeyRing = current_app.extensions["incident_keys"]
+    return ring.require_audit_key().secret
+
+
 def compute_hash(
     *,
+    key: bytes,
     prev_hash: str,
     at: dt.datetime,
     actor_id: int | None,
@@ -54,12 +70,13 @@ def compute_hash(
         object_id,
         detail,
     ]
-    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+    return hmac.new(key, "\x1f".join(fields).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _entry_hash(entry: AuditEntry) -> str:
+def _entry_hash(entry: AuditEntry, key: bytes) -> str:
     """The hash an entry must carry: the same fields when it is written and when it is checked."""
     return compute_hash(
+        key=key,
         prev_hash=entry.prev_hash,
         at=entry.at,
         actor_id=entry.actor_id,
@@ -100,21 +117,34 @@ def record(
         detail=_canonical_detail(detail),
         prev_hash=last.entry_hash if last is not None else GENESIS_HASH,
     )
-    entry.entry_hash = _entry_hash(entry)
+    entry.entry_hash = _entry_hash(entry, _audit_key())
     db.session.add(entry)
     db.session.flush()
     return entry
 
 
-def verify_chain() -> ChainReport:
-    """Walk the whole log in order; raise `AuditChainBroken` naming the first bad entry."""
+def verify_chain(*, expected_head: str | None = None) -> ChainReport:
+    """Walk the whole log in order; raise `AuditChainBroken` naming the first bad entry.
+
+    With `expected_head` (a head printed by an earlier run and kept elsewhere), also refuse a
+    chain that no longer contains it: entries were cut off or rewritten since.
+    """
+    key = _audit_key()
     prev_hash = GENESIS_HASH
     count = 0
+    seen_head = expected_head is None
+    last_id = 0
     for entry in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
         if entry.prev_hash != prev_hash:
             raise AuditChainBroken(entry.id, "does not follow the previous entry")
-        if _entry_hash(entry) != entry.entry_hash:
+        if _entry_hash(entry, key) != entry.entry_hash:
             raise AuditChainBroken(entry.id, "content does not match its hash")
         prev_hash = entry.entry_hash
+        seen_head = seen_head or entry.entry_hash == expected_head
         count += 1
+        last_id = entry.id
+    if not seen_head:
+        raise AuditChainBroken(
+            last_id, "the head recorded earlier is no longer in the chain (entries removed)"
+        )
     return ChainReport(entries=count, last_hash=prev_hash)
