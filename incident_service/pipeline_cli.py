@@ -80,6 +80,8 @@ def status_command() -> None:
     if current.oldest_wait_hours is not None:
         click.echo(f"oldest has waited        {current.oldest_wait_hours} h")
     click.echo(f"batch due                {'yes' if current.flush_due else 'no'}")
+    click.echo(f"awaiting withdrawal      {current.awaiting_withdrawal}")
+    click.echo(f"awaiting restore         {current.awaiting_restore}")
     click.echo(f"failed (operator needed) {current.failed}")
     click.echo(f"statistical records      {current.statistical_records}")
 
@@ -107,7 +109,8 @@ def flush_command(enqueue: bool) -> None:
 @click.option("--enqueue", is_flag=True, help="Ask a worker to do it instead of this process.")
 @with_appcontext
 def sweep_command(retry_failed: bool, enqueue: bool) -> None:
-    """Re-queue reports the pipeline missed and flush if a batch is due (safe to repeat)."""
+    """Re-queue reports the pipeline missed, withdraw or restore statistics whose message was
+    lost, and flush if a batch is due (safe to repeat)."""
     from incident_service.services.pipeline import sweep
 
     if enqueue:
@@ -117,7 +120,8 @@ def sweep_command(retry_failed: bool, enqueue: bool) -> None:
         result = sweep(retry_failed=retry_failed)
     recorded = result.flush.recorded if result.flush is not None else 0
     click.echo(
-        f"re-queued {result.requeued}, retried {result.retried_failed} failed, recorded {recorded}"
+        f"re-queued {result.requeued}, retried {result.retried_failed} failed, "
+        f"withdrawn {result.withdrawn}, restored {result.restored}, recorded {recorded}"
     )
 
 

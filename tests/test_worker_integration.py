@@ -150,6 +150,62 @@ def test_do_reports_submitted_while_redis_is_down_get_counted_once_it_returns(
         broker.stop()
 
 
+def test_does_a_consent_withdrawal_sent_while_redis_was_down_reach_the_record(
+    tmp_path, backend, redis_url
+):
+    """The reporter withdraws consent while Redis is stopped and is told it is done; the
+    withdraw message is lost. Once Redis and a worker are back, the scheduled sweep (sent
+    through Redis, run by the real worker with its withdrawal key) removes exactly that record."""
+    broker = PrivateRedis(free_port(), tmp_path).start()
+    try:
+        for app in build_app(tmp_path, backend, CELERY_EAGER=False, REDIS_URL=broker.url):
+            client = app.test_client()
+            receipts = []
+            for _ in range(2):
+                response = client.post("/api/v1/reports", json=report_payload())
+                assert response.status_code == 201
+                receipts.append(response.get_json()["receipt"])
+            with app.app_context():
+                env = worker_environment(app, redis_url=broker.url)
+                first = WorkerProcess(env, tmp_path / "first.log").start()
+                try:
+                    assert dispatch.enqueue(dispatch.TASK_PIPELINE_FLUSH)
+                    assert wait_for(
+                        lambda: _count(StatisticalRecord) == 2, timeout=SETTLE_SECONDS
+                    ), first.log()[-3000:]
+                finally:
+                    first.stop()
+                broker.stop()
+            answer = client.post("/api/v1/consent/withdraw", json={"receipt": receipts[0]})
+            assert answer.status_code == 200
+            assert answer.get_json()["consent_statistics"] is False
+            with app.app_context():
+                assert _count(StatisticalRecord) == 2  # nothing could run it
+                withdrawn, kept = db.session.scalars(
+                    sa.select(Report.id).order_by(Report.consent_statistics)
+                ).all()
+                broker.start()
+                second = WorkerProcess(env, tmp_path / "second.log").start()
+                try:
+                    assert dispatch.enqueue(dispatch.TASK_PIPELINE_SWEEP)
+                    assert wait_for(
+                        lambda: _count(StatisticalRecord) == 1, timeout=SETTLE_SECONDS
+                    ), second.log()[-3000:]
+                    tags = set(db.session.scalars(sa.select(StatisticalRecord.withdrawal_tag)))
+                    assert tags == {withdrawal_tag(kept)}
+                    db.session.rollback()
+                    assert db.session.get_one(Report, withdrawn).statistics_state == (
+                        StatisticsState.WITHDRAWN.value
+                    )
+                    log = second.log()
+                    assert "1 withdrawn" in log
+                    assert withdrawn not in log and kept not in log
+                finally:
+                    second.stop()
+    finally:
+        broker.stop()
+
+
 KILL_BACKLOG = 2500
 
 

@@ -16,7 +16,10 @@ Safety properties, each covered by tests:
 * a report whose section will not open is marked `failed` with a coarse reason and leaves the
   pool; the others in its batch are still recorded, and the flush then raises
   `StatisticalSectionsUnusable` so the task fails loudly;
-* consent and the report's current status are read under the row lock at flush time.
+* consent and the report's current status are read under the row lock at flush time;
+* the sweep reconciles: a report whose record exists but that no longer counts (its withdraw
+  message was lost) has the record withdrawn, and a withdrawn report that counts again (a lost
+  restore) is queued again (`withdrawal.reconcile_statistics`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import any_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import and_, any_, bindparam, delete, exists, func, insert, not_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -137,9 +140,16 @@ class SweepResult:
     requeued: int
     retried_failed: int
     flush: FlushResult | None
+    withdrawn: int = 0  # records removed for reports that no longer count
+    restored: int = 0  # withdrawn reports that count again, queued for a fresh record
 
     def as_dict(self) -> dict[str, int]:
-        values = {"requeued": self.requeued, "retried_failed": self.retried_failed}
+        values = {
+            "requeued": self.requeued,
+            "retried_failed": self.retried_failed,
+            "withdrawn": self.withdrawn,
+            "restored": self.restored,
+        }
         if self.flush is not None:
             values.update(self.flush.as_dict())
         return values
@@ -151,6 +161,10 @@ class PipelineStatus:
 
     awaiting_anonymisation: int  # consenting, counted, and without a record yet
     waiting_in_pool: int
+    # Reports that no longer count whose record (or queue entry) is still there, and withdrawn
+    # reports that count again: both normally zero, and set right by the next sweep.
+    awaiting_withdrawal: int
+    awaiting_restore: int
     failed: int
     statistical_records: int
     flush_due: bool
@@ -184,9 +198,43 @@ def flush_due(now: dt.datetime | None = None) -> bool:
     return pool_state().due(min_batch=_min_batch(), max_wait=_max_wait(), now=now or utcnow())
 
 
-def counts_for_statistics(*, consent_statistics: bool, status: str) -> bool:
-    """Whether a report in this state belongs in the statistics at all."""
-    return bool(consent_statistics) and status not in WITHDRAWING_STATUSES
+def counts_for_statistics(
+    *, consent_statistics: bool, status: str, deletion_requested: bool
+) -> bool:
+    """Whether a report in this state belongs in the statistics at all.
+
+    A reporter who asked for their report to be deleted has withdrawn it from everything, the
+    statistics included, even before the case team deletes it.
+    """
+    return (
+        bool(consent_statistics)
+        and status not in WITHDRAWING_STATUSES
+        and not bool(deletion_requested)
+    )
+
+
+def counted_condition() -> ColumnElement[bool]:
+    """`counts_for_statistics` as a condition on the reports table."""
+    return and_(
+        Report.consent_statistics.is_(True),
+        Report.status.not_in(WITHDRAWING_STATUSES),
+        Report.deletion_requested.is_(False),
+    )
+
+
+def awaiting_withdrawal_condition() -> ColumnElement[bool]:
+    """Reports that no longer count but may still have a record or a queue entry."""
+    return and_(
+        Report.statistics_state.in_(
+            [StatisticsState.RECORDED.value, StatisticsState.WAITING.value]
+        ),
+        not_(counted_condition()),
+    )
+
+
+def awaiting_restore_condition() -> ColumnElement[bool]:
+    """Reports withdrawn from the statistics that count again."""
+    return and_(Report.statistics_state == StatisticsState.WITHDRAWN.value, counted_condition())
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,6 +351,7 @@ def _lock_chunk(session: Session, limit: int) -> list[Any]:
             Report.statistical_section,
             Report.consent_statistics,
             Report.status,
+            Report.deletion_requested,
         )
         .join(Report, Report.id == MixingPoolEntry.report_id)
         .order_by(MixingPoolEntry.queued_at, MixingPoolEntry.report_id)
@@ -318,8 +367,10 @@ def _lock_chunk(session: Session, limit: int) -> list[Any]:
 def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
     """Open and generalise a locked chunk (CPU only, no database access)."""
     batch = _Batch(all_ids=[row[0] for row in rows])
-    for report_id, envelope, consent, status in rows:
-        if not counts_for_statistics(consent_statistics=consent, status=status):
+    for report_id, envelope, consent, status, deletion_requested in rows:
+        if not counts_for_statistics(
+            consent_statistics=consent, status=status, deletion_requested=deletion_requested
+        ):
             batch.not_counted.append(report_id)
             continue
         try:
@@ -469,13 +520,17 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
     """Catch up on anything the nudges missed; safe to run at any time, any number of times.
 
     Re-queues consenting reports that wait but are not in the pool, optionally puts `failed`
-    reports back (after an operator fixed the key), commits, then flushes if a batch is due.
+    reports back (after an operator fixed the key), commits; then brings every report's
+    statistics in line with its consent and status (a lost withdraw or restore message), and
+    flushes if a batch is due.
     """
+    # withdrawal.py builds on this module, so it is imported where it is needed.
+    from incident_service.services.withdrawal import reconcile_statistics
+
     missing = list(
         db.session.scalars(
             select(Report.id).where(
-                Report.consent_statistics.is_(True),
-                Report.status.not_in(WITHDRAWING_STATUSES),
+                counted_condition(),
                 Report.statistics_state == StatisticsState.WAITING.value,
                 ~exists().where(MixingPoolEntry.report_id == Report.id),
             )
@@ -487,8 +542,7 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
         retried = list(
             db.session.scalars(
                 select(Report.id).where(
-                    Report.consent_statistics.is_(True),
-                    Report.status.not_in(WITHDRAWING_STATUSES),
+                    counted_condition(),
                     Report.statistics_state == StatisticsState.FAILED.value,
                 )
             )
@@ -498,39 +552,45 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
     db.session.commit()
     if missing:
         log.warning("sweep re-queued %d report(s) missing from the mixing pool", len(missing))
+    reconciled = reconcile_statistics()
     flushed = flush(force=False) if flush_due() else None
-    return SweepResult(requeued=len(missing), retried_failed=len(retried), flush=flushed)
+    return SweepResult(
+        requeued=len(missing),
+        retried_failed=len(retried),
+        flush=flushed,
+        withdrawn=reconciled.withdrawn,
+        restored=reconciled.restored,
+    )
+
+
+def _count_reports(condition: ColumnElement[bool]) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Report).where(condition)) or 0)
 
 
 def status() -> PipelineStatus:
     """What an operator needs to see whether the pipeline keeps up."""
     now = utcnow()
     state = pool_state()
-    awaiting = db.session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .where(
-            Report.consent_statistics.is_(True),
-            Report.status.not_in(WITHDRAWING_STATUSES),
+    awaiting = _count_reports(
+        and_(
+            counted_condition(),
             Report.statistics_state.in_(
                 [StatisticsState.WAITING.value, StatisticsState.FAILED.value]
             ),
         )
     )
-    failed = db.session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .where(Report.statistics_state == StatisticsState.FAILED.value)
-    )
+    failed = _count_reports(Report.statistics_state == StatisticsState.FAILED.value)
     records = db.session.scalar(select(func.count()).select_from(StatisticalRecord))
     oldest_hours = None
     if state.oldest_queued_at is not None:
         # Rounded: a precise age would tell an observer when the oldest report arrived.
         oldest_hours = round((now - state.oldest_queued_at).total_seconds() / 3600, 1)
     return PipelineStatus(
-        awaiting_anonymisation=int(awaiting or 0),
+        awaiting_anonymisation=awaiting,
         waiting_in_pool=state.waiting,
-        failed=int(failed or 0),
+        awaiting_withdrawal=_count_reports(awaiting_withdrawal_condition()),
+        awaiting_restore=_count_reports(awaiting_restore_condition()),
+        failed=failed,
         statistical_records=int(records or 0),
         flush_due=state.due(min_batch=_min_batch(), max_wait=_max_wait(), now=now),
         oldest_wait_hours=oldest_hours,

@@ -6,7 +6,10 @@ received). Deleting a report deletes its sections, thread, notes, interventions 
 it. Its statistical record is untouched: it holds no report id, so it was never tied to the row.
 
 A report still waiting in the mixing pool is kept until it has been anonymised, so a purge can
-never take a consenting report out of the statistics.
+never take a consenting report out of the statistics. Likewise a report whose statistics the
+sweep has yet to bring in line (a record still counted for a report marked spam, a withdrawn
+report that counts again) is kept until it has: once the report is gone, nothing tells the
+sweep to look for its record.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, not_, or_, select
 
 from incident_service.constants import StatisticsState
 from incident_service.models import Report, db, today
 from incident_service.services import audit
+from incident_service.services.pipeline import (
+    awaiting_restore_condition,
+    awaiting_withdrawal_condition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,7 @@ def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
                     Report.status.in_(CLOSED_STATUSES),
                     func.coalesce(Report.closed_on, Report.received_on) < cutoff,
                     Report.statistics_state != StatisticsState.WAITING.value,
+                    not_(or_(awaiting_withdrawal_condition(), awaiting_restore_condition())),
                 )
                 .limit(PURGE_CHUNK)
             )
