@@ -91,7 +91,7 @@ def status_command() -> None:
 @with_appcontext
 def flush_command(enqueue: bool) -> None:
     """Anonymise everything in the mixing pool now, whatever the batch size."""
-    from incident_service.services.pipeline import flush
+    from incident_service.services.pipeline import batch_sizes, flush
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_FLUSH)
@@ -102,6 +102,13 @@ def flush_command(enqueue: bool) -> None:
         f"recorded {result.recorded} in {result.batches} batch(es); "
         f"{result.skipped} no longer counted; {result.already_recorded} already recorded"
     )
+    smallest = batch_sizes().overdue
+    if result.batches and result.recorded < smallest * result.batches:
+        click.echo(
+            f"note: fewer than {smallest} records (ANONYMISE_MIN_OVERDUE_BATCH) were written "
+            "together; so small a batch can be tied to its reports by when it was written",
+            err=True,
+        )
 
 
 @pipeline_group.command("sweep")
