@@ -136,14 +136,18 @@ def sweep_command(retry_failed: bool, enqueue: bool) -> None:
 @click.option("--enqueue", is_flag=True, help="Ask a worker to do it instead of this process.")
 @with_appcontext
 def purge_command(enqueue: bool) -> None:
-    """Delete closed reports older than RETENTION_DAYS (statistics are kept)."""
+    """Delete closed reports older than RETENTION_DAYS, and events left without reports
+    (statistics are kept)."""
     from incident_service.services.retention import purge_expired_reports
 
     if enqueue:
         _enqueue(dispatch.TASK_RETENTION_PURGE)
         return
     result = purge_expired_reports()
-    click.echo(f"deleted {result.deleted} report(s) closed before {result.cutoff.isoformat()}")
+    click.echo(
+        f"deleted {result.deleted} report(s) closed before {result.cutoff.isoformat()} "
+        f"and {result.events_deleted} event(s) left without reports"
+    )
 
 
 def register(app: Flask) -> None:
