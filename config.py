@@ -67,6 +67,9 @@ class Config:
     ARGON2_PARALLELISM: int = 1
     ANONYMISE_MIN_BATCH: int = 20
     ANONYMISE_MAX_WAIT: int = 6 * 3600
+    # The fewest records written together once the oldest waiting report is overdue: a batch
+    # of one would tie its record to its report by time alone, so such reports wait longer.
+    ANONYMISE_MIN_OVERDUE_BATCH: int = 5
     SUPPRESSION_THRESHOLD: int = 10
     DP_LIFETIME_EPSILON: float = 10.0
     RETENTION_DAYS: int = 365
@@ -120,6 +123,7 @@ class Config:
             ARGON2_PARALLELISM=_int(env, "ARGON2_PARALLELISM", 1),
             ANONYMISE_MIN_BATCH=_int(env, "ANONYMISE_MIN_BATCH", 20),
             ANONYMISE_MAX_WAIT=_int(env, "ANONYMISE_MAX_WAIT", 6 * 3600),
+            ANONYMISE_MIN_OVERDUE_BATCH=_int(env, "ANONYMISE_MIN_OVERDUE_BATCH", 5),
             SUPPRESSION_THRESHOLD=_int(env, "SUPPRESSION_THRESHOLD", 10),
             DP_LIFETIME_EPSILON=float(env.get("DP_LIFETIME_EPSILON") or 10.0),
             RETENTION_DAYS=_int(env, "RETENTION_DAYS", 365),
@@ -162,6 +166,11 @@ class Config:
             )
         if self.ARGON2_MEMORY_KIB < 19456:
             raise UnsafeConfiguration("ARGON2_MEMORY_KIB", "must be at least 19456 (19 MiB)")
+        for name in ("ANONYMISE_MIN_BATCH", "ANONYMISE_MIN_OVERDUE_BATCH"):
+            if int(getattr(self, name)) < 2:
+                raise UnsafeConfiguration(
+                    name, "a batch of one ties its record to its report; use at least 2"
+                )
         if self.RATELIMIT_STORAGE_URI.startswith("memory"):
             raise UnsafeConfiguration(
                 "RATELIMIT_STORAGE_URI", "in-memory limits are per process; use Redis"

@@ -3,6 +3,7 @@
 JSON fields: `database` for everyone; for monitoring holding `HEALTHZ_TOKEN` also `broker`
 and `worker` (true/false; null in the embedded eager mode, where tasks run in-process),
 `awaiting_anonymisation` (consenting reports without a statistical record yet),
+`awaiting_withdrawal` (reports that no longer count whose record the sweep has yet to remove),
 `anonymisation_failed` and `mode`. The HTTP status follows the database only: reports are
 committed before anything is queued, so a missing broker or worker delays statistics but never
 intake, and a load balancer must keep routing reporters here.
@@ -90,6 +91,7 @@ def pipeline_checks() -> dict[str, Any]:
             checks["database"] = False
         else:
             checks["awaiting_anonymisation"] = pipeline.awaiting_anonymisation
+            checks["awaiting_withdrawal"] = pipeline.awaiting_withdrawal
             checks["anonymisation_failed"] = pipeline.failed
     return checks
 

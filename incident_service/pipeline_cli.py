@@ -80,6 +80,8 @@ def status_command() -> None:
     if current.oldest_wait_hours is not None:
         click.echo(f"oldest has waited        {current.oldest_wait_hours} h")
     click.echo(f"batch due                {'yes' if current.flush_due else 'no'}")
+    click.echo(f"awaiting withdrawal      {current.awaiting_withdrawal}")
+    click.echo(f"awaiting restore         {current.awaiting_restore}")
     click.echo(f"failed (operator needed) {current.failed}")
     click.echo(f"statistical records      {current.statistical_records}")
 
@@ -89,7 +91,7 @@ def status_command() -> None:
 @with_appcontext
 def flush_command(enqueue: bool) -> None:
     """Anonymise everything in the mixing pool now, whatever the batch size."""
-    from incident_service.services.pipeline import flush
+    from incident_service.services.pipeline import batch_sizes, flush
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_FLUSH)
@@ -100,6 +102,13 @@ def flush_command(enqueue: bool) -> None:
         f"recorded {result.recorded} in {result.batches} batch(es); "
         f"{result.skipped} no longer counted; {result.already_recorded} already recorded"
     )
+    smallest = batch_sizes().overdue
+    if result.batches and result.recorded < smallest * result.batches:
+        click.echo(
+            f"note: fewer than {smallest} records (ANONYMISE_MIN_OVERDUE_BATCH) were written "
+            "together; so small a batch can be tied to its reports by when it was written",
+            err=True,
+        )
 
 
 @pipeline_group.command("sweep")
@@ -107,7 +116,8 @@ def flush_command(enqueue: bool) -> None:
 @click.option("--enqueue", is_flag=True, help="Ask a worker to do it instead of this process.")
 @with_appcontext
 def sweep_command(retry_failed: bool, enqueue: bool) -> None:
-    """Re-queue reports the pipeline missed and flush if a batch is due (safe to repeat)."""
+    """Re-queue reports the pipeline missed, withdraw or restore statistics whose message was
+    lost, and flush if a batch is due (safe to repeat)."""
     from incident_service.services.pipeline import sweep
 
     if enqueue:
@@ -117,7 +127,8 @@ def sweep_command(retry_failed: bool, enqueue: bool) -> None:
         result = sweep(retry_failed=retry_failed)
     recorded = result.flush.recorded if result.flush is not None else 0
     click.echo(
-        f"re-queued {result.requeued}, retried {result.retried_failed} failed, recorded {recorded}"
+        f"re-queued {result.requeued}, retried {result.retried_failed} failed, "
+        f"withdrawn {result.withdrawn}, restored {result.restored}, recorded {recorded}"
     )
 
 
@@ -125,14 +136,18 @@ def sweep_command(retry_failed: bool, enqueue: bool) -> None:
 @click.option("--enqueue", is_flag=True, help="Ask a worker to do it instead of this process.")
 @with_appcontext
 def purge_command(enqueue: bool) -> None:
-    """Delete closed reports older than RETENTION_DAYS (statistics are kept)."""
+    """Delete closed reports older than RETENTION_DAYS, and events left without reports
+    (statistics are kept)."""
     from incident_service.services.retention import purge_expired_reports
 
     if enqueue:
         _enqueue(dispatch.TASK_RETENTION_PURGE)
         return
     result = purge_expired_reports()
-    click.echo(f"deleted {result.deleted} report(s) closed before {result.cutoff.isoformat()}")
+    click.echo(
+        f"deleted {result.deleted} report(s) closed before {result.cutoff.isoformat()} "
+        f"and {result.events_deleted} event(s) left without reports"
+    )
 
 
 def register(app: Flask) -> None:

@@ -54,17 +54,66 @@ def test_does_the_pool_wait_until_a_whole_batch_is_there(batch_app):
         assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
 
 
-def test_does_a_small_pool_flush_once_its_oldest_report_waited_long_enough(batch_app):
-    with batch_app.app_context():
-        submit()
-        submit()
+@pytest.fixture
+def overdue_app(tmp_path: Path, backend: str) -> Iterator[Flask]:
+    """Batches of ten, or of three once the oldest report is overdue."""
+    yield from build_app(tmp_path, backend, ANONYMISE_MIN_BATCH=10, ANONYMISE_MIN_OVERDUE_BATCH=3)
+
+
+def _age_pool(app: Flask) -> None:
+    old = utcnow() - dt.timedelta(seconds=app.config["ANONYMISE_MAX_WAIT"] + 1)
+    db.session.execute(sa.update(MixingPoolEntry).values(queued_at=old))
+    db.session.commit()
+
+
+def test_does_a_small_pool_flush_once_its_oldest_report_waited_long_enough(overdue_app):
+    with overdue_app.app_context():
+        for _ in range(3):
+            submit()
         assert pipeline.flush_if_due().recorded == 0
-        old = utcnow() - dt.timedelta(seconds=batch_app.config["ANONYMISE_MAX_WAIT"] + 1)
-        db.session.execute(sa.update(MixingPoolEntry).values(queued_at=old))
-        db.session.commit()
+        _age_pool(overdue_app)
         assert pipeline.flush_due()
-        assert pipeline.flush_if_due().recorded == 2
+        assert pipeline.flush_if_due().recorded == 3
         assert _count(MixingPoolEntry) == 0
+
+
+def test_does_an_overdue_report_wait_for_company_rather_than_be_written_alone(overdue_app):
+    """Two overdue reports are fewer than ANONYMISE_MIN_OVERDUE_BATCH: a batch of one or two
+    records would be tied to its reports by time alone, so they keep waiting until a third
+    arrives. Only the operator's `pipeline flush` writes them at once."""
+    with overdue_app.app_context():
+        first, second = submit().report_id, submit().report_id
+        _age_pool(overdue_app)
+        assert not pipeline.flush_due()
+        assert pipeline.flush_if_due().recorded == 0
+        assert pipeline.sweep().flush is None
+        assert _count(StatisticalRecord) == 0
+        assert set(_states().values()) == {StatisticsState.WAITING.value}
+        third = submit().report_id  # intake's nudge: now three, the oldest overdue
+        assert _tags() == {withdrawal_tag(report_id) for report_id in (first, second, third)}
+        submit()
+        _age_pool(overdue_app)
+        result = overdue_app.test_cli_runner().invoke(args=["pipeline", "flush"])
+        assert result.exit_code == 0, result.output
+        assert "recorded 1 in 1 batch(es)" in result.output
+        assert "fewer than 3 records (ANONYMISE_MIN_OVERDUE_BATCH)" in result.output
+        assert _count(StatisticalRecord) == 4
+
+
+def test_are_reports_that_no_longer_count_not_taken_for_company(overdue_app):
+    """Three overdue reports wait, but one was withdrawn meanwhile: two records would be too
+    few, so the two stay in the pool and only the withdrawn one is settled."""
+    with overdue_app.app_context():
+        ids = [submit().report_id for _ in range(3)]
+        db.session.get_one(Report, ids[0]).consent_statistics = False
+        db.session.commit()
+        _age_pool(overdue_app)
+        result = pipeline.flush_if_due()
+        assert (result.recorded, result.held_back, result.skipped) == (0, 2, 1)
+        assert _count(StatisticalRecord) == 0
+        assert _count(MixingPoolEntry) == 2
+        assert _states()[ids[0]] == StatisticsState.WITHDRAWN.value
+        assert not pipeline.flush_due()
 
 
 def test_does_a_forced_flush_write_whatever_waits(batch_app):
@@ -267,3 +316,144 @@ def test_can_nothing_in_a_record_link_it_to_its_report(mixing_app, backend):
         first_seen = list(dict.fromkeys(act_records))
         record_order = {row.id: arrival[row.withdrawal_tag] for row in rows}
         assert abs(_kendall_tau([record_order[r] for r in first_seen])) < 0.6
+
+
+# --------------------------------------------------------------------------------------------
+# Transactions: no record shares a writing transaction with its report
+
+
+def _interrupt_after_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next settling step die, as a worker killed between the two transactions."""
+
+    def killed(*args: object, **kwargs: object) -> None:
+        db.session.rollback()
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(pipeline, "_settle", killed)
+
+
+def test_does_a_flush_killed_between_writing_and_settling_end_with_one_record_each(
+    batch_app, monkeypatch
+):
+    """The records are committed, their reports still wait in the pool: the next flush finds
+    their tags, writes nothing again and marks the reports recorded; new reports in the same
+    chunk are written only once there are enough of them to make a batch."""
+    with batch_app.app_context():
+        ids = [submit().report_id for _ in range(BATCH - 1)]
+        with monkeypatch.context() as patched:
+            _interrupt_after_write(patched)
+            with pytest.raises(RuntimeError):
+                pipeline.flush(force=True)
+        assert _count(StatisticalRecord) == BATCH - 1
+        assert _count(MixingPoolEntry) == BATCH - 1
+        assert set(_states().values()) == {StatisticsState.WAITING.value}
+        # A fifth report makes a batch due again: the four are settled, but the fifth alone
+        # would be a batch of one, so it waits for four more.
+        ids.append(submit().report_id)
+        assert _count(StatisticalRecord) == BATCH - 1
+        assert _count(MixingPoolEntry) == 1
+        assert _states()[ids[-1]] == StatisticsState.WAITING.value
+        ids.extend(submit().report_id for _ in range(BATCH - 1))
+        assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
+        assert _count(StatisticalRecord) == 2 * BATCH - 1
+        assert _count(MixingPoolEntry) == 0
+        assert set(_states().values()) == {StatisticsState.RECORDED.value}
+
+
+def test_is_a_record_withdrawn_if_its_report_stopped_counting_while_it_was_written(
+    batch_app, monkeypatch
+):
+    """A caseworker marks a report spam just after its record was written and before the batch
+    is settled (the withdraw task may have run too early to find the record): settling sees
+    the new status under the row lock and withdraws the record at once."""
+    real_settle = pipeline._settle
+    with batch_app.app_context():
+        ids = [submit().report_id for _ in range(BATCH - 1)]
+        engine = db.engine
+
+        def spam_first(*args: object, **kwargs: object) -> pipeline.FlushResult:
+            with engine.begin() as other:  # another connection: the caseworker's request
+                other.execute(sa.update(Report).where(Report.id == ids[0]).values(status="spam"))
+            return real_settle(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(pipeline, "_settle", spam_first)
+        result = pipeline.flush(force=True)
+        assert (result.recorded, result.withdrawn) == (BATCH - 1, 1)
+        assert _tags() == {withdrawal_tag(report_id) for report_id in ids[1:]}
+        assert _states()[ids[0]] == StatisticsState.WITHDRAWN.value
+        assert _count(MixingPoolEntry) == 0
+
+
+def _shared_transaction_ids() -> dict[str, int]:
+    """How many statistical rows share a transaction id (`xmin`, or a lock's `xmax`) with a
+    report row or a pool row: each would tie a record to a handful of reports."""
+    checks = {
+        "record xmin = report xmin": "statistical_records s JOIN reports r ON s.xmin = r.xmin",
+        "record xmin = report xmax": (
+            "statistical_records s JOIN reports r ON s.xmin::text = r.xmax::text"
+        ),
+        "record xmin = pool xmin": "statistical_records s JOIN mixing_pool p ON s.xmin = p.xmin",
+        "record xmin = pool xmax": (
+            "statistical_records s JOIN mixing_pool p ON s.xmin::text = p.xmax::text"
+        ),
+        "act xmin = report xmin": "statistical_acts s JOIN reports r ON s.xmin = r.xmin",
+    }
+    return {
+        name: int(db.session.scalar(sa.text(f"SELECT count(*) FROM {joined}")) or 0)
+        for name, joined in checks.items()
+    }
+
+
+@pytest.mark.parametrize("min_batch", [1, BATCH])
+def test_does_no_record_share_a_transaction_id_with_any_report_or_pool_row(
+    tmp_path, monkeypatch, min_batch
+):
+    """PostgreSQL stamps each row with the transaction that wrote it, and a dump or a disk
+    image keeps the stamp: `... JOIN reports r ON s.xmin = r.xmin` paired every record with its
+    report when both were written together. Batches, an interrupted batch and its recovery,
+    a withdrawal and a restore all leave no shared id; some reports still wait in the pool."""
+    for app in build_app(tmp_path, "postgresql", ANONYMISE_MIN_BATCH=min_batch):
+        with app.app_context():
+            for _ in range(2 * BATCH):
+                submit()
+            with monkeypatch.context() as patched:
+                _interrupt_after_write(patched)
+                submit()
+                with pytest.raises(RuntimeError):
+                    pipeline.flush(force=True)
+            pipeline.flush(force=True)  # recovery: settles the interrupted batch
+            spam = db.session.scalars(sa.select(Report.id).limit(1)).one()
+            db.session.get_one(Report, spam).status = "spam"
+            db.session.commit()
+            pipeline.sweep()  # reconciles: withdraws the spam report's record
+            db.session.get_one(Report, spam).status = "triaged"
+            db.session.commit()
+            pipeline.sweep()  # restores it: queued again
+            pipeline.flush(force=True)
+            for _ in range(min(2, min_batch - 1)):
+                submit()  # left waiting in the pool
+            expected_records = 2 * BATCH + 1
+            assert _count(StatisticalRecord) == expected_records
+            assert _count(MixingPoolEntry) == min(2, min_batch - 1)
+            assert _shared_transaction_ids() == dict.fromkeys(_shared_transaction_ids(), 0)
+            # The reviewer's query, word for word.
+            linked = db.session.execute(
+                sa.text(
+                    "select r.id, r.received_on, s.region, s.month from reports r "
+                    "join statistical_records s on s.xmin = r.xmin"
+                )
+            ).all()
+            assert linked == []
+
+
+@pytest.mark.parametrize("setting", ["ANONYMISE_MIN_BATCH", "ANONYMISE_MIN_OVERDUE_BATCH"])
+def test_does_production_refuse_batches_of_one(tmp_path, setting):
+    """A batch of one record is written right after its report: no mixing at all."""
+    from config import Config, UnsafeConfiguration
+    from tests.test_config import production_env
+
+    Config.from_env(production_env(tmp_path, **{setting: "2"})).check_production()
+    config = Config.from_env(production_env(tmp_path, **{setting: "1"}))
+    with pytest.raises(UnsafeConfiguration) as refused:
+        config.check_production()
+    assert refused.value.setting == setting

@@ -15,9 +15,20 @@ import sqlalchemy as sa
 from flask import Flask
 
 from incident_service.constants import StatisticsState
-from incident_service.models import AuditEntry, Message, Report, StatisticalRecord, db, today
+from incident_service.models import (
+    Act,
+    AuditEntry,
+    Event,
+    Message,
+    Report,
+    StatisticalRecord,
+    db,
+    today,
+)
 from incident_service.services import dispatch
 from incident_service.services.retention import purge_expired_reports
+from incident_service.services.teams import ensure_organisation
+from incident_service.services.withdrawal import withdraw_statistics
 from tests.conftest import build_app
 from tests.factories import submit
 from tests.worker_process import ROOT
@@ -148,6 +159,57 @@ def test_does_the_purge_delete_old_closed_reports_but_keep_their_statistics(app)
         assert purge_expired_reports().deleted == 0
 
 
+def _event(days_ago: int, *, act_days_ago: list[int] | None = None) -> str:
+    """An event written up by a caseworker (sealed blobs stand in for the real envelopes)."""
+    organisation = ensure_organisation()
+    event = Event(
+        organisation_id=organisation.id,
+        created_on=today() - dt.timedelta(days=days_ago),
+        sealed=b"sealed title and description",
+    )
+    db.session.add(event)
+    db.session.flush()
+    for age in act_days_ago or []:
+        db.session.add(
+            Act(event_id=event.id, created_on=today() - dt.timedelta(days=age), sealed=b"act")
+        )
+    db.session.commit()
+    return event.id
+
+
+def test_does_the_purge_delete_events_left_without_reports_and_their_acts(app):
+    """Caseworkers' write-ups of what happened go once their last report is gone and nothing
+    was added to them within the retention period; an event still in use stays."""
+    retention = app.config["RETENTION_DAYS"]
+    with app.app_context():
+        gone = _event(retention + 40, act_days_ago=[retention + 30, retention + 20])
+        purged_report = submit().report_id
+        db.session.get_one(Report, purged_report).event_id = gone
+        db.session.commit()
+        _close(purged_report, retention + 1)
+        never_linked = _event(retention + 2)
+        still_linked = _event(retention + 40, act_days_ago=[retention + 30])
+        open_report = submit().report_id
+        db.session.get_one(Report, open_report).event_id = still_linked
+        db.session.commit()
+        recent_act = _event(retention + 40, act_days_ago=[retention + 30, 3])
+        recent = _event(retention - 1)
+
+        result = purge_expired_reports()
+        assert (result.deleted, result.events_deleted) == (1, 2)
+        remaining = set(db.session.scalars(sa.select(Event.id)))
+        assert remaining == {still_linked, recent_act, recent}
+        assert gone not in remaining and never_linked not in remaining
+        acts_left = set(db.session.scalars(sa.select(Act.event_id)))
+        assert acts_left == {still_linked, recent_act}
+        entry = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "retention.purge")
+        ).one()
+        assert '"events_deleted":2' in entry.detail and gone not in entry.detail
+        again = purge_expired_reports()
+        assert (again.deleted, again.events_deleted) == (0, 0)
+
+
 def test_does_the_purge_keep_a_report_still_waiting_to_be_counted(tmp_path, backend):
     for app in build_app(tmp_path, backend, ANONYMISE_MIN_BATCH=5):
         with app.app_context():
@@ -161,10 +223,13 @@ def test_does_the_purge_keep_a_report_still_waiting_to_be_counted(tmp_path, back
 
 def test_does_the_purge_command_say_what_it_deleted(app):
     with app.app_context():
-        _close(submit().report_id, app.config["RETENTION_DAYS"] + 1, status="spam")
+        report_id = submit().report_id
+        _close(report_id, app.config["RETENTION_DAYS"] + 1, status="spam")
+        withdraw_statistics(report_id)  # what marking it spam enqueues
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 0, result.output
     assert "deleted 1 report(s)" in result.output
+    assert "and 0 event(s) left without reports" in result.output
 
 
 def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_path):

@@ -70,6 +70,12 @@ def _count(model: type) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
 
 
+def _settled(records: int) -> bool:
+    """All `records` are written and every batch is settled (a batch writes its records in
+    one transaction and marks its reports recorded in the next)."""
+    return _count(StatisticalRecord) == records and _count(MixingPoolEntry) == 0
+
+
 def _backlog(count: int) -> list[str]:
     """`count` consenting reports in the mixing pool, filed without nudging anyone."""
     submission = parse_report(report_payload())
@@ -139,13 +145,67 @@ def test_do_reports_submitted_while_redis_is_down_get_counted_once_it_returns(
                     assert wait_for(
                         lambda: dispatch.enqueue(dispatch.TASK_PIPELINE_SWEEP), timeout=30
                     )
-                    assert wait_for(
-                        lambda: _count(StatisticalRecord) == 5, timeout=SETTLE_SECONDS
-                    ), worker.log()[-3000:]
+                    settled = wait_for(lambda: _settled(5), timeout=SETTLE_SECONDS)
+                    assert settled, worker.log()[-3000:]
                     _assert_exactly_one_record_each(ids)
                     assert "sweep" in worker.log()
                 finally:
                     worker.stop()
+    finally:
+        broker.stop()
+
+
+def test_does_a_consent_withdrawal_sent_while_redis_was_down_reach_the_record(
+    tmp_path, backend, redis_url
+):
+    """The reporter withdraws consent while Redis is stopped and is told it is done; the
+    withdraw message is lost. Once Redis and a worker are back, the scheduled sweep (sent
+    through Redis, run by the real worker with its withdrawal key) removes exactly that record."""
+    broker = PrivateRedis(free_port(), tmp_path).start()
+    try:
+        for app in build_app(tmp_path, backend, CELERY_EAGER=False, REDIS_URL=broker.url):
+            client = app.test_client()
+            receipts = []
+            for _ in range(2):
+                response = client.post("/api/v1/reports", json=report_payload())
+                assert response.status_code == 201
+                receipts.append(response.get_json()["receipt"])
+            with app.app_context():
+                env = worker_environment(app, redis_url=broker.url)
+                first = WorkerProcess(env, tmp_path / "first.log").start()
+                try:
+                    assert dispatch.enqueue(dispatch.TASK_PIPELINE_FLUSH)
+                    settled = wait_for(lambda: _settled(2), timeout=SETTLE_SECONDS)
+                    assert settled, first.log()[-3000:]
+                finally:
+                    first.stop()
+                broker.stop()
+            answer = client.post("/api/v1/consent/withdraw", json={"receipt": receipts[0]})
+            assert answer.status_code == 200
+            assert answer.get_json()["consent_statistics"] is False
+            with app.app_context():
+                assert _count(StatisticalRecord) == 2  # nothing could run it
+                withdrawn, kept = db.session.scalars(
+                    sa.select(Report.id).order_by(Report.consent_statistics)
+                ).all()
+                broker.start()
+                second = WorkerProcess(env, tmp_path / "second.log").start()
+                try:
+                    assert dispatch.enqueue(dispatch.TASK_PIPELINE_SWEEP)
+                    assert wait_for(
+                        lambda: _count(StatisticalRecord) == 1, timeout=SETTLE_SECONDS
+                    ), second.log()[-3000:]
+                    tags = set(db.session.scalars(sa.select(StatisticalRecord.withdrawal_tag)))
+                    assert tags == {withdrawal_tag(kept)}
+                    db.session.rollback()
+                    assert db.session.get_one(Report, withdrawn).statistics_state == (
+                        StatisticsState.WITHDRAWN.value
+                    )
+                    log = second.log()
+                    assert "1 withdrawn" in log
+                    assert withdrawn not in log and kept not in log
+                finally:
+                    second.stop()
     finally:
         broker.stop()
 
@@ -176,9 +236,8 @@ def test_does_every_report_get_exactly_one_record_when_the_pool_process_is_kille
             _stop_mid_batch(worker, KILL_BACKLOG)
             killed = worker.signal_children(signal.SIGKILL)
             assert killed
-            assert wait_for(
-                lambda: _count(StatisticalRecord) == KILL_BACKLOG, timeout=SETTLE_SECONDS
-            ), worker.log()[-3000:]
+            settled = wait_for(lambda: _settled(KILL_BACKLOG), timeout=SETTLE_SECONDS)
+            assert settled, worker.log()[-3000:]
             _assert_exactly_one_record_each(ids)
             assert "WorkerLostError" in worker.log() or "SIGKILL" in worker.log()
         finally:
@@ -202,9 +261,8 @@ def test_does_the_sweep_finish_a_batch_after_the_whole_worker_was_killed(web_app
         second = WorkerProcess(env, tmp_path / "second.log").start()
         try:
             dispatch.enqueue(dispatch.TASK_PIPELINE_SWEEP)
-            assert wait_for(
-                lambda: _count(StatisticalRecord) == KILL_BACKLOG, timeout=SETTLE_SECONDS
-            ), second.log()[-3000:]
+            settled = wait_for(lambda: _settled(KILL_BACKLOG), timeout=SETTLE_SECONDS)
+            assert settled, second.log()[-3000:]
             _assert_exactly_one_record_each(ids)
         finally:
             second.stop()

@@ -2,8 +2,12 @@
 
 The one entry point is `cube()`: counts of reports (or persons affected, or acts) for a
 `Period`, broken down by any of the `Dimension`s, with every margin (subtotal) when asked. It
-always reads the current records, so a withdrawal or a new batch is reflected in the next call;
-releases call it when they are generated and store what they publish.
+always reads the current records, so a withdrawal or a new batch is reflected in the next call.
+
+Releases do not call it yet: they count through their own small query layer
+(`release_counts.py`, plain GROUP BYs over the same records), written so that it can be swapped
+for these cubes later. Today `cube()` serves the tests and the benchmark (`bench/pipeline.py`),
+and stores nothing: there is no aggregate table that could go stale.
 
 How a cube is computed, in one SQL statement:
 

@@ -1,7 +1,10 @@
 """Sending tasks after commit, by name, without ever making a reporter wait on the broker.
 
-The web never imports `workers/`; it names tasks. A failed publish is logged (without content)
-and left to the periodic sweep, because the report is already safely committed.
+The web never imports `workers/`; it names tasks. A failed publish is logged (without content),
+with what will make up for it: the work itself is already committed in the database, and for
+every pipeline task a periodic job finds it again (the sweep re-queues waiting reports and
+reconciles withdrawn and restored ones). A release request has no such job beyond last month's
+nightly draft, so its caller must tell the person to ask again.
 """
 
 from __future__ import annotations
@@ -25,6 +28,19 @@ TASK_PIPELINE_RESTORE = "incident.pipeline.restore"
 TASK_RELEASE_GENERATE = "incident.releases.generate"
 TASK_RETENTION_PURGE = "incident.retention.purge"
 
+# What does the work of a task whose message never reached Redis, for the log line. Every
+# task name above has an entry, and each says only what is true (tested).
+RECOVERY = {
+    TASK_PIPELINE_NUDGE: "the scheduled flush check and the sweep will catch up",
+    TASK_PIPELINE_FLUSH: "a batch is still written once due; send it again to force one",
+    TASK_PIPELINE_SWEEP: "the next scheduled sweep will run",
+    TASK_PIPELINE_WITHDRAW: "the scheduled sweep will withdraw the record",
+    TASK_PIPELINE_RESTORE: "the scheduled sweep will queue the report again",
+    TASK_RELEASE_GENERATE: "nothing retries it except last month's nightly draft: ask again",
+    TASK_RETENTION_PURGE: "the next daily purge will run",
+}
+NO_RECOVERY = "nothing retries it: send it again"
+
 # At most one nudge per interval per process: the beat schedule and the sweep make sure no
 # report waits forever, so each submission need not pay for a broker round trip.
 NUDGE_INTERVAL_SECONDS = 1.0
@@ -40,14 +56,28 @@ def _celery() -> Celery:
 def enqueue(task_name: str, *args: Any) -> bool:
     """Send a task (or run it in-process in eager mode). True if it was handed over."""
     celery_app = _celery()
+    eager = bool(celery_app.conf.task_always_eager)
     try:
-        if celery_app.conf.task_always_eager:
+        if eager:
             celery_app.loader.import_default_modules()
             celery_app.tasks[task_name].apply(args=args, throw=True)
         else:
             celery_app.send_task(task_name, args=list(args))
     except Exception as exc:
-        log.warning("task %s not sent (%s); the sweep will catch up", task_name, type(exc).__name__)
+        if eager:
+            # The embedded mode has no beat: nothing scheduled will run it again.
+            log.warning(
+                "task %s failed in this process (%s); run it again by hand",
+                task_name,
+                type(exc).__name__,
+            )
+        else:
+            log.warning(
+                "task %s not sent (%s); %s",
+                task_name,
+                type(exc).__name__,
+                RECOVERY.get(task_name, NO_RECOVERY),
+            )
         return False
     return True
 

@@ -2,21 +2,38 @@
 
 Intake puts every consenting report into `mixing_pool` (state `waiting`) in the same
 transaction as the report itself. Nothing is anonymised one by one: a flush happens only when
-at least `ANONYMISE_MIN_BATCH` reports wait or the oldest has waited `ANONYMISE_MAX_WAIT`
-seconds (or an operator forces one), and each batch is written in one transaction with its rows
-in random order. Neither row order, insert time nor id then links a record to its report.
+at least `ANONYMISE_MIN_BATCH` reports wait, or the oldest has waited `ANONYMISE_MAX_WAIT`
+seconds and at least `ANONYMISE_MIN_OVERDUE_BATCH` wait (or an operator forces one). Each batch
+is written with its rows in random order and random ids, so neither row order, insert time nor
+id links a record to its report within its batch.
+
+A batch takes two transactions, so that no transaction both writes records and touches the
+reports they come from (PostgreSQL stamps every row with the id of the transaction that wrote
+it, `xmin`, and a row lock leaves it in `xmax`; a dump or a disk image keeps both):
+
+1. *write*: lock the batch's pool rows (not the reports), open the sections, insert the
+   records, commit. Nothing else is written in it.
+2. *settle*: lock the reports, re-read consent and status, mark each report `recorded`
+   (derived from its withdrawal tag being present), `failed` or `withdrawn`, delete the pool
+   rows, commit.
 
 Safety properties, each covered by tests:
 
-* exactly one record per counted report — the pool entry is deleted, the record inserted and the
-  report marked `recorded` in one transaction, and the withdrawal tag is unique, so a retried,
-  duplicated or interrupted flush can neither lose nor double a report;
+* exactly one record per counted report — the withdrawal tag is unique, and a report whose tag
+  is already present is never written again, only settled; a worker killed between the two
+  transactions leaves records whose reports still wait in the pool, and the next flush finds
+  their tags and settles them;
 * concurrent flushes take disjoint reports (PostgreSQL: `FOR UPDATE SKIP LOCKED` on the pool
-  and report rows; SQLite serialises writers, and a lost race ends in a retried chunk);
+  rows; SQLite serialises writers, and a lost race ends in a retried chunk);
 * a report whose section will not open is marked `failed` with a coarse reason and leaves the
   pool; the others in its batch are still recorded, and the flush then raises
   `StatisticalSectionsUnusable` so the task fails loudly;
-* consent and the report's current status are read under the row lock at flush time.
+* consent, status and a deletion request are read again under the report's row lock when the
+  batch is settled; a record written for a report that stopped counting meanwhile is withdrawn
+  at once;
+* the sweep reconciles: a report whose record exists but that no longer counts (its withdraw
+  message was lost) has the record withdrawn, and a withdrawn report that counts again (a lost
+  restore) is queued again (`withdrawal.reconcile_statistics`).
 """
 
 from __future__ import annotations
@@ -29,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import any_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import and_, any_, bindparam, delete, exists, func, insert, not_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -95,10 +112,14 @@ class StatisticalSectionsUnusable(Exception):
 class FlushResult:
     recorded: int = 0
     already_recorded: int = 0
-    skipped: int = 0  # no consent or marked spam/duplicate since it was queued
+    skipped: int = 0  # no consent, marked spam/duplicate or deletion asked since it was queued
     failed: int = 0
     batches: int = 0
+    held_back: int = 0  # too few to write as a batch of their own: they wait for more
+    withdrawn: int = 0  # written, then found to no longer count when settled
     failures: list[SectionUnusable] = field(default_factory=list, repr=False)
+    # Reports whose record must be withdrawn after settling; never logged or returned.
+    to_withdraw: list[str] = field(default_factory=list, repr=False)
 
     def add(self, other: FlushResult) -> None:
         self.recorded += other.recorded
@@ -106,7 +127,10 @@ class FlushResult:
         self.skipped += other.skipped
         self.failed += other.failed
         self.batches += other.batches
+        self.held_back += other.held_back
+        self.withdrawn += other.withdrawn
         self.failures.extend(other.failures)
+        self.to_withdraw.extend(other.to_withdraw)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -115,7 +139,19 @@ class FlushResult:
             "skipped": self.skipped,
             "failed": self.failed,
             "batches": self.batches,
+            "held_back": self.held_back,
+            "withdrawn": self.withdrawn,
         }
+
+
+@dataclass(frozen=True)
+class BatchSizes:
+    """`ANONYMISE_MIN_BATCH`, `ANONYMISE_MIN_OVERDUE_BATCH` (never above the first) and
+    `ANONYMISE_MAX_WAIT`."""
+
+    batch: int
+    overdue: int
+    max_wait: dt.timedelta
 
 
 @dataclass(frozen=True)
@@ -123,10 +159,12 @@ class PoolState:
     waiting: int
     oldest_queued_at: dt.datetime | None
 
-    def due(self, *, min_batch: int, max_wait: dt.timedelta, now: dt.datetime) -> bool:
-        if self.waiting == 0:
-            return False
-        return self.waiting >= min_batch or self.overdue(max_wait=max_wait, now=now)
+    def minimum(self, *, sizes: BatchSizes, now: dt.datetime) -> int:
+        """The smallest batch that may be written now (without an operator forcing one)."""
+        return sizes.overdue if self.overdue(max_wait=sizes.max_wait, now=now) else sizes.batch
+
+    def due(self, *, sizes: BatchSizes, now: dt.datetime) -> bool:
+        return self.waiting > 0 and self.waiting >= self.minimum(sizes=sizes, now=now)
 
     def overdue(self, *, max_wait: dt.timedelta, now: dt.datetime) -> bool:
         return self.oldest_queued_at is not None and now - self.oldest_queued_at >= max_wait
@@ -137,9 +175,16 @@ class SweepResult:
     requeued: int
     retried_failed: int
     flush: FlushResult | None
+    withdrawn: int = 0  # records removed for reports that no longer count
+    restored: int = 0  # withdrawn reports that count again, queued for a fresh record
 
     def as_dict(self) -> dict[str, int]:
-        values = {"requeued": self.requeued, "retried_failed": self.retried_failed}
+        values = {
+            "requeued": self.requeued,
+            "retried_failed": self.retried_failed,
+            "withdrawn": self.withdrawn,
+            "restored": self.restored,
+        }
         if self.flush is not None:
             values.update(self.flush.as_dict())
         return values
@@ -151,6 +196,10 @@ class PipelineStatus:
 
     awaiting_anonymisation: int  # consenting, counted, and without a record yet
     waiting_in_pool: int
+    # Reports that no longer count whose record (or queue entry) is still there, and withdrawn
+    # reports that count again: both normally zero, and set right by the next sweep.
+    awaiting_withdrawal: int
+    awaiting_restore: int
     failed: int
     statistical_records: int
     flush_due: bool
@@ -161,12 +210,14 @@ class PipelineStatus:
 # Settings and pool state
 
 
-def _min_batch() -> int:
-    return max(1, int(current_app.config["ANONYMISE_MIN_BATCH"]))
-
-
-def _max_wait() -> dt.timedelta:
-    return dt.timedelta(seconds=max(0, int(current_app.config["ANONYMISE_MAX_WAIT"])))
+def batch_sizes() -> BatchSizes:
+    batch = max(1, int(current_app.config["ANONYMISE_MIN_BATCH"]))
+    overdue = max(1, int(current_app.config["ANONYMISE_MIN_OVERDUE_BATCH"]))
+    return BatchSizes(
+        batch=batch,
+        overdue=min(batch, overdue),
+        max_wait=dt.timedelta(seconds=max(0, int(current_app.config["ANONYMISE_MAX_WAIT"]))),
+    )
 
 
 def _is_postgres() -> bool:
@@ -181,12 +232,46 @@ def pool_state() -> PoolState:
 
 
 def flush_due(now: dt.datetime | None = None) -> bool:
-    return pool_state().due(min_batch=_min_batch(), max_wait=_max_wait(), now=now or utcnow())
+    return pool_state().due(sizes=batch_sizes(), now=now or utcnow())
 
 
-def counts_for_statistics(*, consent_statistics: bool, status: str) -> bool:
-    """Whether a report in this state belongs in the statistics at all."""
-    return bool(consent_statistics) and status not in WITHDRAWING_STATUSES
+def counts_for_statistics(
+    *, consent_statistics: bool, status: str, deletion_requested: bool
+) -> bool:
+    """Whether a report in this state belongs in the statistics at all.
+
+    A reporter who asked for their report to be deleted has withdrawn it from everything, the
+    statistics included, even before the case team deletes it.
+    """
+    return (
+        bool(consent_statistics)
+        and status not in WITHDRAWING_STATUSES
+        and not bool(deletion_requested)
+    )
+
+
+def counted_condition() -> ColumnElement[bool]:
+    """`counts_for_statistics` as a condition on the reports table."""
+    return and_(
+        Report.consent_statistics.is_(True),
+        Report.status.not_in(WITHDRAWING_STATUSES),
+        Report.deletion_requested.is_(False),
+    )
+
+
+def awaiting_withdrawal_condition() -> ColumnElement[bool]:
+    """Reports that no longer count but may still have a record or a queue entry."""
+    return and_(
+        Report.statistics_state.in_(
+            [StatisticsState.RECORDED.value, StatisticsState.WAITING.value]
+        ),
+        not_(counted_condition()),
+    )
+
+
+def awaiting_restore_condition() -> ColumnElement[bool]:
+    """Reports withdrawn from the statistics that count again."""
+    return and_(Report.statistics_state == StatisticsState.WITHDRAWN.value, counted_condition())
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,21 +286,24 @@ def flush_if_due() -> FlushResult:
 def flush(*, force: bool = False) -> FlushResult:
     """Write waiting reports as shuffled batches of statistical records.
 
-    Without `force`, runs only while a batch is due and never writes a batch smaller than
-    `ANONYMISE_MIN_BATCH` unless the oldest report has waited `ANONYMISE_MAX_WAIT`. With
-    `force` (operator command), writes whatever waits. Commits per chunk. Raises
-    `StatisticalSectionsUnusable` after all chunks are done if any report failed.
+    Without `force`, runs only while a batch is due and never writes fewer records at once than
+    `ANONYMISE_MIN_BATCH`, or `ANONYMISE_MIN_OVERDUE_BATCH` once the oldest report has waited
+    `ANONYMISE_MAX_WAIT`: a batch of one or two would tie each record to its report by time
+    alone, so such reports wait for company. With `force` (operator command), writes whatever
+    waits. Commits per chunk (two transactions each). Raises `StatisticalSectionsUnusable`
+    after all chunks are done if any report failed.
     """
     settings = _FlushSettings(
         force=force,
-        min_batch=_min_batch(),
-        max_wait=_max_wait(),
+        sizes=batch_sizes(),
         key=statistics_key(),
         tag_key=withdrawal_key(),
     )
     total = _flush_chunks(settings)
     if total.batches:
         log.info("anonymised batch(es): %s", total.as_dict())
+    if total.withdrawn:
+        _withdraw_settled(total)
     if total.failures:
         summary = describe_failure(total.failures)
         log.error(
@@ -231,8 +319,7 @@ def flush(*, force: bool = False) -> FlushResult:
 @dataclass(frozen=True)
 class _FlushSettings:
     force: bool
-    min_batch: int
-    max_wait: dt.timedelta
+    sizes: BatchSizes
     key: RecipientPrivateKey
     tag_key: SymmetricKey
 
@@ -242,11 +329,21 @@ class _Batch:
     """One locked chunk, opened and generalised, not yet written."""
 
     all_ids: list[str]
+    # Every report's withdrawal tag, counted or not: settling looks for all of them.
+    tags: dict[str, bytes] = field(default_factory=dict)
     candidates: dict[bytes, tuple[str, GeneralisedReport]] = field(default_factory=dict)
-    not_counted: list[str] = field(default_factory=list)
-    never_consented: list[str] = field(default_factory=list)
-    failed: dict[str, list[str]] = field(default_factory=dict)
-    failures: list[SectionUnusable] = field(default_factory=list)
+    not_counted: set[str] = field(default_factory=set)
+    never_consented: set[str] = field(default_factory=set)
+    failed: dict[str, SectionUnusable] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What the write transaction did with a batch's candidates."""
+
+    recorded: int  # records inserted now
+    already_recorded: int  # their tag was there before (a retried or interrupted flush)
+    held_back: frozenset[str]  # left waiting: too few to make a batch
 
 
 def _next_chunk(settings: _FlushSettings) -> tuple[int, int] | None:
@@ -256,17 +353,16 @@ def _next_chunk(settings: _FlushSettings) -> tuple[int, int] | None:
     waiting = state.waiting
     if waiting <= 0:
         return None
-    overdue = state.overdue(max_wait=settings.max_wait, now=utcnow())
-    if not settings.force and not overdue and waiting < settings.min_batch:
+    minimum = 1 if settings.force else state.minimum(sizes=settings.sizes, now=utcnow())
+    if waiting < minimum:
         return None
     # Keep the tail with the last chunk rather than leave a runt batch behind.
-    limit = waiting if waiting < CHUNK_SIZE + settings.min_batch else CHUNK_SIZE
-    minimum = 1 if settings.force or overdue else settings.min_batch
+    limit = waiting if waiting < CHUNK_SIZE + settings.sizes.batch else CHUNK_SIZE
     return limit, minimum
 
 
 def _flush_chunks(settings: _FlushSettings) -> FlushResult:
-    """Lock, open and write one chunk at a time, each in its own transaction.
+    """Lock, open, write and settle one chunk at a time.
 
     (Writing chunk N on a second connection while chunk N+1 is opened was tried: on a busy
     two-core machine the database server and the decryption compete for the same cores and
@@ -286,13 +382,18 @@ def _flush_chunks(settings: _FlushSettings) -> FlushResult:
             break
         batch = _prepare(rows, settings)
         try:
-            total.add(_write(session, batch))
+            written = _write_records(session, batch, minimum)
         except IntegrityError:
             # Another flush recorded some of these reports first (SQLite has no SKIP LOCKED).
             session.rollback()
             conflicts += 1
             if conflicts > MAX_CHUNK_CONFLICTS:
                 raise
+            continue
+        settled = _settle(session, batch, written)
+        total.add(settled)
+        if len(written.held_back) == len(batch.all_ids):
+            break  # nothing but reports waiting for company: the pool is as it was
     return total
 
 
@@ -303,36 +404,41 @@ def _lock_chunk(session: Session, limit: int) -> list[Any]:
             Report.statistical_section,
             Report.consent_statistics,
             Report.status,
+            Report.deletion_requested,
         )
         .join(Report, Report.id == MixingPoolEntry.report_id)
         .order_by(MixingPoolEntry.queued_at, MixingPoolEntry.report_id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # Lock pool and report rows together, skipping any another flush or a caseworker's
-        # status change holds: no waiting on each other, no deadlock, no report taken twice.
-        query = query.with_for_update(skip_locked=True)
+        # Only the pool rows: a concurrent flush skips them, so no report is taken twice and
+        # nobody waits. The reports are not locked (a lock is a write of the transaction id
+        # into the row) until the separate settling transaction.
+        query = query.with_for_update(skip_locked=True, of=MixingPoolEntry)
     return list(session.execute(query).all())
 
 
 def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
     """Open and generalise a locked chunk (CPU only, no database access)."""
     batch = _Batch(all_ids=[row[0] for row in rows])
-    for report_id, envelope, consent, status in rows:
-        if not counts_for_statistics(consent_statistics=consent, status=status):
-            batch.not_counted.append(report_id)
+    for report_id, envelope, consent, status, deletion_requested in rows:
+        tag = withdrawal_tag(report_id, settings.tag_key)
+        batch.tags[report_id] = tag
+        if not counts_for_statistics(
+            consent_statistics=consent, status=status, deletion_requested=deletion_requested
+        ):
+            batch.not_counted.add(report_id)
             continue
         try:
             generalised = anonymise_section(report_id, envelope, settings.key)
         except SectionUnusable as error:
-            batch.failed.setdefault(error.reason, []).append(report_id)
-            batch.failures.append(error)
+            batch.failed[report_id] = error
             continue
         if not generalised.consented:
             # The sealed answer says no even though the column says yes: the answer wins.
-            batch.never_consented.append(report_id)
+            batch.never_consented.add(report_id)
             continue
-        batch.candidates[withdrawal_tag(report_id, settings.tag_key)] = (report_id, generalised)
+        batch.candidates[tag] = (report_id, generalised)
     return batch
 
 
@@ -347,38 +453,130 @@ def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     return condition
 
 
-def _write(session: Session, batch: _Batch) -> FlushResult:
-    """Write one prepared chunk in the transaction that locked it, and commit."""
-    existing: set[bytes] = set()
-    if batch.candidates:
-        tag_column = StatisticalRecord.withdrawal_tag
-        existing = set(
-            session.scalars(
-                select(tag_column).where(_among(session, tag_column, list(batch.candidates)))
-            )
-        )
-    fresh = [(tag, value) for tag, value in batch.candidates.items() if tag not in existing]
-    _insert_shuffled(session, fresh)
+def _present_tags(session: Session, tags: Sequence[bytes]) -> set[bytes]:
+    if not tags:
+        return set()
+    column = StatisticalRecord.withdrawal_tag
+    return set(session.scalars(select(column).where(_among(session, column, tags))))
 
-    recorded_ids = [report_id for report_id, _ in batch.candidates.values()]
-    session.execute(
-        delete(MixingPoolEntry).where(_among(session, MixingPoolEntry.report_id, batch.all_ids))
-    )
-    _set_state(session, recorded_ids, StatisticsState.RECORDED, None)
-    for reason, ids in batch.failed.items():
-        _set_state(session, ids, StatisticsState.FAILED, reason)
-    # Consent withdrawn, or marked spam or duplicate, while it waited.
-    _set_state(session, batch.not_counted, StatisticsState.WITHDRAWN, None)
-    _set_state(session, batch.never_consented, StatisticsState.NOT_CONSENTED, None)
-    session.commit()
-    return FlushResult(
+
+def _write_records(session: Session, batch: _Batch, minimum: int) -> _Written:
+    """The write transaction: insert the batch's new records, shuffled, and commit. Nothing
+    else is written in it, so no report row and no pool row carries its transaction id.
+
+    Fewer new records than `minimum` are not written at all: their reports stay in the pool.
+    Without new records the transaction stays open and settling continues in it (it then
+    writes no record, so there is nothing to tie to).
+    """
+    existing = _present_tags(session, list(batch.candidates))
+    fresh = [(tag, value) for tag, value in batch.candidates.items() if tag not in existing]
+    held_back: frozenset[str] = frozenset()
+    if fresh and len(fresh) < minimum:
+        held_back = frozenset(report_id for _, (report_id, _) in fresh)
+        fresh = []
+    if fresh:
+        _insert_shuffled(session, fresh)
+        session.commit()
+    return _Written(
         recorded=len(fresh),
-        already_recorded=len(batch.candidates) - len(fresh),
-        skipped=len(batch.not_counted) + len(batch.never_consented),
-        failed=sum(len(ids) for ids in batch.failed.values()),
-        batches=1,
-        failures=list(batch.failures),
+        already_recorded=len(existing),
+        held_back=held_back,
     )
+
+
+def _settle(session: Session, batch: _Batch, written: _Written) -> FlushResult:
+    """The settling transaction: bring each report of the batch in line with what is now in
+    the records, under the reports' row locks, delete their pool rows, and commit.
+
+    A report is `recorded` exactly when its withdrawal tag is present, whatever happened in
+    between (a crash after the write, a withdrawal racing the batch). A report that stopped
+    counting while its record was being written is noted for `_withdraw_settled`.
+    """
+    ids = [report_id for report_id in batch.all_ids if report_id not in written.held_back]
+    result = FlushResult(
+        recorded=written.recorded,
+        already_recorded=written.already_recorded,
+        batches=1 if written.recorded else 0,
+        held_back=len(written.held_back),
+    )
+    if not ids:
+        session.rollback()
+        return result
+    query = (
+        select(
+            Report.id,
+            Report.consent_statistics,
+            Report.status,
+            Report.deletion_requested,
+            Report.statistics_state,
+        )
+        .where(_among(session, Report.id, ids))
+        .order_by(Report.id)  # one lock order for every flush: no deadlock between them
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    current = {row[0]: row for row in session.execute(query)}
+    present = _present_tags(session, [batch.tags[report_id] for report_id in ids])
+    candidate_ids = {report_id for report_id, _ in batch.candidates.values()}
+    in_pipeline = (StatisticsState.WAITING.value, StatisticsState.RECORDED.value)
+
+    targets: dict[tuple[StatisticsState, str | None], list[str]] = {}
+    leave_pool: list[str] = []
+    for report_id in ids:
+        row = current.get(report_id)
+        if row is None:
+            leave_pool.append(report_id)  # the report is gone (its pool row went with it)
+            continue
+        _, consent, status, deletion_requested, state = row
+        counts = counts_for_statistics(
+            consent_statistics=consent, status=status, deletion_requested=deletion_requested
+        )
+        target: tuple[StatisticsState, str | None] | None = None
+        if batch.tags[report_id] in present:
+            target = (StatisticsState.RECORDED, None)
+            if not counts:
+                result.withdrawn += 1
+                result.to_withdraw.append(report_id)
+        elif report_id in candidate_ids:
+            # Its record was withdrawn after the write: that withdrawal settled the report
+            # (and a restore since may have queued it again). Leave both as they are.
+            continue
+        elif state not in in_pipeline:
+            pass  # withdrawn or marked failed meanwhile: nothing to change
+        elif not counts:
+            target = (StatisticsState.WITHDRAWN, None)
+            result.skipped += 1
+        elif report_id in batch.not_counted:
+            continue  # counts again by now: it stays in the pool for the next batch
+        elif report_id in batch.never_consented:
+            target = (StatisticsState.NOT_CONSENTED, None)
+            result.skipped += 1
+        elif report_id in batch.failed:
+            error = batch.failed[report_id]
+            target = (StatisticsState.FAILED, error.reason)
+            result.failed += 1
+            result.failures.append(error)
+        if target is not None:
+            targets.setdefault(target, []).append(report_id)
+        leave_pool.append(report_id)
+    if leave_pool:
+        session.execute(
+            delete(MixingPoolEntry).where(_among(session, MixingPoolEntry.report_id, leave_pool))
+        )
+    for (state_value, error_reason), members in targets.items():
+        _set_state(session, members, state_value, error_reason)
+    session.commit()
+    return result
+
+
+def _withdraw_settled(total: FlushResult) -> None:
+    """Withdraw, each in its own transaction, records written for reports that stopped
+    counting while their batch was being written (their withdraw task may have run too
+    early to find them)."""
+    from incident_service.services.withdrawal import withdraw_statistics
+
+    for report_id in total.to_withdraw:
+        withdraw_statistics(report_id)
 
 
 def _insert_shuffled(session: Session, fresh: Sequence[tuple[bytes, Any]]) -> None:
@@ -469,13 +667,17 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
     """Catch up on anything the nudges missed; safe to run at any time, any number of times.
 
     Re-queues consenting reports that wait but are not in the pool, optionally puts `failed`
-    reports back (after an operator fixed the key), commits, then flushes if a batch is due.
+    reports back (after an operator fixed the key), commits; then brings every report's
+    statistics in line with its consent and status (a lost withdraw or restore message), and
+    flushes if a batch is due.
     """
+    # withdrawal.py builds on this module, so it is imported where it is needed.
+    from incident_service.services.withdrawal import reconcile_statistics
+
     missing = list(
         db.session.scalars(
             select(Report.id).where(
-                Report.consent_statistics.is_(True),
-                Report.status.not_in(WITHDRAWING_STATUSES),
+                counted_condition(),
                 Report.statistics_state == StatisticsState.WAITING.value,
                 ~exists().where(MixingPoolEntry.report_id == Report.id),
             )
@@ -487,8 +689,7 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
         retried = list(
             db.session.scalars(
                 select(Report.id).where(
-                    Report.consent_statistics.is_(True),
-                    Report.status.not_in(WITHDRAWING_STATUSES),
+                    counted_condition(),
                     Report.statistics_state == StatisticsState.FAILED.value,
                 )
             )
@@ -498,40 +699,46 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
     db.session.commit()
     if missing:
         log.warning("sweep re-queued %d report(s) missing from the mixing pool", len(missing))
+    reconciled = reconcile_statistics()
     flushed = flush(force=False) if flush_due() else None
-    return SweepResult(requeued=len(missing), retried_failed=len(retried), flush=flushed)
+    return SweepResult(
+        requeued=len(missing),
+        retried_failed=len(retried),
+        flush=flushed,
+        withdrawn=reconciled.withdrawn,
+        restored=reconciled.restored,
+    )
+
+
+def _count_reports(condition: ColumnElement[bool]) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Report).where(condition)) or 0)
 
 
 def status() -> PipelineStatus:
     """What an operator needs to see whether the pipeline keeps up."""
     now = utcnow()
     state = pool_state()
-    awaiting = db.session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .where(
-            Report.consent_statistics.is_(True),
-            Report.status.not_in(WITHDRAWING_STATUSES),
+    awaiting = _count_reports(
+        and_(
+            counted_condition(),
             Report.statistics_state.in_(
                 [StatisticsState.WAITING.value, StatisticsState.FAILED.value]
             ),
         )
     )
-    failed = db.session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .where(Report.statistics_state == StatisticsState.FAILED.value)
-    )
+    failed = _count_reports(Report.statistics_state == StatisticsState.FAILED.value)
     records = db.session.scalar(select(func.count()).select_from(StatisticalRecord))
     oldest_hours = None
     if state.oldest_queued_at is not None:
         # Rounded: a precise age would tell an observer when the oldest report arrived.
         oldest_hours = round((now - state.oldest_queued_at).total_seconds() / 3600, 1)
     return PipelineStatus(
-        awaiting_anonymisation=int(awaiting or 0),
+        awaiting_anonymisation=awaiting,
         waiting_in_pool=state.waiting,
-        failed=int(failed or 0),
+        awaiting_withdrawal=_count_reports(awaiting_withdrawal_condition()),
+        awaiting_restore=_count_reports(awaiting_restore_condition()),
+        failed=failed,
         statistical_records=int(records or 0),
-        flush_due=state.due(min_batch=_min_batch(), max_wait=_max_wait(), now=now),
+        flush_due=state.due(sizes=batch_sizes(), now=now),
         oldest_wait_hours=oldest_hours,
     )

@@ -1,4 +1,5 @@
-"""Retention: closed reports are deleted after `RETENTION_DAYS`; their statistics survive.
+"""Retention: closed reports, then events left without reports, are deleted after
+`RETENTION_DAYS`; the statistics survive.
 
 A report counts as closed when its status is closed, spam or duplicate; its age is measured
 from the day it was closed (or, for spam and duplicates never formally closed, the day it was
@@ -6,7 +7,14 @@ received). Deleting a report deletes its sections, thread, notes, interventions 
 it. Its statistical record is untouched: it holds no report id, so it was never tied to the row.
 
 A report still waiting in the mixing pool is kept until it has been anonymised, so a purge can
-never take a consenting report out of the statistics.
+never take a consenting report out of the statistics. Likewise a report whose statistics the
+sweep has yet to bring in line (a record still counted for a report marked spam, a withdrawn
+report that counts again) is kept until it has: once the report is gone, nothing tells the
+sweep to look for its record.
+
+Events (what happened, written up by caseworkers: a sealed title, description and acts) go once
+no report is linked to them any more and neither the event nor any of its acts was created
+within the retention period: an event outlives its last report by no more than that.
 """
 
 from __future__ import annotations
@@ -16,11 +24,15 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, not_, or_, select
 
 from incident_service.constants import StatisticsState
-from incident_service.models import Report, db, today
+from incident_service.models import Act, Event, Report, db, today
 from incident_service.services import audit
+from incident_service.services.pipeline import (
+    awaiting_restore_condition,
+    awaiting_withdrawal_condition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +45,14 @@ PURGE_CHUNK = 200
 class PurgeResult:
     deleted: int
     cutoff: dt.date
+    events_deleted: int = 0
 
     def as_dict(self) -> dict[str, int | str]:
-        return {"deleted": self.deleted, "cutoff": self.cutoff.isoformat()}
+        return {
+            "deleted": self.deleted,
+            "events_deleted": self.events_deleted,
+            "cutoff": self.cutoff.isoformat(),
+        }
 
 
 def retention_cutoff(today_: dt.date | None = None) -> dt.date:
@@ -44,7 +61,8 @@ def retention_cutoff(today_: dt.date | None = None) -> dt.date:
 
 
 def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
-    """Delete closed reports past retention, record one audit entry, commit."""
+    """Delete closed reports past retention, then events left without reports past it too;
+    record one audit entry, commit."""
     cutoff = retention_cutoff(today_)
     deleted = 0
     while True:
@@ -55,6 +73,7 @@ def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
                     Report.status.in_(CLOSED_STATUSES),
                     func.coalesce(Report.closed_on, Report.received_on) < cutoff,
                     Report.statistics_state != StatisticsState.WAITING.value,
+                    not_(or_(awaiting_withdrawal_condition(), awaiting_restore_condition())),
                 )
                 .limit(PURGE_CHUNK)
             )
@@ -65,12 +84,36 @@ def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
             db.session.delete(report)
         deleted += len(chunk)
         db.session.flush()
-    if deleted:
+    events_deleted = _purge_orphaned_events(cutoff)
+    if deleted or events_deleted:
         audit.record(
             "retention.purge",
             object_type="reports",
-            detail={"deleted": deleted, "closed_before": cutoff.isoformat()},
+            detail={
+                "deleted": deleted,
+                "events_deleted": events_deleted,
+                "closed_before": cutoff.isoformat(),
+            },
         )
     db.session.commit()
-    log.info("retention purge: %d report(s) deleted", deleted)
-    return PurgeResult(deleted=deleted, cutoff=cutoff)
+    log.info("retention purge: %d report(s) and %d event(s) deleted", deleted, events_deleted)
+    return PurgeResult(deleted=deleted, cutoff=cutoff, events_deleted=events_deleted)
+
+
+def _purge_orphaned_events(cutoff: dt.date) -> int:
+    """Delete events (and their acts) that no report links to and that saw no new act within
+    the retention period; in the caller's transaction."""
+    orphaned = list(
+        db.session.scalars(
+            select(Event.id).where(
+                Event.created_on < cutoff,
+                ~exists().where(Report.event_id == Event.id),
+                ~exists().where(Act.event_id == Event.id, Act.created_on >= cutoff),
+            )
+        )
+    )
+    for start in range(0, len(orphaned), PURGE_CHUNK):
+        ids = orphaned[start : start + PURGE_CHUNK]
+        db.session.execute(delete(Act).where(Act.event_id.in_(ids)))
+        db.session.execute(delete(Event).where(Event.id.in_(ids)))
+    return len(orphaned)

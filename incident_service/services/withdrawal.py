@@ -7,20 +7,31 @@ a newer decision: marking a report spam and then valid again ends counted, whate
 two tasks run in.
 
 Callers (caseworker status changes, a reporter withdrawing consent) commit their change first,
-then `dispatch.enqueue(TASK_PIPELINE_WITHDRAW | TASK_PIPELINE_RESTORE, report_id)`.
+then `dispatch.enqueue(TASK_PIPELINE_WITHDRAW | TASK_PIPELINE_RESTORE, report_id)`. That message
+can be lost (Redis down, a worker gone): `reconcile_statistics`, run by every sweep, finds the
+reports whose statistics do not match their consent and status (a deletion request counts as
+withdrawal) and runs the same two functions for them. The reports are found by their plain
+state columns; only the worker, holding the withdrawal key, can then find their records.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
 from incident_service.constants import StatisticsState
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db
 from incident_service.services.anonymise import withdrawal_tag
-from incident_service.services.pipeline import add_to_pool, counts_for_statistics, flush_if_due
+from incident_service.services.pipeline import (
+    add_to_pool,
+    awaiting_restore_condition,
+    awaiting_withdrawal_condition,
+    counts_for_statistics,
+    flush_if_due,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +46,22 @@ class WithdrawalOutcome(enum.StrEnum):
     NO_SUCH_REPORT = "no_such_report"
 
 
+@dataclass(frozen=True)
+class ReconcileResult:
+    withdrawn: int  # reports whose record or queue entry was removed
+    restored: int  # reports queued again for a fresh record
+
+
 def _locked_report(report_id: str) -> Report | None:
     return db.session.scalar(select(Report).where(Report.id == report_id).with_for_update())
+
+
+def _counts(report: Report) -> bool:
+    return counts_for_statistics(
+        consent_statistics=report.consent_statistics,
+        status=report.status,
+        deletion_requested=report.deletion_requested,
+    )
 
 
 def _remove_record(report_id: str) -> int:
@@ -55,9 +80,7 @@ def withdraw_statistics(report_id: str) -> WithdrawalOutcome:
     exists (deleted by retention), its record is still found through the tag and removed.
     """
     report = _locked_report(report_id)
-    if report is not None and counts_for_statistics(
-        consent_statistics=report.consent_statistics, status=report.status
-    ):
+    if report is not None and _counts(report):
         db.session.rollback()
         return WithdrawalOutcome.STILL_COUNTED
     removed = _remove_record(report_id)
@@ -81,13 +104,19 @@ def restore_statistics(report_id: str) -> WithdrawalOutcome:
     """Put a report that counts again (re-marked valid, consent given) back into the mixing
     pool, commit, and flush if a batch is due. The new record gets a new random id in a later
     shuffled batch: restoring never re-links anything."""
+    outcome = _requeue(report_id)
+    if outcome is WithdrawalOutcome.REQUEUED:
+        flush_if_due()
+    return outcome
+
+
+def _requeue(report_id: str) -> WithdrawalOutcome:
+    """`restore_statistics` without the flush: queue the report if it counts, and commit."""
     report = _locked_report(report_id)
     if report is None:
         db.session.rollback()
         return WithdrawalOutcome.NO_SUCH_REPORT
-    if not counts_for_statistics(
-        consent_statistics=report.consent_statistics, status=report.status
-    ):
+    if not _counts(report):
         db.session.rollback()
         return WithdrawalOutcome.NOT_COUNTED
     state = report.statistics_state
@@ -107,5 +136,27 @@ def restore_statistics(report_id: str) -> WithdrawalOutcome:
     report.statistics_error = None
     add_to_pool([report_id])
     db.session.commit()
-    flush_if_due()
     return WithdrawalOutcome.REQUEUED
+
+
+def reconcile_statistics() -> ReconcileResult:
+    """Withdraw the records of reports that no longer count and queue again the withdrawn
+    reports that count again: what lost withdraw and restore messages left undone.
+
+    Idempotent and safe beside the tasks themselves: each report goes through
+    `withdraw_statistics` or `_requeue`, which re-read consent and status under the row lock,
+    one report per transaction. The caller flushes afterwards if a batch is due.
+    """
+    to_withdraw = list(db.session.scalars(select(Report.id).where(awaiting_withdrawal_condition())))
+    to_restore = list(db.session.scalars(select(Report.id).where(awaiting_restore_condition())))
+    db.session.rollback()  # end the read; each report below gets its own locked transaction
+    withdrawn = sum(
+        withdraw_statistics(report_id) is WithdrawalOutcome.WITHDRAWN for report_id in to_withdraw
+    )
+    restored = sum(_requeue(report_id) is WithdrawalOutcome.REQUEUED for report_id in to_restore)
+    if withdrawn or restored:
+        # Counts only: which reports changed is exactly what must not reach a log.
+        log.warning(
+            "sweep reconciled statistics: %d withdrawn, %d queued again", withdrawn, restored
+        )
+    return ReconcileResult(withdrawn=withdrawn, restored=restored)
