@@ -11,7 +11,7 @@ from config import PROJECT_ROOT, Config
 from incident_service import keystore
 from incident_service.crypto import SuiteId
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
-from incident_service.i18n import LANGUAGES, select_locale
+from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
 from incident_service.log_redaction import configure_logging
 from incident_service.security import apply_security_headers
 
@@ -131,7 +131,10 @@ def _register_template_globals(app: Flask) -> None:
         return locale.language if locale is not None else "en"
 
     app.jinja_env.globals.update(
-        LANGUAGES=LANGUAGES, taxonomy=taxonomy, current_language=current_language
+        LANGUAGES=LANGUAGES,
+        STAFF_LANGUAGES=STAFF_LANGUAGES,
+        taxonomy=taxonomy,
+        current_language=current_language,
     )
 
 

@@ -13,6 +13,11 @@ LANGUAGES: dict[str, str] = {
     "en": "English",
 }
 
+# Staff pages are translated into Russian and English only; the reporter languages without a
+# staff translation would show a mix, so a staff page falls back to English instead.
+STAFF_LANGUAGES: dict[str, str] = {"ru": LANGUAGES["ru"], "en": LANGUAGES["en"]}
+STAFF_BLUEPRINTS = frozenset({"auth", "cases", "summaries"})
+
 
 def _posted_language() -> str | None:
     try:
@@ -23,9 +28,16 @@ def _posted_language() -> str | None:
 
 
 def select_locale() -> str:
-    """`?lang=` (the visible picker) wins and is kept in the non-persistent session cookie."""
+    """`?lang=` (the visible picker) wins and is kept in the non-persistent session cookie.
+
+    Reporters without a choice get their phone's language, else Russian. Staff pages offer
+    Russian and English: the choice made with the staff picker, else the browser's language if
+    it is one of the two, else English.
+    """
     from flask import current_app
 
+    if request.blueprint in STAFF_BLUEPRINTS:
+        return _staff_locale()
     requested = request.args.get("lang") or _posted_language()
     if requested in LANGUAGES:
         session["lang"] = requested
@@ -35,3 +47,14 @@ def select_locale() -> str:
         return str(remembered)
     best = request.accept_languages.best_match(list(LANGUAGES))
     return best or str(current_app.config.get("DEFAULT_LANGUAGE", "ru"))
+
+
+def _staff_locale() -> str:
+    requested = request.args.get("lang")
+    if requested in STAFF_LANGUAGES:
+        session["staff_lang"] = requested
+        return requested
+    remembered = session.get("staff_lang")
+    if remembered in STAFF_LANGUAGES:
+        return str(remembered)
+    return request.accept_languages.best_match(list(STAFF_LANGUAGES)) or "en"
