@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import g, request, session
+from flask_babel import refresh
 from werkzeug.exceptions import RequestEntityTooLarge
 
 LANGUAGES: dict[str, str] = {
@@ -38,6 +39,8 @@ def select_locale() -> str:
 
     if request.blueprint in STAFF_BLUEPRINTS:
         return _staff_locale()
+    if g.get("body_language"):
+        return str(g.body_language)
     requested = request.args.get("lang") or _posted_language()
     if requested in LANGUAGES:
         session["lang"] = requested
@@ -58,3 +61,11 @@ def _staff_locale() -> str:
     if remembered in STAFF_LANGUAGES:
         return str(remembered)
     return request.accept_languages.best_match(list(STAFF_LANGUAGES)) or "en"
+
+
+def use_body_language(value: object) -> None:
+    """A partner app names the reporter's language in the report itself (`language`): answer in
+    it, unless `?lang=` says otherwise. Called once the body is parsed, before any message."""
+    if isinstance(value, str) and value in LANGUAGES and not request.args.get("lang"):
+        g.body_language = value
+        refresh()

@@ -79,6 +79,29 @@ def test_are_problem_details_in_the_language_asked_for(client):
     assert by_header["title"] == russian["title"]
 
 
+def test_does_the_reports_own_language_choose_the_language_of_its_errors(client):
+    """A bot names the reporter's language in the report; its users must read errors in it."""
+    tajik = _problem(client.post("/api/v1/reports?lang=tg", json={}), 422)
+    english = _problem(client.post("/api/v1/reports?lang=en", json={}), 422)
+    by_body = _problem(
+        client.post("/api/v1/reports", json={"language": "tg"}, headers={"Accept-Language": "en"}),
+        422,
+    )
+    assert by_body["title"] == tajik["title"] != english["title"]
+    # `?lang=` still wins, and an unknown language in the body changes nothing.
+    overridden = _problem(client.post("/api/v1/reports?lang=en", json={"language": "tg"}), 422)
+    assert overridden["title"] == english["title"]
+    unknown = _problem(
+        client.post("/api/v1/reports", json={"language": "xx"}, headers={"Accept-Language": "en"}),
+        422,
+    )
+    assert unknown["title"] == english["title"]
+    assert "set-cookie" not in {
+        name.lower()
+        for name in client.post("/api/v1/reports", json={"language": "tg"}).headers.keys()
+    }
+
+
 @pytest.mark.parametrize(
     ("content_type", "data"),
     [

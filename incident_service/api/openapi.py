@@ -134,6 +134,7 @@ registry = OpenApiRegistry(
         "For partner apps (a Telegram bot, a mobile app) that file reports for labour migrants "
         "and let them read answers with their receipt. The receipt is sent in request bodies "
         "only, never in a URL. Errors are RFC 9457 problem details in the language asked for "
-        "with `?lang=` or Accept-Language. See docs/reporter-api.md."
+        "with `?lang=`, else the report's `language`, else Accept-Language. "
+        "See docs/reporter-api.md."
     ),
 )

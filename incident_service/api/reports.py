@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from incident_service import taxonomy
 from incident_service.api import blueprint
 from incident_service.api.openapi import registry
+from incident_service.i18n import use_body_language
 from incident_service.api.problems import (
     TYPE_INVALID_REPORT,
     TYPE_INVALID_REQUEST,
@@ -164,6 +165,7 @@ def get_taxonomy() -> ResponseReturnValue:
 @api_report_intake_limit
 def post_report() -> ResponseReturnValue:
     body = json_body()
+    use_body_language(body.get("language") if isinstance(body, dict) else None)
     client_token = _idempotency_key()
     try:
         submission = parse_report(body)
