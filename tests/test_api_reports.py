@@ -96,10 +96,8 @@ def test_does_the_reports_own_language_choose_the_language_of_its_errors(client)
         422,
     )
     assert unknown["title"] == english["title"]
-    assert "set-cookie" not in {
-        name.lower()
-        for name in client.post("/api/v1/reports", json={"language": "tg"}).headers.keys()
-    }
+    replied = client.post("/api/v1/reports", json={"language": "tg"})
+    assert "Set-Cookie" not in replied.headers
 
 
 @pytest.mark.parametrize(

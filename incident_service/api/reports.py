@@ -17,7 +17,6 @@ from flask_babel import gettext as _
 from incident_service import taxonomy
 from incident_service.api import blueprint
 from incident_service.api.openapi import registry
-from incident_service.i18n import use_body_language
 from incident_service.api.problems import (
     TYPE_INVALID_REPORT,
     TYPE_INVALID_REQUEST,
@@ -26,7 +25,7 @@ from incident_service.api.problems import (
     ApiProblem,
     field_errors,
 )
-from incident_service.i18n import LANGUAGES
+from incident_service.i18n import LANGUAGES, use_body_language
 from incident_service.models import db
 from incident_service.reporter.throttle import (
     api_report_intake_limit,
