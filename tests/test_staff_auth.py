@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import threading
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from incident_service.auth.access import safe_next
 from incident_service.constants import Role
 from incident_service.models import AuditEntry, StaffSession, User, db, utcnow
 from incident_service.services import accounts, sessions
@@ -413,3 +415,74 @@ def test_is_one_code_accepted_only_once_when_two_logins_race(app):
     assert sorted(statuses) == [200, 200, 200, 302]
     with app.app_context():
         assert len(sessions.sessions_of(worker.user_id)) == 1
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example/steal",
+        "/\r/evil.example",
+        "/\n/evil.example",
+        "/\t\t/evil.example",
+        "/ /evil.example",
+        "/\\evil.example",
+        "/\x00/evil.example",
+        "/\u200b/evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_does_a_next_target_that_a_browser_reads_as_another_site_land_at_home(app, target):
+    """Browsers drop tab, CR and LF inside URLs: "/<tab>/evil.example" becomes "//evil.example"."""
+    with app.app_context():
+        official = make_staff(role=Role.OFFICIAL)
+    client = app.test_client()
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={
+            "email": official.email,
+            "password": official.password,
+            "code": next_code(app, official),
+        },
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "evil.example" not in location and "javascript" not in location
+    assert location.startswith("/") and not location.startswith("//")
+
+
+def test_is_a_next_target_on_this_site_still_followed(app):
+    with app.app_context():
+        official = make_staff(role=Role.OFFICIAL)
+    client = app.test_client()
+    response = client.post(
+        "/login?next=/summaries/%3Fx%3D1",
+        data={
+            "email": official.email,
+            "password": official.password,
+            "code": next_code(app, official),
+        },
+    )
+    assert response.headers["Location"] == "/summaries/?x=1"
+
+
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from(list("/\\\t\r\n :.@?#%ab")),
+            st.characters(),
+        ),
+        max_size=40,
+    )
+)
+def test_does_no_accepted_next_target_lead_off_the_site(target):
+    accepted = safe_next(target)
+    if accepted is None:
+        return
+    as_browser_reads_it = re.sub(r"[\t\r\n]", "", accepted).strip()
+    assert accepted.startswith("/")
+    assert not as_browser_reads_it.startswith("//")
+    assert "\\" not in as_browser_reads_it
+    parts = urlsplit(as_browser_reads_it)
+    assert parts.scheme == "" and parts.netloc == ""
