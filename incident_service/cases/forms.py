@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from incident_service import taxonomy
 from incident_service.constants import ReportStatus
+from incident_service.numbers import ascii_int
 from incident_service.services.case_export import EXPORT_PARTS
 from incident_service.services.triage import (
     MAX_NOTE_LENGTH,
@@ -62,7 +63,7 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
     status = args.get("status") or "open"
     if status not in {"open", "all"} | {s.value for s in ReportStatus}:
         status = "open"
-    priority = args.get("priority", "")
+    priority = ascii_int(args.get("priority"))
     act_group = args.get("act_group") or None
     region = args.get("region") or None
     assignee = args.get("assignee") or None
@@ -73,18 +74,18 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
         received = None
     return QueueFilters(
         status=status,
-        priority=int(priority) if priority.isdigit() and int(priority) in PRIORITIES else None,
+        priority=priority if priority in PRIORITIES else None,
         act_group=act_group if act_group in taxonomy.ACT_GROUPS else None,
         region=region if region in taxonomy.REGIONS else None,
-        assignee=assignee if assignee in {"me", "none"} or (assignee or "").isdigit() else None,
+        assignee=assignee if assignee in {"me", "none"} or ascii_int(assignee) else None,
         received_on=received,
         unread_only=args.get("unread") == "1",
     )
 
 
 def parse_page(args: Mapping[str, str]) -> int:
-    raw = args.get("page", "1")
-    return min(max(int(raw), 1), 100_000) if raw.isdigit() else 1
+    page = ascii_int(args.get("page"))
+    return min(max(page, 1), 100_000) if page is not None else 1
 
 
 class StatusForm(FlaskForm):  # type: ignore[misc]

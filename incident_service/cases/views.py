@@ -50,6 +50,7 @@ from incident_service.crypto import RecipientPrivateKey
 from incident_service.crypto.errors import CryptoError
 from incident_service.keystore import KeyRing
 from incident_service.models import Report, db
+from incident_service.numbers import ascii_int
 from incident_service.services import case_export, dispatch, events, messaging, team_access, triage
 from incident_service.services.teams import TeamKeyUnavailable
 
@@ -218,7 +219,7 @@ def update_details(report_id: str, team_key: RecipientPrivateKey) -> ResponseRet
         triage.update_case(
             report=report,
             priority=form.priority.data,
-            assignee_id=int(raw_assignee) if raw_assignee.isdigit() else None,
+            assignee_id=ascii_int(raw_assignee),
             labels=form.labels.data or "",
             verification=form.verification.data,
             actor_id=current_staff().id,

@@ -33,6 +33,7 @@ from incident_service.models import (
     db,
     today,
 )
+from incident_service.numbers import ascii_int
 from incident_service.services import audit, dispatch, messaging
 from incident_service.services.intake import facet_tag, section_context
 from incident_service.services.teams import team_public_key
@@ -241,8 +242,8 @@ def queue_statement(
         statement = statement.where(Report.assignee_id == viewer_id)
     elif filters.assignee == "none":
         statement = statement.where(Report.assignee_id.is_(None))
-    elif filters.assignee and filters.assignee.isdigit():
-        statement = statement.where(Report.assignee_id == int(filters.assignee))
+    elif (assignee_id := ascii_int(filters.assignee)) is not None:
+        statement = statement.where(Report.assignee_id == assignee_id)
     if filters.received_on is not None:
         statement = statement.where(Report.received_on == filters.received_on)
     if filters.unread_only:
