@@ -30,7 +30,14 @@ from incident_service.services.triage import (
     QueueFilters,
 )
 
-PRIORITY_LABELS = {0: _l("Low"), 1: _l("Normal"), 2: _l("High"), 3: _l("Urgent")}
+# Each label says which intake rule sets that level, so a caseworker's choice means the same.
+PRIORITY_LABELS = {
+    taxonomy.PRIORITY_LOW: _l("Low"),
+    taxonomy.PRIORITY_NORMAL: _l("Normal"),
+    taxonomy.PRIORITY_VIOLENCE: _l("High (violence)"),
+    taxonomy.PRIORITY_CHILDREN: _l("Very high (children involved)"),
+    taxonomy.PRIORITY_DETAINED: _l("Urgent (someone still detained)"),
+}
 STATUS_LABELS = {
     ReportStatus.NEW: _l("New"),
     ReportStatus.TRIAGED: _l("Triaged"),

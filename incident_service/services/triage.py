@@ -45,8 +45,15 @@ OPEN_STATUSES = (
     ReportStatus.IN_PROGRESS,
     ReportStatus.REFERRED,
 )
-# Priority 3 is set at intake when someone is still detained, 2 for violence or children.
-PRIORITIES = (0, 1, 2, 3)
+# Intake sets 4 when someone is still detained, 3 when children are involved, 2 for violence,
+# 1 otherwise (`taxonomy.urgency`); 0 is for a caseworker to lower a case.
+PRIORITIES = (
+    taxonomy.PRIORITY_LOW,
+    taxonomy.PRIORITY_NORMAL,
+    taxonomy.PRIORITY_VIOLENCE,
+    taxonomy.PRIORITY_CHILDREN,
+    taxonomy.PRIORITY_DETAINED,
+)
 VERIFICATION_LEVELS = (0, 1, 2)
 MAX_LABELS = 10
 MAX_LABEL_LENGTH = 30
