@@ -95,6 +95,13 @@ TABLE = [
     ),
     ("POST", "/cases/{r}/event", {"event_id": "{e}"}, "cases.link_event", CASE_ACTION),
     ("POST", "/cases/{r}/event/unlink", {}, "cases.unlink_event", CASE_ACTION),
+    (
+        "POST",
+        "/cases/{r}/delete",
+        {"confirm": "y"},
+        "cases.delete_report",
+        expect(302, 403, 303, 403, 403),
+    ),
     ("GET", "/cases/events", None, "cases.events_list", CASE_PAGE),
     ("GET", "/cases/events/{e}", None, "cases.event", CASE_PAGE),
     (

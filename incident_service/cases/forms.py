@@ -67,7 +67,9 @@ def choices(pairs: Iterable[tuple[str, object]]) -> list[SelectChoice]:
 
 def parse_filters(args: Mapping[str, str]) -> QueueFilters:
     """Read the queue's query string; a value that is not a known choice is ignored."""
-    status = args.get("status") or "open"
+    deletion_only = args.get("deletion") == "1"
+    # Pending deletion requests are looked for whatever the report's status.
+    status = args.get("status") or ("all" if deletion_only else "open")
     if status not in {"open", "all"} | {s.value for s in ReportStatus}:
         status = "open"
     priority = ascii_int(args.get("priority"))
@@ -87,6 +89,7 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
         assignee=assignee if assignee in {"me", "none"} or ascii_int(assignee) else None,
         received_on=received,
         unread_only=args.get("unread") == "1",
+        deletion_requested_only=deletion_only,
     )
 
 
@@ -118,6 +121,13 @@ class DetailsForm(FlaskForm):  # type: ignore[misc]
             for level in VERIFICATION_LEVELS
         ),
         coerce=int,
+    )
+
+
+class DeleteReportForm(FlaskForm):  # type: ignore[misc]
+    confirm = BooleanField(
+        _l("I have checked that the reporter asked for this, and it cannot be undone."),
+        validators=[DataRequired()],
     )
 
 

@@ -169,6 +169,7 @@ class QueueFilters:
     assignee: str | None = None  # "me", "none" or a user id
     received_on: dt.date | None = None
     unread_only: bool = False
+    deletion_requested_only: bool = False  # the reporter asked for deletion, not yet done
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ class QueueRow:
     unread: int
     assignee: str | None
     summary: CaseSummary | None  # None when the row cannot be opened with this team key
+    deletion_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ QUEUE_COLUMNS = (
     Report.verification,
     Report.event_id,
     Report.unread_for_caseworkers,
+    Report.deletion_requested,
     Report.statistical_section,
 )
 
@@ -255,6 +258,8 @@ def queue_statement(
         statement = statement.where(Report.received_on == filters.received_on)
     if filters.unread_only:
         statement = statement.where(Report.unread_for_caseworkers > 0)
+    if filters.deletion_requested_only:
+        statement = statement.where(Report.deletion_requested.is_(True))
     return (
         statement.order_by(Report.priority.desc(), Report.received_on.desc(), Report.id.desc())
         .offset((max(page, 1) - 1) * PAGE_SIZE)
@@ -338,6 +343,7 @@ def load_queue(
             unread=report.unread_for_caseworkers,
             assignee=emails.get(report.assignee_id) if report.assignee_id else None,
             summary=summarise(report, team_key),
+            deletion_requested=bool(report.deletion_requested),
         )
         for report in reports
     ]
