@@ -1,4 +1,5 @@
-"""`incident-service pipeline status|flush|sweep` and `incident-service purge`.
+"""`incident-service pipeline status|flush|sweep`, `incident-service purge` and
+`incident-service reports delete`.
 
 `flush`, `sweep` and `purge` run in this process and need the worker's keys: run them where the
 worker runs (PROCESS_ROLE=worker), or pass `--enqueue` to hand the job to a worker through
@@ -150,6 +151,49 @@ def purge_command(enqueue: bool) -> None:
     )
 
 
+@click.group("reports")
+def reports_group() -> None:
+    """Operator actions on single reports."""
+
+
+@reports_group.command("delete")
+@click.argument("report_id")
+@click.option("--enqueue", is_flag=True, help="Ask a worker to withdraw the statistics first.")
+@with_appcontext
+def reports_delete_command(report_id: str, enqueue: bool) -> None:
+    """Carry out a reporter's deletion request: withdraw the report's statistics, then delete
+    the report with its messages, notes, interventions and facets (audited, no content)."""
+    from incident_service.services.report_deletion import (
+        DeletionOutcome,
+        delete_requested_report,
+    )
+    from incident_service.services.withdrawal import withdraw_statistics
+
+    def in_this_process(rid: str) -> bool:
+        withdraw_statistics(rid)
+        return True
+
+    def by_worker(rid: str) -> bool:
+        return dispatch.enqueue(dispatch.TASK_PIPELINE_WITHDRAW, rid)
+
+    try:
+        outcome = delete_requested_report(
+            report_id=report_id, actor_id=None, withdraw=by_worker if enqueue else in_this_process
+        )
+    except KeyFileMissing as exc:
+        _worker_keys_missing(exc)
+    messages = {
+        DeletionOutcome.DELETED: "report deleted",
+        DeletionOutcome.NOT_REQUESTED: "no such report, or its reporter has not asked for deletion",
+        DeletionOutcome.WITHDRAWING: "its statistics are being withdrawn; run this again shortly",
+        DeletionOutcome.WORKER_UNREACHABLE: "nothing deleted: the withdraw task could not be sent",
+    }
+    click.echo(messages[outcome], err=outcome is not DeletionOutcome.DELETED)
+    if outcome is not DeletionOutcome.DELETED:
+        sys.exit(1)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(pipeline_group)
     app.cli.add_command(purge_command)
+    app.cli.add_command(reports_group)

@@ -582,10 +582,22 @@ def persons_affected(size: int | None) -> int:
     return min(size, PERSONS_AFFECTED_TOP_CODE)
 
 
+# Queue priorities, highest first. Intake sets the first four; caseworkers may set any of them
+# (and LOW) on the case page. The queue sorts by priority, then newest day received.
+PRIORITY_DETAINED = 4  # someone is still detained
+PRIORITY_CHILDREN = 3  # children are involved
+PRIORITY_VIOLENCE = 2  # violence was used
+PRIORITY_NORMAL = 1
+PRIORITY_LOW = 0
+
+
 def urgency(*, outcome: str | None, acts: list[str], children: bool) -> int:
-    """Queue priority computed at intake: 3 someone is detained now, 2 violence or children."""
+    """Queue priority computed at intake: still detained, then children involved, then
+    violence, then everything else (the order the issue asks the queue to follow)."""
     if outcome == "DET":
-        return 3
-    if children or any(act_group(code) == "VIO" for code in acts):
-        return 2
-    return 1
+        return PRIORITY_DETAINED
+    if children:
+        return PRIORITY_CHILDREN
+    if any(act_group(code) == "VIO" for code in acts):
+        return PRIORITY_VIOLENCE
+    return PRIORITY_NORMAL

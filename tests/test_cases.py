@@ -57,22 +57,39 @@ def _audit(app, action):
 # Queue
 
 
-def test_does_the_queue_put_detained_people_first_then_children_and_violence_then_newest(app, desk):
+def test_does_the_queue_put_detained_people_first_then_children_then_violence_then_newest(
+    app, desk
+):
+    """The issue's order: still detained, children involved, violence, then newest first.
+    Each report is newer than the one that must come before it, so only urgency can order them."""
     client, _ = desk
     with app.app_context():
         old_plain = submit(received_on=dt.date(2024, 5, 1)).report_id
-        new_plain = submit(received_on=dt.date(2024, 5, 3)).report_id
+        new_plain = submit(received_on=dt.date(2024, 5, 20)).report_id
+        violence = submit(
+            received_on=dt.date(2024, 5, 10), acts=["VIO.01"], perpetrators=["POL"]
+        ).report_id
         children = submit(
             received_on=dt.date(2024, 5, 2), people={"children_involved": True}
         ).report_id
-        violence = submit(
-            received_on=dt.date(2024, 4, 1), acts=["VIO.01"], perpetrators=["POL"]
+        children_and_violence = submit(
+            received_on=dt.date(2024, 4, 1),
+            acts=["VIO.01"],
+            perpetrators=["POL"],
+            people={"children_involved": True},
         ).report_id
         detained = submit(received_on=dt.date(2024, 1, 1), outcome="DET").report_id
-    ids = _queue_ids(client)
-    assert ids[0] == detained
-    assert ids[1:3] == [children, violence]  # same priority: newest first
-    assert ids[3:] == [new_plain, old_plain]
+    assert _queue_ids(client) == [
+        detained,
+        children,
+        children_and_violence,
+        violence,
+        new_plain,
+        old_plain,
+    ]
+    page = client.get("/cases/").get_data(as_text=True)
+    for label in ("Urgent (someone still detained)", "Very high (children involved)"):
+        assert label in page
 
 
 def test_does_the_queue_show_fifty_rows_a_page(app, desk):
@@ -114,7 +131,7 @@ def test_do_the_queue_filters_narrow_by_status_priority_group_region_assignee_da
     assert set(_queue_ids(client)) == {airport, raid, detained}
     assert _queue_ids(client, "?status=closed") == [closed]
     assert set(_queue_ids(client, "?status=all")) == {airport, raid, detained, closed}
-    assert _queue_ids(client, "?priority=3") == [detained]
+    assert _queue_ids(client, "?priority=4") == [detained]
     assert _queue_ids(client, "?act_group=DET") == [raid]
     assert set(_queue_ids(client, "?act_group=BRD")) == {airport, detained}
     assert _queue_ids(client, "?region=RU-MOW") == [raid]

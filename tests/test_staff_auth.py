@@ -7,13 +7,16 @@ import datetime as dt
 import json
 import re
 import threading
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
+from argon2 import PasswordHasher
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from incident_service.auth.access import safe_next
 from incident_service.constants import Role
 from incident_service.models import AuditEntry, StaffSession, User, db, utcnow
 from incident_service.services import accounts, sessions
@@ -413,3 +416,132 @@ def test_is_one_code_accepted_only_once_when_two_logins_race(app):
     assert sorted(statuses) == [200, 200, 200, 302]
     with app.app_context():
         assert len(sessions.sessions_of(worker.user_id)) == 1
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example/steal",
+        "/\r/evil.example",
+        "/\n/evil.example",
+        "/\t\t/evil.example",
+        "/ /evil.example",
+        "/\\evil.example",
+        "/\x00/evil.example",
+        "/\u200b/evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_does_a_next_target_that_a_browser_reads_as_another_site_land_at_home(app, target):
+    """Browsers drop tab, CR and LF inside URLs: "/<tab>/evil.example" becomes "//evil.example"."""
+    with app.app_context():
+        official = make_staff(role=Role.OFFICIAL)
+    client = app.test_client()
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={
+            "email": official.email,
+            "password": official.password,
+            "code": next_code(app, official),
+        },
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "evil.example" not in location and "javascript" not in location
+    assert location.startswith("/") and not location.startswith("//")
+
+
+def test_is_a_next_target_on_this_site_still_followed(app):
+    with app.app_context():
+        official = make_staff(role=Role.OFFICIAL)
+    client = app.test_client()
+    response = client.post(
+        "/login?next=/summaries/%3Fx%3D1",
+        data={
+            "email": official.email,
+            "password": official.password,
+            "code": next_code(app, official),
+        },
+    )
+    assert response.headers["Location"] == "/summaries/?x=1"
+
+
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from(list("/\\\t\r\n :.@?#%ab")),
+            st.characters(),
+        ),
+        max_size=40,
+    )
+)
+def test_does_no_accepted_next_target_lead_off_the_site(target):
+    accepted = safe_next(target)
+    if accepted is None:
+        return
+    as_browser_reads_it = re.sub(r"[\t\r\n]", "", accepted).strip()
+    assert accepted.startswith("/")
+    assert not as_browser_reads_it.startswith("//")
+    assert "\\" not in as_browser_reads_it
+    parts = urlsplit(as_browser_reads_it)
+    assert parts.scheme == "" and parts.netloc == ""
+
+
+def _count_argon2_verifications(monkeypatch):
+    calls = []
+    original = PasswordHasher.verify
+
+    def spy(self, stored_hash, password):
+        calls.append(stored_hash)
+        return original(self, stored_hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", spy)
+    return calls
+
+
+def test_does_every_refused_login_cost_exactly_one_argon2_verification(app, monkeypatch):
+    """Unknown address, deactivated, throttled, wrong password, over-long password: each pays
+    one verification, so response time tells nothing about the account; the text is the same."""
+    with app.app_context():
+        worker = make_staff(role=Role.CASEWORKER)
+        gone = make_staff(role=Role.CASEWORKER)
+        accounts.deactivate_user(user=db.session.get_one(User, gone.user_id), actor_id=None)
+        throttled = make_staff(role=Role.SUPERVISOR)
+        user = db.session.get_one(User, throttled.user_id)
+        user.failed_logins = accounts.FAILURES_BEFORE_THROTTLE
+        user.locked_until = utcnow() + dt.timedelta(minutes=5)
+        db.session.commit()
+    client = app.test_client()
+    calls = _count_argon2_verifications(monkeypatch)
+    attempts = {
+        "unknown_account": lambda: _login_post(client, worker, email="nobody@example.org"),
+        "inactive": lambda: _login_post(client, gone),
+        "throttled": lambda: _login_post(client, throttled),  # right details, still waiting
+        "wrong_password": lambda: _login_post(client, worker, password="not the password"),
+        "wrong_code": lambda: _login_post(client, worker, code="000000"),
+    }
+    for reason, attempt in attempts.items():
+        calls.clear()
+        response = attempt()
+        assert response.status_code == 200, reason
+        assert GENERIC in response.get_data(as_text=True), reason
+        assert len(calls) == 1, f"{reason}: {len(calls)} Argon2 verifications"
+    reasons = [json.loads(entry.detail)["reason"] for entry in _actions(app, "login.failure")]
+    assert reasons[-len(attempts) :] == list(attempts)
+
+
+def test_is_an_over_long_password_checked_against_the_dummy_hash_once(app, monkeypatch):
+    with app.app_context():
+        worker = make_staff(role=Role.CASEWORKER)
+        calls = _count_argon2_verifications(monkeypatch)
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate(
+                email=worker.email,
+                password="x" * (accounts.MAX_SECRET_LENGTH + 1),
+                code=next_code(app, worker),
+            )
+        user_hash = db.session.get_one(User, worker.user_id).password_hash
+        db.session.rollback()
+    assert len(calls) == 1 and calls[0] != user_hash

@@ -242,8 +242,10 @@ def post_withdraw_consent() -> ResponseReturnValue:
 @receipt_lookup_limit
 def post_deletion_request() -> ResponseReturnValue:
     access = _receipt_from(json_body())
-    request_deletion(access)
+    requested = request_deletion(access)
     db.session.commit()
+    if requested:  # the statistics go at once; the sweep makes up for a lost message
+        dispatch.enqueue(dispatch.TASK_PIPELINE_WITHDRAW, access.report.id)
     response = jsonify(_status_document(access))
     response.status_code = 202
     return response

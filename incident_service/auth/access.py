@@ -13,8 +13,10 @@ object from another loader (an API token's, say) works with it as long as it has
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -119,9 +121,24 @@ def problem(status: int, title: str) -> ResponseReturnValue:
     return response
 
 
+def _unsafe_in_url(ch: str) -> bool:
+    # Browsers drop tab, CR and LF anywhere in a URL and trim other control characters and
+    # spaces, so "/\t/evil.example" is followed as "//evil.example"; none has a place here.
+    return ch.isspace() or unicodedata.category(ch).startswith("C")
+
+
 def safe_next(target: str | None) -> str | None:
-    """A same-site path to return to after login, or None (never another host)."""
+    """A same-site path to return to after login, or None (never another host).
+
+    Refused: anything not starting with one "/", any backslash (read as "/" by browsers), any
+    whitespace or control character, and anything `urlsplit` reads a scheme or host from.
+    """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(_unsafe_in_url(ch) for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target.rstrip("?") or None
 

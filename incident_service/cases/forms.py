@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from incident_service import taxonomy
 from incident_service.constants import ReportStatus
+from incident_service.numbers import ascii_int
 from incident_service.services.case_export import EXPORT_PARTS
 from incident_service.services.triage import (
     MAX_NOTE_LENGTH,
@@ -29,7 +30,14 @@ from incident_service.services.triage import (
     QueueFilters,
 )
 
-PRIORITY_LABELS = {0: _l("Low"), 1: _l("Normal"), 2: _l("High"), 3: _l("Urgent")}
+# Each label says which intake rule sets that level, so a caseworker's choice means the same.
+PRIORITY_LABELS = {
+    taxonomy.PRIORITY_LOW: _l("Low"),
+    taxonomy.PRIORITY_NORMAL: _l("Normal"),
+    taxonomy.PRIORITY_VIOLENCE: _l("High (violence)"),
+    taxonomy.PRIORITY_CHILDREN: _l("Very high (children involved)"),
+    taxonomy.PRIORITY_DETAINED: _l("Urgent (someone still detained)"),
+}
 STATUS_LABELS = {
     ReportStatus.NEW: _l("New"),
     ReportStatus.TRIAGED: _l("Triaged"),
@@ -59,10 +67,12 @@ def choices(pairs: Iterable[tuple[str, object]]) -> list[SelectChoice]:
 
 def parse_filters(args: Mapping[str, str]) -> QueueFilters:
     """Read the queue's query string; a value that is not a known choice is ignored."""
-    status = args.get("status") or "open"
+    deletion_only = args.get("deletion") == "1"
+    # Pending deletion requests are looked for whatever the report's status.
+    status = args.get("status") or ("all" if deletion_only else "open")
     if status not in {"open", "all"} | {s.value for s in ReportStatus}:
         status = "open"
-    priority = args.get("priority", "")
+    priority = ascii_int(args.get("priority"))
     act_group = args.get("act_group") or None
     region = args.get("region") or None
     assignee = args.get("assignee") or None
@@ -73,18 +83,19 @@ def parse_filters(args: Mapping[str, str]) -> QueueFilters:
         received = None
     return QueueFilters(
         status=status,
-        priority=int(priority) if priority.isdigit() and int(priority) in PRIORITIES else None,
+        priority=priority if priority in PRIORITIES else None,
         act_group=act_group if act_group in taxonomy.ACT_GROUPS else None,
         region=region if region in taxonomy.REGIONS else None,
-        assignee=assignee if assignee in {"me", "none"} or (assignee or "").isdigit() else None,
+        assignee=assignee if assignee in {"me", "none"} or ascii_int(assignee) else None,
         received_on=received,
         unread_only=args.get("unread") == "1",
+        deletion_requested_only=deletion_only,
     )
 
 
 def parse_page(args: Mapping[str, str]) -> int:
-    raw = args.get("page", "1")
-    return min(max(int(raw), 1), 100_000) if raw.isdigit() else 1
+    page = ascii_int(args.get("page"))
+    return min(max(page, 1), 100_000) if page is not None else 1
 
 
 class StatusForm(FlaskForm):  # type: ignore[misc]
@@ -110,6 +121,13 @@ class DetailsForm(FlaskForm):  # type: ignore[misc]
             for level in VERIFICATION_LEVELS
         ),
         coerce=int,
+    )
+
+
+class DeleteReportForm(FlaskForm):  # type: ignore[misc]
+    confirm = BooleanField(
+        _l("I have checked that the reporter asked for this, and it cannot be undone."),
+        validators=[DataRequired()],
     )
 
 

@@ -33,6 +33,7 @@ from incident_service.cases.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
     ActForm,
+    DeleteReportForm,
     DetailsForm,
     ExportForm,
     InterventionForm,
@@ -50,7 +51,16 @@ from incident_service.crypto import RecipientPrivateKey
 from incident_service.crypto.errors import CryptoError
 from incident_service.keystore import KeyRing
 from incident_service.models import Report, db
-from incident_service.services import case_export, dispatch, events, messaging, team_access, triage
+from incident_service.numbers import ascii_int
+from incident_service.services import (
+    case_export,
+    dispatch,
+    events,
+    messaging,
+    report_deletion,
+    team_access,
+    triage,
+)
 from incident_service.services.teams import TeamKeyUnavailable
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
@@ -179,6 +189,8 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         link_form=link_form,
         new_event_form=NewEventForm(),
         confirm=ConfirmForm(),
+        delete_form=DeleteReportForm(),
+        may_delete=principal.role is Role.SUPERVISOR and report.deletion_requested,
         assignee=next((m.email for m in members if m.id == report.assignee_id), None),
     )
 
@@ -218,7 +230,7 @@ def update_details(report_id: str, team_key: RecipientPrivateKey) -> ResponseRet
         triage.update_case(
             report=report,
             priority=form.priority.data,
-            assignee_id=int(raw_assignee) if raw_assignee.isdigit() else None,
+            assignee_id=ascii_int(raw_assignee),
             labels=form.labels.data or "",
             verification=form.verification.data,
             actor_id=current_staff().id,
@@ -286,6 +298,42 @@ def reply(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     db.session.commit()
     flash(_("Message sent. The reporter reads it with their receipt."), "ok")
     return _back_to_case(report, "thread")
+
+
+@blueprint.post("/<report_id>/delete")
+@require_roles(Role.SUPERVISOR)
+@requires_team_key
+def delete_report(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
+    """Carry out the reporter's deletion request: statistics withdrawn first, then the report."""
+    report = _case_or_404(report_id)
+    if not DeleteReportForm().validate_on_submit():
+        flash(_("Tick the box to confirm the deletion."), "error")
+        return _back_to_case(report, "deletion")
+    if not report.deletion_requested:
+        return _refused(report, _("Only a report whose reporter asked for it can be deleted."))
+    outcome = report_deletion.delete_requested_report(
+        report_id=report.id, actor_id=current_staff().id
+    )
+    if outcome is report_deletion.DeletionOutcome.DELETED:
+        flash(_("The report and everything with it is deleted."), "ok")
+        return redirect(url_for("cases.queue", deletion="1"), 303)
+    if outcome is report_deletion.DeletionOutcome.WORKER_UNREACHABLE:
+        flash(
+            _(
+                "Nothing was deleted: the report's statistics must be withdrawn first and the "
+                "worker cannot be reached. Please try again in a few minutes."
+            ),
+            "error",
+        )
+    else:
+        flash(
+            _(
+                "Nothing was deleted yet: the report's statistics are being withdrawn first. "
+                "Please try again in a few minutes."
+            ),
+            "error",
+        )
+    return _back_to_case(report, "deletion")
 
 
 # --------------------------------------------------------------------------------------------

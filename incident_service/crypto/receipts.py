@@ -43,7 +43,7 @@ def normalise_receipt(text: str) -> str:
     """Accept the receipt as people type it: spaces, dashes, dots and non-ASCII digits."""
     digits = []
     for ch in text:
-        if ch.isdigit():
+        if ch.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
             digits.append(str(int(ch)))  # maps Arabic-Indic and other digits to 0-9
         elif ch in " -.\u00a0\t\n":
             continue

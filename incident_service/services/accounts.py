@@ -324,17 +324,31 @@ def authenticate(
     moment = now or dt.datetime.now(dt.UTC)
     naive_now = moment.astimezone(dt.UTC).replace(tzinfo=None)
     params = argon2_parameters()
+    # Computed once per process and parameters, before the lookup, so that not even the first
+    # attempt with an unknown address costs more than the others.
+    dummy_hash = _dummy_hash(params)
     # The row stays locked until the caller commits (PostgreSQL), so two logins racing with one
     # code cannot both pass the replay check, nor both skip the failure count.
     user = find_user(email, for_update=True)
-    if user is None or not user.active:
-        verify_password(_dummy_hash(params), password[:MAX_SECRET_LENGTH], params)
-        raise _refuse("unknown_account" if user is None else "inactive", user)
-    if user.locked_until is not None and user.locked_until > naive_now:
-        raise _refuse("throttled", user)
-    password_ok = len(password) <= MAX_SECRET_LENGTH and verify_password(
-        user.password_hash, password, params
+    usable = user is not None and bool(user.active)
+    throttled = (
+        user is not None
+        and usable
+        and user.locked_until is not None
+        and user.locked_until > naive_now
     )
+    # Every attempt pays for exactly one Argon2 verification: against the account's hash when
+    # the password can be checked, otherwise against a fixed dummy hash. An unknown address, a
+    # deactivated or throttled account and a wrong password then take the same time.
+    if user is None or not usable or throttled or len(password) > MAX_SECRET_LENGTH:
+        verify_password(dummy_hash, password[:MAX_SECRET_LENGTH], params)
+        password_ok = False
+    else:
+        password_ok = verify_password(user.password_hash, password, params)
+    if user is None or not usable:
+        raise _refuse("unknown_account" if user is None else "inactive", user)
+    if throttled:
+        raise _refuse("throttled", user)
     cleaned = _clean_code(code)
     counter = _matching_counter(totp_secret(user), cleaned, moment) if cleaned else None
     last = user.totp_last_counter

@@ -33,6 +33,7 @@ from incident_service.models import (
     db,
     today,
 )
+from incident_service.numbers import ascii_int
 from incident_service.services import audit, dispatch, messaging
 from incident_service.services.intake import facet_tag, section_context
 from incident_service.services.teams import team_public_key
@@ -44,8 +45,15 @@ OPEN_STATUSES = (
     ReportStatus.IN_PROGRESS,
     ReportStatus.REFERRED,
 )
-# Priority 3 is set at intake when someone is still detained, 2 for violence or children.
-PRIORITIES = (0, 1, 2, 3)
+# Intake sets 4 when someone is still detained, 3 when children are involved, 2 for violence,
+# 1 otherwise (`taxonomy.urgency`); 0 is for a caseworker to lower a case.
+PRIORITIES = (
+    taxonomy.PRIORITY_LOW,
+    taxonomy.PRIORITY_NORMAL,
+    taxonomy.PRIORITY_VIOLENCE,
+    taxonomy.PRIORITY_CHILDREN,
+    taxonomy.PRIORITY_DETAINED,
+)
 VERIFICATION_LEVELS = (0, 1, 2)
 MAX_LABELS = 10
 MAX_LABEL_LENGTH = 30
@@ -161,6 +169,7 @@ class QueueFilters:
     assignee: str | None = None  # "me", "none" or a user id
     received_on: dt.date | None = None
     unread_only: bool = False
+    deletion_requested_only: bool = False  # the reporter asked for deletion, not yet done
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,7 @@ class QueueRow:
     unread: int
     assignee: str | None
     summary: CaseSummary | None  # None when the row cannot be opened with this team key
+    deletion_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,6 +218,7 @@ QUEUE_COLUMNS = (
     Report.verification,
     Report.event_id,
     Report.unread_for_caseworkers,
+    Report.deletion_requested,
     Report.statistical_section,
 )
 
@@ -241,12 +252,14 @@ def queue_statement(
         statement = statement.where(Report.assignee_id == viewer_id)
     elif filters.assignee == "none":
         statement = statement.where(Report.assignee_id.is_(None))
-    elif filters.assignee and filters.assignee.isdigit():
-        statement = statement.where(Report.assignee_id == int(filters.assignee))
+    elif (assignee_id := ascii_int(filters.assignee)) is not None:
+        statement = statement.where(Report.assignee_id == assignee_id)
     if filters.received_on is not None:
         statement = statement.where(Report.received_on == filters.received_on)
     if filters.unread_only:
         statement = statement.where(Report.unread_for_caseworkers > 0)
+    if filters.deletion_requested_only:
+        statement = statement.where(Report.deletion_requested.is_(True))
     return (
         statement.order_by(Report.priority.desc(), Report.received_on.desc(), Report.id.desc())
         .offset((max(page, 1) - 1) * PAGE_SIZE)
@@ -330,6 +343,7 @@ def load_queue(
             unread=report.unread_for_caseworkers,
             assignee=emails.get(report.assignee_id) if report.assignee_id else None,
             summary=summarise(report, team_key),
+            deletion_requested=bool(report.deletion_requested),
         )
         for report in reports
     ]
