@@ -50,3 +50,28 @@ def test_can_every_revision_step_down_and_up_one_at_a_time(empty_app):
         for _ in revisions:
             command.downgrade(alembic_config(), "-1")
         command.upgrade(alembic_config(), "head")
+
+
+def test_does_the_upgrade_keep_detained_reports_on_top_of_the_queue(empty_app):
+    """Before revision 0002 "still detained" was level 3; it is 4 now, above children (3)."""
+    from incident_service.models import Report
+    from incident_service.services.teams import ensure_organisation
+    from tests.factories import submit
+
+    with empty_app.app_context():
+        command.upgrade(alembic_config(), "head")
+        ensure_organisation()
+        db.session.commit()
+        detained = submit(outcome="DET").report_id
+        ordinary = submit().report_id
+        db.session.commit()
+        assert db.session.get(Report, detained).priority == 4
+        db.session.remove()
+        command.downgrade(alembic_config(), "0001")
+        levels = dict(db.session.execute(sa.text("SELECT id, priority FROM reports")).all())
+        assert levels == {detained: 3, ordinary: 1}
+        db.session.remove()
+        command.upgrade(alembic_config(), "head")
+        levels = dict(db.session.execute(sa.text("SELECT id, priority FROM reports")).all())
+        assert levels == {detained: 4, ordinary: 1}
+        db.session.remove()
