@@ -6,10 +6,11 @@ import base64
 import re
 
 import pytest
+from sqlalchemy import select
 
 from incident_service.constants import MessageAuthor, ReportStatus
 from incident_service.crypto.receipts import format_receipt
-from incident_service.models import Message, Report, db
+from incident_service.models import AuditEntry, Message, Report, db
 from incident_service.services import dispatch
 from incident_service.services.messaging import post_message, read_thread, reporter_private_key
 from tests.factories import submit
@@ -126,6 +127,11 @@ def test_can_a_reporter_answer_and_the_case_team_read_it(app, client):
             (MessageAuthor.REPORTER, "SYNTHETIC more: it was Tuesday")
         ]
         assert report.unread_for_caseworkers == 1
+        (entry,) = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "reporter.message")
+        ).all()
+        assert entry.object_id == report_id and entry.actor_id is None
+        assert "Tuesday" not in str(entry.detail)
 
 
 @pytest.mark.parametrize("text", ["", "   \n ", "x" * 5001])

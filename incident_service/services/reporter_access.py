@@ -136,7 +136,15 @@ def send_reporter_message(access: ReporterAccess, *, text: str) -> None:
 
     Raises `messaging.EmptyMessage` or `messaging.MessageTooLong`.
     """
-    post_message(access.report, author=MessageAuthor.REPORTER, text=text)
+    message = post_message(access.report, author=MessageAuthor.REPORTER, text=text)
+    db.session.flush()
+    # Like a caseworker's message: the entry names the report and the message, never the text.
+    audit.record(
+        "reporter.message",
+        object_type="report",
+        object_id=access.report.id,
+        detail={"message": message.id},
+    )
 
 
 def withdraw_statistics_consent(access: ReporterAccess) -> bool:
