@@ -3,7 +3,7 @@
 The scenarios follow what reports describe (docs: shared context): group holding and phone
 searches at airports, raids on building sites and dormitories, pressure in detention to sign a
 military contract, street checks with bribes, deportation, loss of citizenship, exploitation
-at work, violence. Counts, places and dates are drawn so that every act group, every key region
+at work, violence. Counts, places and dates are drawn so that every act group, every region
 and every outcome occurs, and the busiest cells are large enough for summaries to show them.
 """
 
@@ -228,7 +228,22 @@ def demo_reports(*, count: int = DEFAULT_COUNT, today: dt.date) -> list[DemoRepo
                 received_on=received_on,
             )
         )
+    _spread_over_every_region(reports)
     return reports
+
+
+def _spread_over_every_region(reports: list[DemoReport]) -> None:
+    """Move a few reports (never airport checks, whose region follows the airport) to each
+    region no scenario drew, so that every region occurs once when there are enough reports:
+    filters, maps and the summaries' region tables then have something everywhere."""
+    seen = {demo.payload.get("region") for demo in reports}
+    missing = [code for code in taxonomy.REGIONS.codes() if code not in seen]
+    movable = [
+        demo for demo in reports[len(SCENARIOS) :] if demo.payload.get("location_type") != "AIR"
+    ]
+    # Every third movable report, so the key regions keep most of theirs.
+    for region, demo in zip(missing, movable[::3], strict=False):
+        demo.payload["region"] = region
 
 
 def _complete(
