@@ -212,9 +212,10 @@ def test_does_a_supervisor_publish_a_draft_without_changing_it(app_ctx):
     assert actions.count("release.published") == 1 and "release.generated" in actions
 
 
-@pytest.mark.parametrize("role", [Role.CASEWORKER, Role.OFFICIAL])
+@pytest.mark.parametrize("role", [Role.CASEWORKER, Role.OFFICIAL, Role.ADMIN])
 def test_can_anyone_but_a_supervisor_publish_or_discard(app_ctx, role):
-    """Can a caseworker or an official publish a draft, or throw one away?"""
+    """Can a caseworker, an official or an admin (who manages accounts, not releases) publish a
+    draft, or throw one away?"""
     insert_records(30, months=["2024-11"], seed=9)
     release = generate_release(period="2024-11", today=TODAY)
     someone = make_user(role)

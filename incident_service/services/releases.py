@@ -392,7 +392,8 @@ def generate_release(
 
 
 def _require_supervisor(actor: User) -> None:
-    if actor.role not in (Role.SUPERVISOR.value, Role.ADMIN.value) or not actor.active:
+    # Admins manage accounts and do not decide what is published (separation of duties).
+    if actor.role != Role.SUPERVISOR.value or not actor.active:
         raise NotAllowed("only a supervisor can publish or discard a release")
 
 
