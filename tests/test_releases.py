@@ -61,7 +61,7 @@ def test_is_a_release_asked_for_twice_the_same_release(app_ctx):
     assert {f.name: f.sha256 for f in again.files} == files
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Release)) == 1
     other = generate_release(
-        period="2024-Q4", today=TODAY, parameters={"threshold": 5, "protection_width": 5}
+        period="2024-Q4", today=TODAY, parameters={"threshold": 12, "protection_width": 12}
     )
     assert other.id != first.id
 

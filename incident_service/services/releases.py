@@ -73,6 +73,10 @@ class ReleaseNotFound(ReleaseError):
         super().__init__(f"no release {release_id}")
 
 
+class WeakerThanDefault(InvalidParameters):
+    """A parameter that would protect less than the configured default."""
+
+
 class NotAllowed(ReleaseError):
     pass
 
@@ -131,7 +135,7 @@ def default_parameters(method: ReleaseMethod) -> dict[str, Any]:
             **common,
         }
     return {
-        "epsilon": 1.0,
+        "epsilon": float(current_app.config["DP_RELEASE_EPSILON"]),
         "contributions": dict(DEFAULT_CONTRIBUTIONS),
         "case_threshold": threshold,
         **common,
@@ -144,15 +148,32 @@ def _whole(name: str, value: Any, low: int, high: int) -> int:
     return value
 
 
+def _not_below(name: str, value: Any, floor: int, high: int) -> int:
+    """A whole number that may raise protection above the configured default, never lower it.
+    Refused with the parameter's name rather than clamped: a release must say what it used."""
+    whole = _whole(name, value, 1, high)
+    if whole < floor:
+        raise WeakerThanDefault(
+            f"{name} {whole} is below the configured {floor}: a release may only be stricter "
+            "than the defaults"
+        )
+    return whole
+
+
 def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Defaults filled in, every value checked: the canonical parameters of a release."""
-    parameters = default_parameters(method)
+    """Defaults filled in, every value checked: the canonical parameters of a release.
+
+    The defaults come from the configuration and are the weakest protection allowed: a
+    threshold, protection width, case threshold or comparison base may be raised, ε lowered
+    and zero-sensitive tables added, but never the other way round."""
+    defaults = default_parameters(method)
+    parameters = dict(defaults)
     for name, value in (given or {}).items():
         if name not in parameters:
             raise InvalidParameters(f"{name} is not a parameter of the {method.value} method")
         parameters[name] = value
-    parameters["change_min_base"] = _whole(
-        "change_min_base", parameters["change_min_base"], 1, 1_000_000
+    parameters["change_min_base"] = _not_below(
+        "change_min_base", parameters["change_min_base"], defaults["change_min_base"], 1_000_000
     )
     languages = parameters["languages"]
     if (
@@ -163,15 +184,23 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
         raise InvalidParameters(f"languages must be a list drawn from {', '.join(LANGUAGES)}")
     parameters["languages"] = [language for language in LANGUAGES if language in languages]
     if method is ReleaseMethod.SUPPRESSION:
-        parameters["threshold"] = _whole("threshold", parameters["threshold"], 2, 1000)
-        parameters["protection_width"] = _whole(
-            "protection_width", parameters["protection_width"], 1, 1000
+        parameters["threshold"] = _not_below(
+            "threshold", parameters["threshold"], defaults["threshold"], 1000
+        )
+        parameters["protection_width"] = _not_below(
+            "protection_width", parameters["protection_width"], defaults["protection_width"], 1000
         )
         tables = parameters["zero_sensitive_tables"]
         if not isinstance(tables, list) or not set(tables) <= ZERO_SENSITIVE_CHOICES:
             raise InvalidParameters(
                 "zero_sensitive_tables must be a list drawn from "
                 + ", ".join(sorted(ZERO_SENSITIVE_CHOICES))
+            )
+        dropped = set(defaults["zero_sensitive_tables"]) - set(tables)
+        if dropped:
+            raise WeakerThanDefault(
+                f"zero_sensitive_tables must keep {', '.join(sorted(dropped))}: a release may "
+                "only be stricter than the defaults"
             )
         parameters["zero_sensitive_tables"] = sorted(set(tables))
     else:
@@ -183,6 +212,11 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
             or not 0 < float(epsilon) <= lifetime
         ):
             raise InvalidParameters(f"epsilon must be a number above 0 and at most {lifetime:g}")
+        if float(epsilon) > defaults["epsilon"]:
+            raise WeakerThanDefault(
+                f"epsilon {float(epsilon):g} is above the configured {defaults['epsilon']:g}: a "
+                "release may only be stricter than the defaults (a larger ε adds less noise)"
+            )
         parameters["epsilon"] = float(epsilon)
         contributions = parameters["contributions"]
         if not isinstance(contributions, dict) or set(contributions) != set(DEFAULT_CONTRIBUTIONS):
@@ -193,8 +227,8 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
             key: _whole(f"contributions.{key}", value, 1, 30)
             for key, value in sorted(contributions.items())
         }
-        parameters["case_threshold"] = _whole(
-            "case_threshold", parameters["case_threshold"], 2, 1000
+        parameters["case_threshold"] = _not_below(
+            "case_threshold", parameters["case_threshold"], defaults["case_threshold"], 1000
         )
     return parameters
 
