@@ -44,6 +44,9 @@ class PublishedFigures:
 
 
 TOTAL_KEY = "summary/reports"
+# Persons affected: a sum of group sizes, not a count of reports. It is a cell of the
+# group-size component (audited with it) and is differenced like the total.
+PERSONS_KEY = "summary/persons_affected"
 
 
 class TotalWouldDisclose(Exception):
@@ -63,6 +66,8 @@ def published_values(content: Mapping[str, Any]) -> dict[str, int]:
     if content.get("method", "suppression") == "suppression" and content.get("reports"):
         # The total is a figure like any other (every table adds up to it).
         values[TOTAL_KEY] = int(content["reports"])
+        if content.get("persons_affected") is not None:
+            values[PERSONS_KEY] = int(content["persons_affected"])
     for table_id, table in content.get("tables", {}).items():
         for row in table["rows"]:
             if row["value"] is not None:
@@ -77,6 +82,14 @@ def _maximal_inside(
     return [p for p in inside if not any(p.months < q.months for q in inside)]
 
 
+def _report_remainder(container: PublishedFigures, parts: Sequence[PublishedFigures]) -> int:
+    """How many reports the container has beyond its parts, as a reader can tell (0 when the
+    reports are not published for all of them: then nothing smaller can be told apart)."""
+    if any(TOTAL_KEY not in p.values for p in (container, *parts)):
+        return 0
+    return abs(container.values[TOTAL_KEY] - sum(p.values[TOTAL_KEY] for p in parts))
+
+
 def differencing_risks(
     *,
     period: ReleasePeriod,
@@ -84,13 +97,16 @@ def differencing_risks(
     total: int | None,
     others: Sequence[PublishedFigures],
     threshold: int,
+    persons: int | None = None,
 ) -> set[str]:
     """Cells of the new release that, with `others`, would expose a small remainder."""
     months = set(period.months)
     if period.includes_year_only_records:
         months.add(f"{period.year:04d}")
     new = PublishedFigures(
-        period.label, frozenset(months), published_values({"tables": tables, "reports": total})
+        period.label,
+        frozenset(months),
+        published_values({"tables": tables, "reports": total, "persons_affected": persons}),
     )
     related = [o for o in others if o.months <= new.months or new.months <= o.months]
     if not related:
@@ -107,6 +123,13 @@ def differencing_risks(
             if new not in involved:
                 continue  # a risk among older releases only; nothing this release can change
             remainder = container.values[key] - sum(p.values[key] for p in parts)
+            if key == PERSONS_KEY:
+                # Persons are not reports: the persons of the remaining reports are as
+                # disclosive as those reports are few (or, with none remaining, as the reports
+                # that arrived late or were withdrawn are few).
+                if remainder != 0 and _report_remainder(container, parts) < threshold:
+                    risky.add(key)
+                continue
             # Even when the parts cover the container, a non-zero difference tells how many
             # reports arrived late or were withdrawn; a negative one tells the same.
             if 0 < abs(remainder) < threshold:

@@ -15,6 +15,7 @@ from typing import Any
 
 from incident_service.services import release_tables
 from incident_service.services.differencing import (
+    PERSONS_KEY,
     TOTAL_KEY,
     PublishedFigures,
     TotalWouldDisclose,
@@ -174,7 +175,6 @@ def suppression_content(
         content["reports"] = None
     else:
         content["status"] = ReleaseStatusCode.OK
-        content["persons_affected"] = counts.persons_affected
         built = release_tables.record_components(
             counts, period, zero_sensitive_tables=parameters["zero_sensitive_tables"]
         )
@@ -186,6 +186,7 @@ def suppression_content(
                 period=period,
                 tables=protected.tables,
                 total=counts.total,
+                persons=protected.figures.get(PERSONS_KEY),
                 others=published_overlapping,
                 threshold=rules.threshold,
             )
@@ -197,6 +198,8 @@ def suppression_content(
                 break
             forced |= risky
         content["tables"] = protected.tables
+        # Audited with the group-size table; None when it would single out a report.
+        content["persons_affected"] = protected.figures.get(PERSONS_KEY)
         audit["components"] = protected.audits
         audit["differencing"] = {
             "compared_with": [other.label for other in published_overlapping],

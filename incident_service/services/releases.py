@@ -462,6 +462,7 @@ def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = N
             period=period,
             tables=content.get("tables", {}),
             total=content.get("reports"),
+            persons=content.get("persons_affected"),
             others=_published_suppression_releases(period),
             threshold=int(content["parameters"]["threshold"]),
         )
