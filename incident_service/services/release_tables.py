@@ -556,6 +556,10 @@ def record_components(
     return built
 
 
+def cell_keys(built: Sequence[BuiltComponent], prefix: str = "") -> set[str]:
+    return {prefix + cell.key for item in built for cell in item.component.cells}
+
+
 def case_components(
     cases: CaseCounts, *, zero_sensitive_tables: Iterable[str]
 ) -> list[BuiltComponent]:
@@ -596,14 +600,19 @@ def protect_components(
     rules: DisclosureRules,
     *,
     also_suppress: Iterable[str] = (),
+    known: Iterable[str] = (),
+    prefix: str = "",
 ) -> ProtectedTables:
-    forced = set(also_suppress)
+    """Protect each component. `also_suppress` and `known` name cells as differencing does
+    (case-handling cells with `prefix` "case/"); see `disclosure.protect`."""
+    forced = {key.removeprefix(prefix) for key in also_suppress if key.startswith(prefix)}
+    already = {key.removeprefix(prefix) for key in known if key.startswith(prefix)}
     tables: dict[str, dict[str, Any]] = {}
     audits: list[dict[str, Any]] = []
     figures: dict[str, int | None] = {}
     passed = True
     for item in built:
-        protection = protect(item.component, rules, also_suppress=forced)
+        protection = protect(item.component, rules, also_suppress=forced, known=already)
         audits.append(protection.audit_record())
         passed = passed and protection.passed
         for table in item.tables:

@@ -30,7 +30,9 @@ from incident_service.services import privacy
 from incident_service.services.differencing import (
     PublishedFigures,
     TotalWouldDisclose,
+    derivable,
     differencing_risks,
+    hidden_keys,
 )
 from incident_service.services.disclosure import AuditFailed
 from incident_service.services.release_content import (
@@ -100,6 +102,19 @@ class ReleaseWouldDisclose(ReleaseError):
             f"since it was generated ({shown}); discard it and generate it again"
         )
         self.cells = list(cells)
+
+
+class PeriodAlreadyPublished(ReleaseError):
+    """A period has at most one published release per method: two releases of the same
+    period differ only by what changed in between (late reports, withdrawals) or by their
+    parameters, and subtracting them would show exactly that."""
+
+    def __init__(self, period: str, method: str, release_id: int) -> None:
+        super().__init__(
+            f"release {release_id} of {period} ({method}) is already published; a period has "
+            "one published release per method, so this draft cannot be published"
+        )
+        self.release_id = release_id
 
 
 class DraftKeepsBudget(ReleaseError):
@@ -275,13 +290,21 @@ def content_of(release: Release) -> dict[str, Any]:
     return document
 
 
+def audit_of(release: Release) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(release.disclosure_audit or "{}")
+    return document
+
+
 def _published_suppression_releases(period: ReleasePeriod) -> list[PublishedFigures]:
+    """Every published threshold-rule release of the period's year: the periods around this
+    one, and their other parts (October and December are what turn "the quarter" into
+    November), which do not overlap it."""
     rows = db.session.scalars(
         sa.select(Release).where(
             Release.status == ReleaseStatus.PUBLISHED.value,
             Release.method == ReleaseMethod.SUPPRESSION.value,
-            Release.period_start <= period.end,
-            Release.period_end >= period.start,
+            Release.period_start <= dt.date(period.year, 12, 31),
+            Release.period_end >= dt.date(period.year, 1, 1),
         )
     )
     return [PublishedFigures.from_content(content_of(release)) for release in rows]
@@ -447,6 +470,13 @@ def verify_stored(release: Release) -> None:
         raise ReleaseTampered(str(exc)) from exc
 
 
+def _lock_publication() -> None:
+    """Serialise publications until the transaction ends, so that two drafts of one period,
+    or of nested periods, are never both checked against a state without the other."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(727276)"))
+
+
 def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = None) -> Release:
     """Make a draft visible to officials (the caller commits). Publishing twice is harmless;
     a published release is never altered."""
@@ -455,17 +485,34 @@ def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = N
     if release.status == ReleaseStatus.PUBLISHED.value:
         return release
     verify_stored(release)
+    _lock_publication()
+    already = db.session.scalar(
+        sa.select(Release.id).where(
+            Release.period == release.period,
+            Release.method == release.method,
+            Release.status == ReleaseStatus.PUBLISHED.value,
+            Release.id != release.id,
+        )
+    )
+    if already is not None:
+        raise PeriodAlreadyPublished(release.period, release.method, already)
     if release.method == ReleaseMethod.SUPPRESSION.value:
         content = content_of(release)
         period = parse_period(release.period, today=dt.date.max)
+        others = _published_suppression_releases(period)
         risky = differencing_risks(
             period=period,
             tables=content.get("tables", {}),
             total=content.get("reports"),
             persons=content.get("persons_affected"),
-            others=_published_suppression_releases(period),
+            cases=content.get("case_handling"),
+            others=others,
             threshold=int(content["parameters"]["threshold"]),
         )
+        # A figure the draft hides that releases published since it was generated now let
+        # readers compute: it protects nothing, and what it was protecting is exposed.
+        audited_known = set(audit_of(release).get("differencing", {}).get("cells_known", []))
+        risky |= set(derivable(period, hidden_keys(content), others)) - audited_known
         if risky:
             raise ReleaseWouldDisclose(sorted(risky))
     release.status = ReleaseStatus.PUBLISHED.value
