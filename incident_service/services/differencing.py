@@ -72,9 +72,17 @@ CASE_RECEIVED_KEY = "case/received"
 CASE_PREFIX = "case/"
 
 
+def _exact(content: Mapping[str, Any]) -> bool:
+    """Whether a release's record figures are exact (threshold rule). A differentially private
+    release's are noisy and not differenced; its case handling is exact in both methods."""
+    return bool(content.get("method", "suppression") == "suppression")
+
+
 def _all_tables(content: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """Record tables by id, and case-handling tables as "case/<id>"."""
-    tables: dict[str, Mapping[str, Any]] = dict(content.get("tables", {}))
+    """Record tables by id (exact releases only), and case-handling tables as "case/<id>"."""
+    tables: dict[str, Mapping[str, Any]] = {}
+    if _exact(content):
+        tables.update(content.get("tables", {}))
     for table_id, table in ((content.get("case_handling") or {}).get("tables") or {}).items():
         tables[f"{CASE_PREFIX}{table_id}"] = table
     return tables
@@ -82,7 +90,7 @@ def _all_tables(content: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 def published_values(content: Mapping[str, Any]) -> dict[str, int]:
     values: dict[str, int] = {}
-    if content.get("method", "suppression") == "suppression" and content.get("reports"):
+    if _exact(content) and content.get("reports"):
         # The total is a figure like any other (every table adds up to it).
         values[TOTAL_KEY] = int(content["reports"])
         if content.get("persons_affected") is not None:
@@ -100,7 +108,8 @@ def published_values(content: Mapping[str, Any]) -> dict[str, int]:
 def hidden_keys(content: Mapping[str, Any]) -> set[str]:
     """Figures a release shows as hidden (`x`), in tables it does not withhold as a whole."""
     hidden: set[str] = set()
-    if content.get("status") == "ok" and content.get("persons_affected") is None:
+    shown_persons = content.get("persons_affected") is not None
+    if _exact(content) and content.get("status") == "ok" and not shown_persons:
         hidden.add(PERSONS_KEY)
     for table_id, table in _all_tables(content).items():
         if table.get("withheld"):
@@ -193,6 +202,17 @@ def differencing_risks(
         return set()
     everyone = [new, *[o for o in others if o.months != new.months]]
     risky: set[str] = set()
+    for same in (o for o in others if o.months == new.months):
+        # Another release of the same period (the other method, or a draft made again): the
+        # difference is what changed in between. (Two of the same method are never both
+        # published, so the total, which only threshold-rule releases publish, is left to that.)
+        for key in (new.values.keys() & same.values.keys()) - {TOTAL_KEY}:
+            change = new.values[key] - same.values[key]
+            if key == PERSONS_KEY:
+                if change and _report_remainder(same, [new]) < threshold:
+                    risky.add(key)
+            elif 0 < abs(change) < threshold:
+                risky.add(key)
     for hider in others:
         # A figure another release hides (a sibling month, say) that this release would let
         # readers compute: the quarter minus the other months, with this one among them.

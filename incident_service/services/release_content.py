@@ -169,6 +169,42 @@ def case_handling(
     return section, protected.audits
 
 
+def differenced_case_handling(
+    *,
+    period: ReleasePeriod,
+    cases: CaseCounts,
+    rules: DisclosureRules,
+    others: Sequence[PublishedFigures],
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Case handling checked against published releases of nested periods, for a release whose
+    other figures are not differenced (differential privacy): the section, its audits, and
+    what the differencing check hid and found already known."""
+    case_built = release_tables.case_components(cases, zero_sensitive_tables=())
+    known = derivable(
+        period, release_tables.cell_keys(case_built, CASE_PREFIX) | {CASE_RECEIVED_KEY}, others
+    )
+    forced: set[str] = set()
+    for _round in range(6):
+        section, audits = case_handling(cases, rules, also_suppress=forced, known=known)
+        risky = differencing_risks(
+            period=period,
+            tables={},
+            total=None,
+            cases=section,
+            others=others,
+            threshold=rules.threshold,
+        )
+        if risky <= forced:
+            break
+        forced |= risky
+    summary = {
+        "compared_with": [other.label for other in others],
+        "cells_hidden": sorted(forced),
+        "cells_known": sorted(known),
+    }
+    return section, audits, summary
+
+
 def suppression_content(
     *,
     period: ReleasePeriod,

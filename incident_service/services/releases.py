@@ -295,14 +295,14 @@ def audit_of(release: Release) -> dict[str, Any]:
     return document
 
 
-def _published_suppression_releases(period: ReleasePeriod) -> list[PublishedFigures]:
-    """Every published threshold-rule release of the period's year: the periods around this
-    one, and their other parts (October and December are what turn "the quarter" into
-    November), which do not overlap it."""
+def _published_releases(period: ReleasePeriod) -> list[PublishedFigures]:
+    """Every published release of the period's year: the periods around this one, and their
+    other parts (October and December are what turn "the quarter" into November), which do
+    not overlap it. Of a differentially private release only the exact figures (case
+    handling) are compared."""
     rows = db.session.scalars(
         sa.select(Release).where(
             Release.status == ReleaseStatus.PUBLISHED.value,
-            Release.method == ReleaseMethod.SUPPRESSION.value,
             Release.period_start <= dt.date(period.year, 12, 31),
             Release.period_end >= dt.date(period.year, 1, 1),
         )
@@ -366,14 +366,18 @@ def generate_release(
                 counts=count_records(release_period.record_months),
                 cases=cases,
                 generated_on=generated_on,
-                published_overlapping=_published_suppression_releases(release_period),
+                published_overlapping=_published_releases(release_period),
             )
         except TotalWouldDisclose as exc:
             raise ReleaseBlockedByDifferencing(str(exc)) from exc
     else:
         privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
         result = privacy.dp_content(
-            period=release_period, parameters=canonical, cases=cases, generated_on=generated_on
+            period=release_period,
+            parameters=canonical,
+            cases=cases,
+            generated_on=generated_on,
+            published_overlapping=_published_releases(release_period),
         )
     if not result.audit["passed"]:
         # Never stored, never shown: a release the audit cannot prove safe does not exist.
@@ -496,25 +500,27 @@ def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = N
     )
     if already is not None:
         raise PeriodAlreadyPublished(release.period, release.method, already)
-    if release.method == ReleaseMethod.SUPPRESSION.value:
-        content = content_of(release)
-        period = parse_period(release.period, today=dt.date.max)
-        others = _published_suppression_releases(period)
-        risky = differencing_risks(
-            period=period,
-            tables=content.get("tables", {}),
-            total=content.get("reports"),
-            persons=content.get("persons_affected"),
-            cases=content.get("case_handling"),
-            others=others,
-            threshold=int(content["parameters"]["threshold"]),
-        )
-        # A figure the draft hides that releases published since it was generated now let
-        # readers compute: it protects nothing, and what it was protecting is exposed.
-        audited_known = set(audit_of(release).get("differencing", {}).get("cells_known", []))
-        risky |= set(derivable(period, hidden_keys(content), others)) - audited_known
-        if risky:
-            raise ReleaseWouldDisclose(sorted(risky))
+    content = content_of(release)
+    period = parse_period(release.period, today=dt.date.max)
+    others = _published_releases(period)
+    exact = release.method == ReleaseMethod.SUPPRESSION.value
+    risky = differencing_risks(
+        period=period,
+        # A differentially private release's record figures are noisy: only its case
+        # handling (threshold rule) is differenced.
+        tables=content.get("tables", {}) if exact else {},
+        total=content.get("reports") if exact else None,
+        persons=content.get("persons_affected") if exact else None,
+        cases=content.get("case_handling"),
+        others=others,
+        threshold=int(content["parameters"]["threshold" if exact else "case_threshold"]),
+    )
+    # A figure the draft hides that releases published since it was generated now let
+    # readers compute: it protects nothing, and what it was protecting is exposed.
+    audited_known = set(audit_of(release).get("differencing", {}).get("cells_known", []))
+    risky |= set(derivable(period, hidden_keys(content), others)) - audited_known
+    if risky:
+        raise ReleaseWouldDisclose(sorted(risky))
     release.status = ReleaseStatus.PUBLISHED.value
     release.published_at = now or utcnow()
     release.published_by_id = actor.id
