@@ -71,6 +71,9 @@ class Config:
     # of one would tie its record to its report by time alone, so such reports wait longer.
     ANONYMISE_MIN_OVERDUE_BATCH: int = 5
     SUPPRESSION_THRESHOLD: int = 10
+    # The ε of a differentially private release when none is given, and the most one may ask
+    # for: release parameters can only make protection stricter than the configured defaults.
+    DP_RELEASE_EPSILON: float = 1.0
     DP_LIFETIME_EPSILON: float = 10.0
     RETENTION_DAYS: int = 365
     SESSION_IDLE_MINUTES: int = 30
@@ -125,6 +128,7 @@ class Config:
             ANONYMISE_MAX_WAIT=_int(env, "ANONYMISE_MAX_WAIT", 6 * 3600),
             ANONYMISE_MIN_OVERDUE_BATCH=_int(env, "ANONYMISE_MIN_OVERDUE_BATCH", 5),
             SUPPRESSION_THRESHOLD=_int(env, "SUPPRESSION_THRESHOLD", 10),
+            DP_RELEASE_EPSILON=float(env.get("DP_RELEASE_EPSILON") or 1.0),
             DP_LIFETIME_EPSILON=float(env.get("DP_LIFETIME_EPSILON") or 10.0),
             RETENTION_DAYS=_int(env, "RETENTION_DAYS", 365),
             SESSION_IDLE_MINUTES=_int(env, "SESSION_IDLE_MINUTES", 30),

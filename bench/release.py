@@ -220,12 +220,17 @@ CHILDREN = (
 
 def plain_queries() -> list[str]:
     """The statements `count_records` sends, written out: one aggregate, one GROUP BY per
-    one-way table, places, flag patterns, and per child table the reports per set of codes."""
+    one-way table, persons per group-size band, places, flag patterns, and per child table the
+    reports per set of codes."""
     records = "statistical_records r"
     queries = [f"SELECT count(*), sum(r.persons_affected) FROM {records} WHERE {IN_PERIOD}"]
     queries += [
         f"SELECT r.{c}, count(*) FROM {records} WHERE {IN_PERIOD} GROUP BY r.{c}" for c in SINGLE
     ]
+    queries.append(
+        f"SELECT r.group_size_band, sum(r.persons_affected) FROM {records} "
+        f"WHERE {IN_PERIOD} GROUP BY r.group_size_band"
+    )
     place = "r.country, r.federal_district, r.region, r.airport, r.location_type"
     queries.append(f"SELECT {place}, count(*) FROM {records} WHERE {IN_PERIOD} GROUP BY {place}")
     queries.append(f"SELECT {FLAGS}, count(*) FROM {records} WHERE {IN_PERIOD} GROUP BY {FLAGS}")

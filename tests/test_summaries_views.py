@@ -27,8 +27,10 @@ def expect(anon, cw, sup, off, adm):
 
 
 READ = expect(302, 403, 200, 200, 200)
-READ_DRAFT = expect(302, 403, 200, 404, 200)
-REVIEW = expect(302, 403, 302, 403, 302)
+# Separation of duties: admins manage accounts and read published releases, like officials;
+# drafts, generating, publishing and discarding are for supervisors alone.
+READ_DRAFT = expect(302, 403, 200, 404, 404)
+REVIEW = expect(302, 403, 302, 403, 403)
 PUBLIC = expect(200, 200, 200, 200, 200)
 
 # (method, path, endpoint, expected per role); {p} a published release, {d} a draft, {f} a file.
@@ -75,8 +77,8 @@ def _releases(app):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_does_each_summaries_route_answer_each_role_as_the_table_says(app, role):
-    """Do caseworkers stay out, officials see published releases only, and only supervisors
-    (and admins) see drafts and publish?"""
+    """Do caseworkers stay out, officials and admins see published releases only, and only
+    supervisors see drafts, generate, publish and discard?"""
     published, draft, csv_name, draft_csv = _releases(app)
     client = app.test_client()
     if role != ANON:

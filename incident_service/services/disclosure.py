@@ -419,6 +419,7 @@ def _cheapest_cover(
     hidden: set[str],
     target: Cell,
     shift: float,
+    known: frozenset[str] = frozenset(),
 ) -> set[str] | None:
     """The published cells to hide so that `target` could be `shift` away from its true value.
 
@@ -430,13 +431,17 @@ def _cheapest_cover(
     """
     n = component.size
     truth = np.asarray(component.values, dtype=float)
-    published = [cell for cell in component.cells if cell.key not in hidden]
+    # Cells readers know from elsewhere cannot move, and hiding them buys nothing.
+    published = [
+        cell for cell in component.cells if cell.key not in hidden and cell.key not in known
+    ]
     m = len(published)
     # Variables: up (n), down (n), cost (m). The move is up - down.
     objective = np.concatenate(
         [np.full(2 * n, 1e-6), np.array([1.0 + cell.value for cell in published])]
     )
     eq_rows: list[Terms] = [terms for terms, _ in component.equalities]
+    eq_rows += [cell.terms for cell in component.cells if cell.key in known]
     eq_rhs: list[float] = [0.0] * len(eq_rows)
     eq_rows.append(target.terms)
     eq_rhs.append(shift)
@@ -488,13 +493,17 @@ def _zeros(rows: int, columns: int) -> csr_array:
 
 
 def _protect_cell(
-    component: Component, hidden: set[str], target: Cell, width: int
+    component: Component,
+    hidden: set[str],
+    target: Cell,
+    width: int,
+    known: frozenset[str] = frozenset(),
 ) -> set[str] | None:
     """Cells to hide so that `target` can move `width` up, or down, or half each way."""
     for shifts in ((width,), (-width,), (math.ceil(width / 2), -math.ceil(width / 2))):
         chosen: set[str] = set()
         for shift in shifts:
-            cover = _cheapest_cover(component, hidden | chosen, target, shift)
+            cover = _cheapest_cover(component, hidden | chosen, target, shift, known)
             if cover is None:
                 break
             chosen |= cover
@@ -508,13 +517,18 @@ def protect(
     rules: DisclosureRules,
     *,
     also_suppress: Iterable[str] = (),
+    known: Iterable[str] = (),
 ) -> ComponentProtection:
     """Decide which cells to suppress and prove, cell by cell, that the rest cannot reveal them.
 
     `also_suppress` adds cells that must be hidden for reasons outside this component (a figure
-    that earlier releases would let readers difference).
+    that earlier releases would let readers difference). `known` are cells readers can already
+    compute from other releases: hiding them protects nothing, so the audit keeps them as
+    published equations and no other cell is protected by them (a hidden cell that is known
+    cannot be protected, and the component is withheld).
     """
     cells = component.by_key()
+    fixed = frozenset(known) & set(cells)
     values = {key: cell.value for key, cell in cells.items()}
     width = rules.protection_width
     if component.total == 0:
@@ -537,7 +551,7 @@ def protect(
     # is solved until it is wide once. Each round hides at least one more cell or ends.
     wide: set[str] = set()
     for _round in range(len(cells) + 2):
-        problem = _Problem(component, suppressed)
+        problem = _Problem(component, suppressed - fixed)
         failing = []
         for key in sorted(suppressed - wide):
             cell_range = problem.lp_range(cells[key])
@@ -561,14 +575,14 @@ def protect(
                     required_width=width,
                 )
             # A whole-number gap: give up the smallest published cell next to the first one.
-            extra = _neighbour(component, suppressed, failing[0])
+            extra = _neighbour(component, suppressed | fixed, failing[0])
             if extra is None:
                 return _withheld(component, rules)
             suppressed.add(extra)
             continue
         additions: set[str] = set()
         for key in failing:
-            chosen = _protect_cell(component, suppressed | additions, cells[key], width)
+            chosen = _protect_cell(component, suppressed | additions, cells[key], width, fixed)
             if chosen is None:
                 return _withheld(component, rules)
             additions |= chosen

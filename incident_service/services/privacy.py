@@ -39,12 +39,13 @@ from incident_service.models import (
     db,
 )
 from incident_service.services import release_tables
+from incident_service.services.differencing import PublishedFigures
 from incident_service.services.disclosure import DisclosureRules
 from incident_service.services.release_content import (
     CONTENT_FORMAT,
     ContentResult,
     ReleaseStatusCode,
-    case_handling,
+    differenced_case_handling,
     period_dict,
 )
 from incident_service.services.release_counts import CaseCounts, RecordCounts
@@ -273,8 +274,11 @@ def dp_content(
     parameters: Mapping[str, Any],
     cases: CaseCounts,
     generated_on: dt.date,
+    published_overlapping: Sequence[PublishedFigures] = (),
 ) -> ContentResult:
-    """Draw the noisy tables of a DP release (once: the caller stores them with the ledger)."""
+    """Draw the noisy tables of a DP release (once: the caller stores them with the ledger).
+    Its case handling is exact (threshold rule) and checked against published releases of
+    nested periods like a threshold-rule release's."""
     epsilon = float(parameters["epsilon"])
     caps: Mapping[str, int] = parameters["contributions"]
     queries = [
@@ -451,7 +455,9 @@ def dp_content(
         threshold=int(parameters["case_threshold"]),
         protection_width=int(parameters["case_threshold"]),
     )
-    cases_section, case_audits = case_handling(cases, rules)
+    cases_section, case_audits, case_differencing = differenced_case_handling(
+        period=period, cases=cases, rules=rules, others=published_overlapping
+    )
     content: dict[str, Any] = {
         "format": CONTENT_FORMAT,
         "period": period_dict(period),
@@ -486,6 +492,7 @@ def dp_content(
             for m in measured.values()
         ],
         "components": case_audits,
+        "differencing": case_differencing,
         "passed": spent <= epsilon * (1 + 1e-9) and all(c["passed"] for c in case_audits),
     }
     return ContentResult(content=content, audit=audit)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from incident_service.services import release_tables
 from incident_service.services.differencing import (
+    CASE_PREFIX,
+    CASE_RECEIVED_KEY,
+    PERSONS_KEY,
     TOTAL_KEY,
     PublishedFigures,
     TotalWouldDisclose,
+    derivable,
     differencing_risks,
 )
 from incident_service.services.disclosure import DisclosureRules
@@ -116,24 +120,89 @@ def median_days(days: Sequence[int]) -> float:
 
 
 def case_handling(
-    cases: CaseCounts, rules: DisclosureRules
+    cases: CaseCounts,
+    rules: DisclosureRules,
+    *,
+    also_suppress: Iterable[str] = (),
+    known: Iterable[str] = (),
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Received, triaged, referred, closed and interventions, under the threshold rule."""
+    """Received, triaged, referred, closed and interventions, under the threshold rule.
+
+    Cells are named "case/<table>/<row>" for differencing; when the number received would
+    itself expose a small difference against a release of a nested period ("case/received"
+    in `also_suppress`), the whole section is withheld: every table adds up to it."""
+    forced = set(also_suppress)
     built = release_tables.case_components(cases, zero_sensitive_tables=())
-    protected = release_tables.protect_components(built, rules)
+    withhold = CASE_RECEIVED_KEY in forced
+    if withhold:
+        # Every component's total is the number received: a threshold above it withholds all.
+        rules = DisclosureRules(
+            threshold=cases.received + 1, protection_width=rules.protection_width
+        )
+    protected = release_tables.protect_components(
+        built, rules, also_suppress=forced, known=known, prefix=CASE_PREFIX
+    )
     triaged_count = sum(n for (t, _r, _c), n in cases.status_patterns.items() if t)
-    received_shown = cases.received if cases.received >= rules.threshold else None
+    received_shown = cases.received if cases.received >= rules.threshold and not withhold else None
+    triaged_row = next(
+        (
+            row["value"]
+            for row in protected.tables["case_status"]["rows"]
+            if row["key"] == "triaged"
+        ),
+        None,
+    )
     section = {
         "received": received_shown if cases.received else 0,
         "median_days_to_triage": (
-            # A median of fewer reports than the threshold would describe too few people.
+            # A median of fewer reports than the threshold would describe too few people;
+            # and where the number triaged is hidden (a small difference from a nested
+            # release, say), so is the median of its days.
             median_days(cases.days_to_triage)
-            if triaged_count >= rules.threshold and received_shown is not None
+            if triaged_count >= rules.threshold
+            and received_shown is not None
+            and triaged_row is not None
             else None
         ),
         "tables": protected.tables,
     }
     return section, protected.audits
+
+
+def differenced_case_handling(
+    *,
+    period: ReleasePeriod,
+    cases: CaseCounts,
+    rules: DisclosureRules,
+    others: Sequence[PublishedFigures],
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Case handling checked against published releases of nested periods, for a release whose
+    other figures are not differenced (differential privacy): the section, its audits, and
+    what the differencing check hid and found already known."""
+    case_built = release_tables.case_components(cases, zero_sensitive_tables=())
+    known = derivable(
+        period, release_tables.cell_keys(case_built, CASE_PREFIX) | {CASE_RECEIVED_KEY}, others
+    )
+    forced: set[str] = set()
+    for _round in range(6):
+        section, audits = case_handling(cases, rules, also_suppress=forced, known=known)
+        risky = differencing_risks(
+            period=period,
+            tables={},
+            total=None,
+            cases=section,
+            others=others,
+            threshold=rules.threshold,
+        )
+        if risky <= forced:
+            break
+        forced |= risky
+    summary = {
+        "compared_with": [other.label for other in others],
+        "cells_hidden": sorted(forced),
+        "cells_known": sorted(known),
+    }
+    return section, audits, summary
 
 
 def suppression_content(
@@ -167,6 +236,7 @@ def suppression_content(
         "components": [],
         "differencing": {"compared_with": [], "cells_hidden": []},
     }
+    built: list[release_tables.BuiltComponent] = []
     if counts.total == 0:
         content["status"] = ReleaseStatusCode.NO_REPORTS
     elif counts.total < rules.threshold:
@@ -174,35 +244,51 @@ def suppression_content(
         content["reports"] = None
     else:
         content["status"] = ReleaseStatusCode.OK
-        content["persons_affected"] = counts.persons_affected
         built = release_tables.record_components(
             counts, period, zero_sensitive_tables=parameters["zero_sensitive_tables"]
         )
-        forced: set[str] = set()
-        # Hiding a cell can expose another difference, so repeat until nothing changes.
-        for _round in range(5):
-            protected = release_tables.protect_components(built, rules, also_suppress=forced)
-            risky = differencing_risks(
-                period=period,
-                tables=protected.tables,
-                total=counts.total,
-                others=published_overlapping,
-                threshold=rules.threshold,
+    case_built = release_tables.case_components(cases, zero_sensitive_tables=())
+    # Figures readers can already compute from published releases of nested periods.
+    known = derivable(
+        period,
+        release_tables.cell_keys(built)
+        | release_tables.cell_keys(case_built, CASE_PREFIX)
+        | {CASE_RECEIVED_KEY},
+        published_overlapping,
+    )
+    forced: set[str] = set()
+    protected = release_tables.ProtectedTables(tables={}, audits=[], passed=True)
+    # Hiding a cell can expose another difference, so repeat until nothing changes.
+    for _round in range(6):
+        if built:
+            protected = release_tables.protect_components(
+                built, rules, also_suppress=forced, known=known
             )
-            if TOTAL_KEY in risky:
-                raise TotalWouldDisclose(
-                    period.label, [other.label for other in published_overlapping]
-                )
-            if risky <= forced:
-                break
-            forced |= risky
+        cases_section, case_audits = case_handling(cases, rules, also_suppress=forced, known=known)
+        risky = differencing_risks(
+            period=period,
+            tables=protected.tables,
+            total=content["reports"],
+            persons=protected.figures.get(PERSONS_KEY),
+            cases=cases_section,
+            others=published_overlapping,
+            threshold=rules.threshold,
+        )
+        if TOTAL_KEY in risky:
+            raise TotalWouldDisclose(period.label, [other.label for other in published_overlapping])
+        if risky <= forced:
+            break
+        forced |= risky
+    if built:
         content["tables"] = protected.tables
+        # Audited with the group-size table; None when it would single out a report.
+        content["persons_affected"] = protected.figures.get(PERSONS_KEY)
         audit["components"] = protected.audits
-        audit["differencing"] = {
-            "compared_with": [other.label for other in published_overlapping],
-            "cells_hidden": sorted(forced),
-        }
-    cases_section, case_audits = case_handling(cases, rules)
+    audit["differencing"] = {
+        "compared_with": [other.label for other in published_overlapping],
+        "cells_hidden": sorted(forced),
+        "cells_known": sorted(known),
+    }
     content["case_handling"] = cases_section
     audit["components"] += case_audits
     audit["passed"] = all(component["passed"] for component in audit["components"])

@@ -66,6 +66,9 @@ class MultiCounts:
 class RecordCounts:
     total: int = 0
     persons_affected: int = 0
+    # group size band → persons affected in reports of that band (the persons figure is tied
+    # to the group-size table: each band bounds the persons its reports can add)
+    persons_by_band: dict[Code, int] = field(default_factory=dict)
     single: dict[str, dict[Code, int]] = field(default_factory=dict)
     # (country, federal_district, region, airport, location_type) → reports
     places: dict[tuple[Code, ...], int] = field(default_factory=dict)
@@ -114,6 +117,15 @@ def count_records(months: Sequence[str]) -> RecordCounts:
                 sa.select(column, sa.func.count()).where(in_period).group_by(column)
             )
         }
+    band = StatisticalRecord.group_size_band
+    counts.persons_by_band = {
+        code: int(n)
+        for code, n in db.session.execute(
+            sa.select(band, sa.func.sum(StatisticalRecord.persons_affected))
+            .where(in_period)
+            .group_by(band)
+        )
+    }
     place_columns = [getattr(StatisticalRecord, name) for name in PLACE_COLUMNS]
     counts.places = {
         tuple(row[:-1]): int(row[-1])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_service import taxonomy
+from incident_service.services.differencing import PERSONS_KEY
 from incident_service.services.disclosure import (
     Component,
     ComponentProtection,
@@ -88,6 +89,8 @@ class TableSpec:
 class BuiltComponent:
     component: Component
     tables: list[TableSpec]
+    # Cells published outside any table (persons affected): key → published value or None.
+    extra: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,6 +313,42 @@ def single_component(
     return BuiltComponent(component, [table])
 
 
+# The persons a report of each group-size band can add (persons are top-coded): readers know
+# these from the taxonomy, so the persons figure bounds the reports in each band.
+PERSONS_PER_REPORT: dict[str, tuple[int, int]] = {
+    "1": (1, 1),
+    "2-5": (2, 5),
+    "6-10": (6, 10),
+    "11-30": (11, 30),
+    "31+": (31, taxonomy.PERSONS_AFFECTED_TOP_CODE),
+}
+
+
+def group_size_component(counts: RecordCounts) -> BuiltComponent:
+    """Reports by group size, and the persons affected (the sum of group sizes) in the same
+    component: a band's reports add between its smallest and largest size to the persons
+    figure, so publishing that figure can narrow a hidden band (one report of 30 among eleven
+    of one person shows as 41). Audited like any cell, it is hidden when it would."""
+    built = single_component(counts, "by_group_size", "group_size_band", "group_size_bands")
+    component = built.component
+    leaves = _single_leaves(dict(counts.single.get("group_size_band", {})), "group_size_bands")
+    persons = dict.fromkeys(leaves, 0)
+    for code, n in counts.persons_by_band.items():
+        key = code if code in persons and code != NOT_STATED else NOT_STATED
+        persons[key] += n
+    reports = {name: i for i, name in enumerate(component.variable_names)}
+    terms = []
+    for band, n in persons.items():
+        low, high = PERSONS_PER_REPORT.get(band, (1, taxonomy.PERSONS_AFFECTED_TOP_CODE))
+        v = component.variable(f"persons:{band}", n)
+        component.at_most(((reports[band], float(low)), (v, -1.0)), 0)
+        component.at_most(((v, 1.0), (reports[band], -float(high))), 0)
+        terms.append((v, 1.0))
+    component.cell(PERSONS_KEY, terms, counts.persons_affected)
+    built.extra.append(PERSONS_KEY)
+    return built
+
+
 PlaceLeaf = tuple[Code, Code, Code, Code]  # country, federal district, region, airport
 
 
@@ -508,8 +547,17 @@ def record_components(
         citizenships_component(counts),
         indicators_component(counts),
     ]
-    built += [single_component(counts, t, column, v) for t, column, v in SINGLE_TABLES]
+    built += [
+        group_size_component(counts)
+        if t == "by_group_size"
+        else single_component(counts, t, column, v)
+        for t, column, v in SINGLE_TABLES
+    ]
     return built
+
+
+def cell_keys(built: Sequence[BuiltComponent], prefix: str = "") -> set[str]:
+    return {prefix + cell.key for item in built for cell in item.component.cells}
 
 
 def case_components(
@@ -543,6 +591,8 @@ class ProtectedTables:
     tables: dict[str, dict[str, Any]]
     audits: list[dict[str, Any]]
     passed: bool
+    # Figures published outside tables (persons affected); None where suppressed.
+    figures: dict[str, int | None] = field(default_factory=dict)
 
 
 def protect_components(
@@ -550,18 +600,26 @@ def protect_components(
     rules: DisclosureRules,
     *,
     also_suppress: Iterable[str] = (),
+    known: Iterable[str] = (),
+    prefix: str = "",
 ) -> ProtectedTables:
-    forced = set(also_suppress)
+    """Protect each component. `also_suppress` and `known` name cells as differencing does
+    (case-handling cells with `prefix` "case/"); see `disclosure.protect`."""
+    forced = {key.removeprefix(prefix) for key in also_suppress if key.startswith(prefix)}
+    already = {key.removeprefix(prefix) for key in known if key.startswith(prefix)}
     tables: dict[str, dict[str, Any]] = {}
     audits: list[dict[str, Any]] = []
+    figures: dict[str, int | None] = {}
     passed = True
     for item in built:
-        protection = protect(item.component, rules, also_suppress=forced)
+        protection = protect(item.component, rules, also_suppress=forced, known=already)
         audits.append(protection.audit_record())
         passed = passed and protection.passed
         for table in item.tables:
             tables[table.id] = published_table(table, protection, item.component.total)
-    return ProtectedTables(tables=tables, audits=audits, passed=passed)
+        for key in item.extra:
+            figures[key] = protection.published.get(key)
+    return ProtectedTables(tables=tables, audits=audits, passed=passed, figures=figures)
 
 
 def published_table(

@@ -30,7 +30,9 @@ from incident_service.services import privacy
 from incident_service.services.differencing import (
     PublishedFigures,
     TotalWouldDisclose,
+    derivable,
     differencing_risks,
+    hidden_keys,
 )
 from incident_service.services.disclosure import AuditFailed
 from incident_service.services.release_content import (
@@ -73,6 +75,10 @@ class ReleaseNotFound(ReleaseError):
         super().__init__(f"no release {release_id}")
 
 
+class WeakerThanDefault(InvalidParameters):
+    """A parameter that would protect less than the configured default."""
+
+
 class NotAllowed(ReleaseError):
     pass
 
@@ -96,6 +102,19 @@ class ReleaseWouldDisclose(ReleaseError):
             f"since it was generated ({shown}); discard it and generate it again"
         )
         self.cells = list(cells)
+
+
+class PeriodAlreadyPublished(ReleaseError):
+    """A period has at most one published release per method: two releases of the same
+    period differ only by what changed in between (late reports, withdrawals) or by their
+    parameters, and subtracting them would show exactly that."""
+
+    def __init__(self, period: str, method: str, release_id: int) -> None:
+        super().__init__(
+            f"release {release_id} of {period} ({method}) is already published; a period has "
+            "one published release per method, so this draft cannot be published"
+        )
+        self.release_id = release_id
 
 
 class DraftKeepsBudget(ReleaseError):
@@ -131,7 +150,7 @@ def default_parameters(method: ReleaseMethod) -> dict[str, Any]:
             **common,
         }
     return {
-        "epsilon": 1.0,
+        "epsilon": float(current_app.config["DP_RELEASE_EPSILON"]),
         "contributions": dict(DEFAULT_CONTRIBUTIONS),
         "case_threshold": threshold,
         **common,
@@ -144,15 +163,32 @@ def _whole(name: str, value: Any, low: int, high: int) -> int:
     return value
 
 
+def _not_below(name: str, value: Any, floor: int, high: int) -> int:
+    """A whole number that may raise protection above the configured default, never lower it.
+    Refused with the parameter's name rather than clamped: a release must say what it used."""
+    whole = _whole(name, value, 1, high)
+    if whole < floor:
+        raise WeakerThanDefault(
+            f"{name} {whole} is below the configured {floor}: a release may only be stricter "
+            "than the defaults"
+        )
+    return whole
+
+
 def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Defaults filled in, every value checked: the canonical parameters of a release."""
-    parameters = default_parameters(method)
+    """Defaults filled in, every value checked: the canonical parameters of a release.
+
+    The defaults come from the configuration and are the weakest protection allowed: a
+    threshold, protection width, case threshold or comparison base may be raised, ε lowered
+    and zero-sensitive tables added, but never the other way round."""
+    defaults = default_parameters(method)
+    parameters = dict(defaults)
     for name, value in (given or {}).items():
         if name not in parameters:
             raise InvalidParameters(f"{name} is not a parameter of the {method.value} method")
         parameters[name] = value
-    parameters["change_min_base"] = _whole(
-        "change_min_base", parameters["change_min_base"], 1, 1_000_000
+    parameters["change_min_base"] = _not_below(
+        "change_min_base", parameters["change_min_base"], defaults["change_min_base"], 1_000_000
     )
     languages = parameters["languages"]
     if (
@@ -163,15 +199,23 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
         raise InvalidParameters(f"languages must be a list drawn from {', '.join(LANGUAGES)}")
     parameters["languages"] = [language for language in LANGUAGES if language in languages]
     if method is ReleaseMethod.SUPPRESSION:
-        parameters["threshold"] = _whole("threshold", parameters["threshold"], 2, 1000)
-        parameters["protection_width"] = _whole(
-            "protection_width", parameters["protection_width"], 1, 1000
+        parameters["threshold"] = _not_below(
+            "threshold", parameters["threshold"], defaults["threshold"], 1000
+        )
+        parameters["protection_width"] = _not_below(
+            "protection_width", parameters["protection_width"], defaults["protection_width"], 1000
         )
         tables = parameters["zero_sensitive_tables"]
         if not isinstance(tables, list) or not set(tables) <= ZERO_SENSITIVE_CHOICES:
             raise InvalidParameters(
                 "zero_sensitive_tables must be a list drawn from "
                 + ", ".join(sorted(ZERO_SENSITIVE_CHOICES))
+            )
+        dropped = set(defaults["zero_sensitive_tables"]) - set(tables)
+        if dropped:
+            raise WeakerThanDefault(
+                f"zero_sensitive_tables must keep {', '.join(sorted(dropped))}: a release may "
+                "only be stricter than the defaults"
             )
         parameters["zero_sensitive_tables"] = sorted(set(tables))
     else:
@@ -183,6 +227,11 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
             or not 0 < float(epsilon) <= lifetime
         ):
             raise InvalidParameters(f"epsilon must be a number above 0 and at most {lifetime:g}")
+        if float(epsilon) > defaults["epsilon"]:
+            raise WeakerThanDefault(
+                f"epsilon {float(epsilon):g} is above the configured {defaults['epsilon']:g}: a "
+                "release may only be stricter than the defaults (a larger ε adds less noise)"
+            )
         parameters["epsilon"] = float(epsilon)
         contributions = parameters["contributions"]
         if not isinstance(contributions, dict) or set(contributions) != set(DEFAULT_CONTRIBUTIONS):
@@ -193,8 +242,8 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
             key: _whole(f"contributions.{key}", value, 1, 30)
             for key, value in sorted(contributions.items())
         }
-        parameters["case_threshold"] = _whole(
-            "case_threshold", parameters["case_threshold"], 2, 1000
+        parameters["case_threshold"] = _not_below(
+            "case_threshold", parameters["case_threshold"], defaults["case_threshold"], 1000
         )
     return parameters
 
@@ -241,13 +290,21 @@ def content_of(release: Release) -> dict[str, Any]:
     return document
 
 
-def _published_suppression_releases(period: ReleasePeriod) -> list[PublishedFigures]:
+def audit_of(release: Release) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(release.disclosure_audit or "{}")
+    return document
+
+
+def _published_releases(period: ReleasePeriod) -> list[PublishedFigures]:
+    """Every published release of the period's year: the periods around this one, and their
+    other parts (October and December are what turn "the quarter" into November), which do
+    not overlap it. Of a differentially private release only the exact figures (case
+    handling) are compared."""
     rows = db.session.scalars(
         sa.select(Release).where(
             Release.status == ReleaseStatus.PUBLISHED.value,
-            Release.method == ReleaseMethod.SUPPRESSION.value,
-            Release.period_start <= period.end,
-            Release.period_end >= period.start,
+            Release.period_start <= dt.date(period.year, 12, 31),
+            Release.period_end >= dt.date(period.year, 1, 1),
         )
     )
     return [PublishedFigures.from_content(content_of(release)) for release in rows]
@@ -309,14 +366,18 @@ def generate_release(
                 counts=count_records(release_period.record_months),
                 cases=cases,
                 generated_on=generated_on,
-                published_overlapping=_published_suppression_releases(release_period),
+                published_overlapping=_published_releases(release_period),
             )
         except TotalWouldDisclose as exc:
             raise ReleaseBlockedByDifferencing(str(exc)) from exc
     else:
         privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
         result = privacy.dp_content(
-            period=release_period, parameters=canonical, cases=cases, generated_on=generated_on
+            period=release_period,
+            parameters=canonical,
+            cases=cases,
+            generated_on=generated_on,
+            published_overlapping=_published_releases(release_period),
         )
     if not result.audit["passed"]:
         # Never stored, never shown: a release the audit cannot prove safe does not exist.
@@ -392,7 +453,8 @@ def generate_release(
 
 
 def _require_supervisor(actor: User) -> None:
-    if actor.role not in (Role.SUPERVISOR.value, Role.ADMIN.value) or not actor.active:
+    # Admins manage accounts and do not decide what is published (separation of duties).
+    if actor.role != Role.SUPERVISOR.value or not actor.active:
         raise NotAllowed("only a supervisor can publish or discard a release")
 
 
@@ -412,6 +474,13 @@ def verify_stored(release: Release) -> None:
         raise ReleaseTampered(str(exc)) from exc
 
 
+def _lock_publication() -> None:
+    """Serialise publications until the transaction ends, so that two drafts of one period,
+    or of nested periods, are never both checked against a state without the other."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(727276)"))
+
+
 def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = None) -> Release:
     """Make a draft visible to officials (the caller commits). Publishing twice is harmless;
     a published release is never altered."""
@@ -420,18 +489,38 @@ def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = N
     if release.status == ReleaseStatus.PUBLISHED.value:
         return release
     verify_stored(release)
-    if release.method == ReleaseMethod.SUPPRESSION.value:
-        content = content_of(release)
-        period = parse_period(release.period, today=dt.date.max)
-        risky = differencing_risks(
-            period=period,
-            tables=content.get("tables", {}),
-            total=content.get("reports"),
-            others=_published_suppression_releases(period),
-            threshold=int(content["parameters"]["threshold"]),
+    _lock_publication()
+    already = db.session.scalar(
+        sa.select(Release.id).where(
+            Release.period == release.period,
+            Release.method == release.method,
+            Release.status == ReleaseStatus.PUBLISHED.value,
+            Release.id != release.id,
         )
-        if risky:
-            raise ReleaseWouldDisclose(sorted(risky))
+    )
+    if already is not None:
+        raise PeriodAlreadyPublished(release.period, release.method, already)
+    content = content_of(release)
+    period = parse_period(release.period, today=dt.date.max)
+    others = _published_releases(period)
+    exact = release.method == ReleaseMethod.SUPPRESSION.value
+    risky = differencing_risks(
+        period=period,
+        # A differentially private release's record figures are noisy: only its case
+        # handling (threshold rule) is differenced.
+        tables=content.get("tables", {}) if exact else {},
+        total=content.get("reports") if exact else None,
+        persons=content.get("persons_affected") if exact else None,
+        cases=content.get("case_handling"),
+        others=others,
+        threshold=int(content["parameters"]["threshold" if exact else "case_threshold"]),
+    )
+    # A figure the draft hides that releases published since it was generated now let
+    # readers compute: it protects nothing, and what it was protecting is exposed.
+    audited_known = set(audit_of(release).get("differencing", {}).get("cells_known", []))
+    risky |= set(derivable(period, hidden_keys(content), others)) - audited_known
+    if risky:
+        raise ReleaseWouldDisclose(sorted(risky))
     release.status = ReleaseStatus.PUBLISHED.value
     release.published_at = now or utcnow()
     release.published_by_id = actor.id

@@ -1,9 +1,11 @@
 """Summaries pages for staff: officials read published releases; supervisors review and publish.
 
-Every page sits behind `require_roles`. A draft is visible to supervisors (and admins) only; to
-anyone else it does not exist (404). The release page shows the same document as the files,
-in the reader's language where the release has it, without charts (inline SVG styles are not
-allowed by the pages' content security policy; the downloaded documents have them).
+Every page sits behind `require_roles`. Separation of duties: only supervisors generate, see
+drafts, publish and discard; admins manage accounts and, like officials, read published
+releases only. To anyone but a supervisor a draft does not exist (404). The release page shows
+the same document as the files, in the reader's language where the release has it, without
+charts (inline SVG styles are not allowed by the pages' content security policy; the
+downloaded documents have them).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from incident_service.summaries.render import document_view, file_stem
 blueprint = Blueprint("summaries", __name__, url_prefix="/summaries")
 
 READERS = (Role.OFFICIAL, Role.SUPERVISOR, Role.ADMIN)
-REVIEWERS = (Role.SUPERVISOR, Role.ADMIN)
+# Admins manage accounts; they do not decide what is published (separation of duties).
+REVIEWERS = (Role.SUPERVISOR,)
 
 
 def _reviewer() -> bool:
