@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -409,7 +410,20 @@ class StatisticalIndicator(db.Model):  # type: ignore[name-defined,misc]
 
 class Release(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "releases"
-    __table_args__ = (UniqueConstraint("period", "method", "parameters_digest"),)
+    __table_args__ = (
+        UniqueConstraint("period", "method", "parameters_digest"),
+        # At most one published release per period and method: two would differ only by what
+        # changed in between, and subtracting them would show exactly that. The service checks
+        # this under a lock; the index makes it hold whatever writes to the table.
+        Index(
+            "uq_releases_one_published",
+            "period",
+            "method",
+            unique=True,
+            postgresql_where=text("status = 'published'"),
+            sqlite_where=text("status = 'published'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(10))  # 2024-11, 2024-Q4, 2024

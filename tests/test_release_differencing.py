@@ -9,11 +9,12 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incident_service.constants import Role
-from incident_service.models import db
+from incident_service.constants import ReleaseStatus, Role
+from incident_service.models import Release, db
 from incident_service.services.differencing import (
     PublishedFigures,
     _derivable,
@@ -146,6 +147,12 @@ def test_is_a_release_made_again_after_a_late_report_kept_from_officials(app_ctx
     assert str(first.id) in str(caught.value)
     db.session.rollback()
     assert [d["period"]["label"] for d in official_downloads()] == ["2024-10"]
+    # The database holds the rule too, for anything that writes around the service.
+    again = db.session.get_one(Release, again.id)
+    again.status = ReleaseStatus.PUBLISHED.value
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
 
 
 @pytest.mark.parametrize("quarter_method", ["suppression", "dp"])
