@@ -61,6 +61,21 @@ def test_does_the_russian_pdf_carry_russian_headings_and_the_right_totals(app_ct
     assert "the service recorded 120 reports" in english.pages[0].extract_text().replace("\n", " ")
 
 
+def test_does_the_method_warn_that_one_group_reported_twice_counts_twice(app_ctx):
+    """Reports cannot be linked to each other in statistics: the reader must be told that
+    "people affected" adds up groups, and that one group reported by several people counts
+    more than once unless caseworkers marked the reports as duplicates."""
+    insert_records(40, months=Q4, seed=22)
+    release = generate_release(
+        period="2024-Q4", today=TODAY, parameters={"languages": ["ru", "en"]}
+    )
+    english = _file(release, ".en.html").decode()
+    russian = _file(release, ".ru.html").decode()
+    assert "the group is counted more than once" in english
+    assert "a group larger than 50 counts as 50" in english
+    assert "группа учитывается несколько раз" in russian
+
+
 def test_does_pdf_rendering_refuse_every_network_address():
     """Could a template (or a crafted label) make the renderer fetch something from a server
     or read a file outside the shipped fonts?"""

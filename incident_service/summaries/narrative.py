@@ -194,6 +194,11 @@ TEXT: dict[str, dict[str, str]] = {
             "One report can describe several people or several kinds of incident, and one "
             "incident can be reported more than once; caseworkers remove duplicates they find."
         ),
+        "limit_persons": (
+            "People affected is the sum of the group sizes given in the reports; a group larger "
+            "than {top_code} counts as {top_code}. When several people report the same group and "
+            "the reports are not marked as duplicates, the group is counted more than once."
+        ),
         "limit_dates": (
             "Reports are counted in the month the incident happened. Reports that arrive late "
             "are counted in later releases; a published release is never changed, so figures for "
@@ -363,6 +368,12 @@ TEXT: dict[str, dict[str, str]] = {
             "Одно сообщение может касаться нескольких людей или нескольких видов нарушений, а об "
             "одном событии могут сообщить несколько раз; найденные повторы сотрудники удаляют."
         ),
+        "limit_persons": (
+            "Число пострадавших — сумма размеров групп, указанных в сообщениях; группа больше "
+            "{top_code} человек учитывается как {top_code}. Если об одной группе сообщили "
+            "несколько человек и сообщения не отмечены как повторы, группа учитывается несколько "
+            "раз."
+        ),
         "limit_dates": (
             "Сообщения учитываются в месяце, когда произошло событие. Поздние сообщения "
             "попадают в последующие сводки; опубликованная сводка не меняется, поэтому "
@@ -529,6 +540,12 @@ TEXT: dict[str, dict[str, str]] = {
             "Як хабар метавонад якчанд нафар ё якчанд намуди вайронкуниро дар бар гирад ва дар "
             "бораи як ҳодиса метавонанд якчанд бор хабар диҳанд; такрорҳои ёфтшударо кормандон "
             "хориҷ мекунанд."
+        ),
+        "limit_persons": (
+            "Шумораи зарардидагон ҷамъи андозаи гурӯҳҳоест, ки дар хабарҳо нишон дода шудаанд; "
+            "гурӯҳи аз {top_code} нафар зиёд ҳамчун {top_code} ҳисоб мешавад. Агар дар бораи як "
+            "гурӯҳ якчанд нафар хабар диҳанд ва хабарҳо ҳамчун такрор қайд нашаванд, гурӯҳ якчанд "
+            "бор ҳисоб мешавад."
         ),
         "limit_dates": (
             "Хабарҳо дар моҳи рӯй додани ҳодиса ҳисоб карда мешаванд. Хабарҳои дер расида дар "

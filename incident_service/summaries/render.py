@@ -20,6 +20,7 @@ from urllib.request import url2pathname
 from flask import render_template
 
 from config import PROJECT_ROOT
+from incident_service import taxonomy
 from incident_service.summaries import charts
 from incident_service.summaries.export import audit_json, release_csv, release_json
 from incident_service.summaries.narrative import Narrator
@@ -404,6 +405,7 @@ def method_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[st
         first,
         narrator.text("limit_sample"),
         narrator.text("limit_units"),
+        narrator.text("limit_persons", top_code=taxonomy.PERSONS_AFFECTED_TOP_CODE),
         narrator.text("limit_dates"),
         narrator.text("limit_cases"),
     ]
