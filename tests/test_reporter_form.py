@@ -137,6 +137,27 @@ def test_is_each_bad_answer_named_beside_its_field_with_everything_typed_kept(
     assert report_count(app) == 0
 
 
+def test_does_changing_language_half_way_keep_every_answer_and_store_nothing(app, client):
+    """A reporter who started in Russian switches to Tajik under the form: the answers come
+    back as typed, in Tajik, with no error marked, and nothing is filed yet."""
+    hidden = open_form(client, "/report?lang=ru")
+    typed = form_data(narrative="SYNTHETIC half-way — ёжик 🙂", acts=["BRD.02"])
+    response = client.post("/report", data={**hidden, **typed, "lang": "tg"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<html lang="tg">' in page
+    assert str(escape("SYNTHETIC half-way — ёжик 🙂")) in page
+    assert 'value="BRD.02" checked' in page and 'value="SYNTHETIC terminal 1"' in page
+    assert 'class="error"' not in page
+    assert hidden_fields(page)["token"] == hidden["token"]
+    assert report_count(app) == 0
+    # The buttons come after "send", so Enter in a field still sends the report.
+    assert page.index('name="lang"') > page.index('<button type="submit">')
+    # Sent afterwards, it files one report, in Tajik.
+    _response, receipt = file_report(client, **typed)
+    assert receipt is not None and report_count(app) == 1
+
+
 def test_is_the_submission_token_kept_when_the_form_comes_back_with_errors(client):
     hidden = open_form(client)
     response = client.post("/report", data={**hidden, **form_data(acts=None)})

@@ -41,3 +41,14 @@ def test_is_the_api_limited_per_address_with_a_problem_document(app):
         "/api/v1/reports", json=report_payload(), environ_base={"REMOTE_ADDR": "192.0.2.9"}
     )
     assert other_address.status_code == 201
+
+
+def test_does_switching_language_on_the_form_not_use_up_the_allowance(app):
+    app.config["REPORT_RATE_LIMIT"] = "2 per hour"
+    client = app.test_client()
+    for language in ("tg", "uz", "ky", "ru", "en"):
+        assert client.post("/report", data={**form_data(), "lang": language}).status_code == 200
+    assert client.post("/report", data=form_data()).status_code == 200
+    assert client.post("/report", data=form_data()).status_code == 200
+    with app.app_context():
+        assert db.session.query(Report).count() == 2

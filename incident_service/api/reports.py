@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -182,6 +182,7 @@ def post_report() -> ResponseReturnValue:
             bind_submission_token(client_token, submission) if client_token is not None else None
         ),
     )
+    g.report_stored = True
     response = jsonify({"receipt": result.receipt})
     response.status_code = 201
     if not result.created:

@@ -11,7 +11,7 @@ address, so the API's limit is higher. Every count is keyed on the daily-salted 
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g
 
 from incident_service.extensions import limiter
 
@@ -49,7 +49,9 @@ def api_report_limit() -> str:
 
 
 def _report_was_stored(response: Response) -> bool:
-    return response.status_code in (200, 201) and request.method == "POST"
+    # Set by the form and the API once intake returned a receipt (a replayed submission too);
+    # error pages and the form shown again in another language do not count.
+    return bool(g.get("report_stored")) and response.status_code in (200, 201)
 
 
 report_intake_limit = limiter.limit(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, g, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from incident_service import taxonomy
 from incident_service.crypto.receipts import format_receipt
+from incident_service.i18n import LANGUAGES
 from incident_service.models import db, today
 from incident_service.reporter.forms import (
     GENERAL_ERRORS,
@@ -78,6 +79,10 @@ def report() -> ResponseReturnValue:
     form.ensure_token()
     if request.method == "GET":
         return _report_page(form)
+    if request.form.get("lang") in LANGUAGES:
+        # A language button under the form: the same answers again in the new language,
+        # nothing checked and nothing stored.
+        return _report_page(form)
     try:
         submission = parse_report(form.report_body(language=current_language()))
     except InvalidReport as exc:
@@ -90,6 +95,7 @@ def report() -> ResponseReturnValue:
             bind_submission_token(client_token, submission) if client_token is not None else None
         ),
     )
+    g.report_stored = True
     return render_template("reporter/receipt.html", receipt=format_receipt(result.receipt))
 
 
