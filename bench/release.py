@@ -4,7 +4,7 @@ Measures, in the same run and interleaved so that machine noise hits both alike:
 
   plain queries   the GROUP BY queries a release needs, written out as SQL and run directly
   release stages  what `generate_release` does, stage by stage, with the same functions:
-                    1 count         the release's own query layer (the same GROUP BYs)
+                    1 count         `count_records` (aggregate cubes) and `count_cases`
                     2 protect       threshold rule, secondary suppression, integer-programming
                                     audit, differencing check
                     3 html/csv/json documents in three languages with charts, CSV, JSON, audit
@@ -219,9 +219,9 @@ CHILDREN = (
 
 
 def plain_queries() -> list[str]:
-    """The statements `count_records` sends, written out: one aggregate, one GROUP BY per
-    one-way table, persons per group-size band, places, flag patterns, and per child table the
-    reports per set of codes."""
+    """The figures a release needs as plain statements, written out: one aggregate, one GROUP
+    BY per one-way table, persons per group-size band, places, flag patterns, and per child
+    table the reports per set of codes (what `count_records` sent before it used cubes)."""
     records = "statistical_records r"
     queries = [f"SELECT count(*), sum(r.persons_affected) FROM {records} WHERE {IN_PERIOD}"]
     queries += [

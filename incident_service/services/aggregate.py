@@ -4,10 +4,12 @@ The one entry point is `cube()`: counts of reports (or persons affected, or acts
 `Period`, broken down by any of the `Dimension`s, with every margin (subtotal) when asked. It
 always reads the current records, so a withdrawal or a new batch is reflected in the next call.
 
-Releases do not call it yet: they count through their own small query layer
-(`release_counts.py`, plain GROUP BYs over the same records), written so that it can be swapped
-for these cubes later. Today `cube()` serves the tests and the benchmark (`bench/pipeline.py`),
-and stores nothing: there is no aggregate table that could go stale.
+Releases count through it: `release_counts.count_records` takes a release's total, persons
+figures, one-way counts, places and flag patterns from cubes of the release period (only the
+multi-valued questions still use their own per-report query there), so the aggregation
+benchmarked in `bench/pipeline.py` is the one production runs. It stores nothing: every cube is
+computed from the current records when a release is made, so there is no aggregate table that
+could go stale.
 
 How a cube is computed, in one SQL statement:
 

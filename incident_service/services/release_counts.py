@@ -1,8 +1,24 @@
-"""The counts a release is built from: plain GROUP BY queries over one period's records.
+"""The counts a release is built from, for one period's statistical records.
 
 Kept deliberately small and separate from the release logic: every function takes the months
-of a period and returns plain dictionaries (code → count, `None` for "not stated"), so that the
-source can be swapped for the pipeline's aggregate cubes without touching disclosure control.
+of a period and returns plain dictionaries (code → count, `None` for "not stated"), so that
+disclosure control never sees where a count came from.
+
+`count_records` counts through `aggregate.cube()`, the aggregation the pipeline benchmark
+measures, so the cube is the production source of the release figures: the total and persons
+affected (the grand-total margins of the group-size-band cubes), the persons per band, the
+one-way counts, the places cells (whose location-type margin is summed here rather than
+recounted) and the flag patterns. Cube keys are turned back into the shapes `RecordCounts` has
+always had ("yes"/"no" into booleans, margins dropped), and a test keeps the plain GROUP BYs it
+replaced as an oracle that both agree on SQLite and PostgreSQL.
+
+The multi-valued questions (acts, perpetrators, citizenships, indicators) still come from
+`_multi`, one query per child table over each report's set of codes. A cube could give the
+reports per code and with none, but its group dimensions (ACT_GROUP, CITIZENSHIP_GROUP) read
+the group stored with each child row, whereas the release groups each code by the taxonomy's
+current parent ("?" for a code it no longer has); the two agree only while stored records
+match the taxonomy, so that swap is left for when it can be proved equal.
+
 Case-handling figures come from the coarse, plaintext columns of the reports table (status
 dates) and from interventions, counted for consenting reports that are not spam or duplicates.
 """
@@ -27,6 +43,7 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
+from incident_service.services.aggregate import YES, Cube, Dimension, Measure, Period, cube
 
 Code = str | None
 
@@ -93,53 +110,86 @@ class CaseCounts:
     days_to_triage: list[int] = field(default_factory=list)
 
 
-def _records(months: Sequence[str]) -> sa.ColumnElement[bool]:
-    return StatisticalRecord.month.in_(list(months))
+def _period_of(months: Sequence[str]) -> tuple[Period, dict[Dimension, list[str | None]]] | None:
+    """The aggregate period (and, rarely, a MONTH filter) that selects exactly `months`.
+
+    `months` holds "YYYY-MM" values and "YYYY" values (records whose reporter knew only the
+    year). A release period's `record_months` lists "YYYY" only for a year release, and an
+    aggregate `Period` counts a year-only record only when it covers that whole year: so for
+    every release period the span from its first to its last month selects the same records
+    as `month IN (months)`, and no filter is needed. Any other list (a gap, a year without its
+    year-only value) adds a MONTH filter, so the result is still exactly `month IN (months)`.
+    `None` for an empty list.
+    """
+    values = set(months)
+    if not values:
+        return None
+    starts = [value if len(value) == 7 else f"{value}-01" for value in values]
+    ends = [value if len(value) == 7 else f"{value}-12" for value in values]
+    period = Period(min(starts), max(ends))
+    covered = set(period.months()) | set(period.whole_years())
+    if covered == values:
+        return period, {}
+    selected: list[str | None] = [*sorted(values)]
+    return period, {Dimension.MONTH: selected}
 
 
 def count_records(months: Sequence[str]) -> RecordCounts:
-    """Every count a release needs from the statistical records of `months`."""
+    """Every count a release needs from the statistical records of `months`.
+
+    The one-way counts, the persons figures, the places and the flag patterns come from
+    `aggregate.cube()`, the same aggregation the pipeline benchmark measures; the answers of
+    multi-valued questions from `_multi` (see there why).
+    """
     counts = RecordCounts()
-    in_period = _records(months)
-    row = db.session.execute(
-        sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(StatisticalRecord.persons_affected), 0)
-        ).where(in_period)
-    ).one()
-    counts.total, counts.persons_affected = int(row[0]), int(row[1])
+    selection = _period_of(months)
+    if selection is None:
+        return counts
+    period, filters = selection
+
+    def counted(
+        *dimensions: Dimension, measure: Measure = Measure.REPORTS, margins: bool = False
+    ) -> Cube:
+        return cube(
+            period=period,
+            dimensions=dimensions,
+            measure=measure,
+            margins=margins,
+            filters=filters,
+        )
+
+    # Reports and persons per group-size band, each with its grand total as the margin.
+    bands = counted(Dimension.GROUP_SIZE_BAND, margins=True)
+    counts.total = bands.total
     if counts.total == 0:
         return counts
+    persons = counted(Dimension.GROUP_SIZE_BAND, measure=Measure.PERSONS, margins=True)
+    counts.persons_affected = persons.total
+    reports_by_band = {band: n for (band,), n in bands.margin(Dimension.GROUP_SIZE_BAND).items()}
+    # A cube leaves out cells of zero; a band with reports but no persons still has its 0.
+    counts.persons_by_band = {band: persons.count(group_size_band=band) for band in reports_by_band}
+
+    # Places: the finest (country, district, region, airport, location type) cells.
+    places = counted(*(Dimension(name) for name in PLACE_COLUMNS))
+    counts.places = {tuple(key): n for key, n in places.cells.items()}
+    by_location: dict[Code, int] = {}
+    for key, n in counts.places.items():
+        by_location[key[-1]] = by_location.get(key[-1], 0) + n
+
     for name in SINGLE_COLUMNS:
-        column = getattr(StatisticalRecord, name)
-        counts.single[name] = {
-            code: int(n)
-            for code, n in db.session.execute(
-                sa.select(column, sa.func.count()).where(in_period).group_by(column)
-            )
-        }
-    band = StatisticalRecord.group_size_band
-    counts.persons_by_band = {
-        code: int(n)
-        for code, n in db.session.execute(
-            sa.select(band, sa.func.sum(StatisticalRecord.persons_affected))
-            .where(in_period)
-            .group_by(band)
-        )
-    }
-    place_columns = [getattr(StatisticalRecord, name) for name in PLACE_COLUMNS]
-    counts.places = {
-        tuple(row[:-1]): int(row[-1])
-        for row in db.session.execute(
-            sa.select(*place_columns, sa.func.count()).where(in_period).group_by(*place_columns)
-        )
-    }
-    flag_columns = [getattr(StatisticalRecord, name) for name in FLAG_COLUMNS]
+        if name == "group_size_band":
+            counts.single[name] = reports_by_band
+        elif name == "location_type":
+            counts.single[name] = by_location  # summed from the places cells, not recounted
+        else:
+            one_way = counted(Dimension(name))
+            counts.single[name] = {code: n for (code,), n in one_way.cells.items()}
+
+    flags = counted(*(Dimension(name) for name in FLAG_COLUMNS))
     counts.flag_patterns = {
-        tuple(bool(v) for v in row[:-1]): int(row[-1])
-        for row in db.session.execute(
-            sa.select(*flag_columns, sa.func.count()).where(in_period).group_by(*flag_columns)
-        )
+        tuple(value == YES for value in key): n for key, n in flags.cells.items()
     }
+
     counts.acts = _multi(StatisticalAct.__table__, "act_code", _parent(taxonomy.ACTS), months)
     counts.perpetrators = _multi(StatisticalPerpetrator.__table__, "perpetrator", None, months)
     counts.citizenships = _multi(
