@@ -38,29 +38,27 @@ def select_locale() -> str:
     from flask import current_app
 
     if request.blueprint in STAFF_BLUEPRINTS:
-        return _staff_locale()
+        return _chosen(request.args.get("lang"), STAFF_LANGUAGES, "staff_lang", fallback="en")
     if g.get("body_language"):
         return str(g.body_language)
-    requested = request.args.get("lang") or _posted_language()
-    if requested in LANGUAGES:
-        session["lang"] = requested
-        return requested
-    remembered = session.get("lang")
-    if remembered in LANGUAGES:
-        return str(remembered)
-    best = request.accept_languages.best_match(list(LANGUAGES))
-    return best or str(current_app.config.get("DEFAULT_LANGUAGE", "ru"))
+    return _chosen(
+        request.args.get("lang") or _posted_language(),
+        LANGUAGES,
+        "lang",
+        fallback=str(current_app.config.get("DEFAULT_LANGUAGE", "ru")),
+    )
 
 
-def _staff_locale() -> str:
-    requested = request.args.get("lang")
-    if requested in STAFF_LANGUAGES:
-        session["staff_lang"] = requested
-        return requested
-    remembered = session.get("staff_lang")
-    if remembered in STAFF_LANGUAGES:
+def _chosen(requested: str | None, offered: dict[str, str], key: str, *, fallback: str) -> str:
+    """The language asked for now (remembered under `key` for the session), else the one
+    remembered, else the browser's best match among `offered`, else `fallback`."""
+    if requested in offered:
+        session[key] = requested
+        return str(requested)
+    remembered = session.get(key)
+    if remembered in offered:
         return str(remembered)
-    return request.accept_languages.best_match(list(STAFF_LANGUAGES)) or "en"
+    return request.accept_languages.best_match(list(offered)) or fallback
 
 
 def use_body_language(value: object) -> None:
