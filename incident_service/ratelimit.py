@@ -28,13 +28,21 @@ _salts: dict[tuple[str, str], tuple[bytes, float | None]] = {}
 _clients: dict[str, Any] = {}
 
 
-def _shared_salt(storage_uri: str, day: str) -> bytes | None:
+def redis_client(storage_uri: str) -> Any:
+    """One client (and connection pool) per storage URI and process, with short timeouts."""
     import redis
 
     client = _clients.get(storage_uri)
     if client is None:
         client = redis.Redis.from_url(storage_uri, socket_timeout=1, socket_connect_timeout=1)
         _clients[storage_uri] = client
+    return client
+
+
+def _shared_salt(storage_uri: str, day: str) -> bytes | None:
+    import redis
+
+    client = redis_client(storage_uri)
     key = f"incident:ratelimit-salt:{day}"
     try:
         client.set(key, secrets.token_bytes(32), nx=True, ex=SALT_TTL_SECONDS)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from incident_service import ratelimit
 from incident_service.models import Report, db
+from tests.conftest import require_redis
 from tests.factories import report_payload
-from tests.reporter_helpers import form_data
+from tests.reporter_helpers import form_data, open_form
 
 
 def test_is_the_form_refused_after_the_limit_with_everything_typed_kept(app):
@@ -52,3 +56,49 @@ def test_does_switching_language_on_the_form_not_use_up_the_allowance(app):
     assert client.post("/report", data=form_data()).status_code == 200
     with app.app_context():
         assert db.session.query(Report).count() == 2
+
+
+def _fresh_redis_counts(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter("incident:filing:*"):
+        client.delete(key)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_are_filings_counted_in_redis_where_every_web_process_sees_them(app, monkeypatch):
+    """Production counts in Redis: a repeated press of the same form is counted once, the
+    third report is refused with what was typed kept, and no counter names the address."""
+    import redis
+
+    url = require_redis()
+    _fresh_redis_counts(url)
+    monkeypatch.setattr(ratelimit, "_clients", {})
+    app.config.update(RATELIMIT_STORAGE_URI=url, REPORT_RATE_LIMIT="2 per hour")
+    client = app.test_client()
+    pressed = {**open_form(client), **form_data()}
+    assert client.post("/report", data=pressed).status_code == 200
+    assert client.post("/report", data=pressed).status_code == 200  # the same report again
+    assert app.test_client().post("/report", data=form_data()).status_code == 200
+    counters = redis.Redis.from_url(url)
+    keys = list(counters.scan_iter("incident:filing:report-form:*"))
+    assert len(keys) == 1 and int(counters.get(keys[0]) or 0) == 2
+    assert b"127.0.0.1" not in keys[0]
+    refused = app.test_client().post("/report", data=form_data(narrative="SYNTHETIC kept"))
+    assert refused.status_code == 429
+    assert "SYNTHETIC kept" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Report).count() == 2
+    _fresh_redis_counts(url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_is_a_report_still_taken_when_the_counter_cannot_be_reached(app, monkeypatch):
+    app.config.update(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", REPORT_RATE_LIMIT="1 per hour")
+    monkeypatch.setattr(ratelimit, "_clients", {})
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/report", data=form_data()).status_code == 200
+    response = client.post("/api/v1/reports", json=report_payload())
+    assert response.status_code == 201

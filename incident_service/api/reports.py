@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -28,9 +28,12 @@ from incident_service.api.problems import (
 from incident_service.i18n import LANGUAGES, use_body_language
 from incident_service.models import db
 from incident_service.reporter.throttle import (
-    api_report_intake_limit,
+    API_SCOPE,
+    api_report_limit,
+    count_filing,
     mark_receipt_rejected,
     receipt_lookup_limit,
+    uncount_filing,
 )
 from incident_service.services import dispatch
 from incident_service.services.intake import (
@@ -161,7 +164,6 @@ def get_taxonomy() -> ResponseReturnValue:
 
 
 @blueprint.post("/reports")
-@api_report_intake_limit
 def post_report() -> ResponseReturnValue:
     body = json_body()
     use_body_language(body.get("language") if isinstance(body, dict) else None)
@@ -176,13 +178,15 @@ def post_report() -> ResponseReturnValue:
             detail=_("Some answers cannot be accepted. Each one is named in `errors`."),
             extensions={"errors": field_errors(exc.errors)},
         ) from None
+    count_filing(API_SCOPE, api_report_limit())
     result = submit_report(
         submission,
         submission_token=(
             bind_submission_token(client_token, submission) if client_token is not None else None
         ),
     )
-    g.report_stored = True
+    if not result.created:
+        uncount_filing(API_SCOPE, api_report_limit())
     response = jsonify({"receipt": result.receipt})
     response.status_code = 201
     if not result.created:

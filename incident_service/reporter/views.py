@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, make_response, render_template, request
+from flask import Blueprint, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -29,9 +29,12 @@ from incident_service.reporter.forms import (
     selectable_years,
 )
 from incident_service.reporter.throttle import (
+    FORM_SCOPE,
+    count_filing,
     mark_receipt_rejected,
     receipt_lookup_limit,
-    report_intake_limit,
+    report_limit,
+    uncount_filing,
 )
 from incident_service.services import dispatch
 from incident_service.services.intake import (
@@ -73,7 +76,6 @@ def index() -> ResponseReturnValue:
 
 
 @blueprint.route("/report", methods=["GET", "POST"])
-@report_intake_limit
 def report() -> ResponseReturnValue:
     form = ReportForm()
     form.ensure_token()
@@ -88,6 +90,7 @@ def report() -> ResponseReturnValue:
     except InvalidReport as exc:
         db.session.rollback()
         return _report_page(form, errors=errors_by_field(exc.errors)), 422
+    count_filing(FORM_SCOPE, report_limit())
     client_token = form.client_token()
     result = submit_report(
         submission,
@@ -95,7 +98,8 @@ def report() -> ResponseReturnValue:
             bind_submission_token(client_token, submission) if client_token is not None else None
         ),
     )
-    g.report_stored = True
+    if not result.created:
+        uncount_filing(FORM_SCOPE, report_limit())
     return render_template("reporter/receipt.html", receipt=format_receipt(result.receipt))
 
 
