@@ -102,3 +102,22 @@ def test_is_a_report_still_taken_when_the_counter_cannot_be_reached(app, monkeyp
         assert client.post("/report", data=form_data()).status_code == 200
     response = client.post("/api/v1/reports", json=report_payload())
     assert response.status_code == 201
+
+
+def test_do_refused_filings_not_use_up_the_longer_window(app, monkeypatch):
+    """A reporter refused for the hour who keeps trying must still have the day's allowance
+    once the hour has passed: only stored reports count."""
+    from incident_service.reporter import throttle
+
+    app.config["REPORT_RATE_LIMIT"] = "1 per hour;2 per day"
+    clock = [1_800_000_000.0]  # at the start of an hour and well inside a day
+    monkeypatch.setattr(throttle.time, "time", lambda: clock[0])
+    client = app.test_client()
+    assert client.post("/report", data=form_data()).status_code == 200
+    for _ in range(3):
+        assert client.post("/report", data=form_data()).status_code == 429
+    clock[0] += 3600
+    assert client.post("/report", data=form_data()).status_code == 200
+    assert client.post("/report", data=form_data()).status_code == 429  # the day is full
+    with app.app_context():
+        assert db.session.query(Report).count() == 2

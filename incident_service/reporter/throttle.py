@@ -62,10 +62,10 @@ def api_report_limit() -> str:
 # Filing limits: counted in one Redis round trip per stored report.
 #
 # Flask-Limiter would test every window before the request and hit it again after the
-# response: two round trips and its bookkeeping on every report, which cost the API a third of
-# its throughput (docs/benchmarks.md). Intake instead counts the report in every window at
-# once, after validation and just before storing, and is refused when any count goes over.
-# A replayed submission (the same form pressed twice) is taken back out.
+# response: two round trips and its bookkeeping on every report (docs/benchmarks.md). Intake
+# instead counts the report in every window at once, after validation and just before storing,
+# and is refused when any count goes over. A refused or replayed submission is taken back out,
+# so that only stored reports use up an allowance.
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _filing_keys(scope: str, windows: tuple[FilingWindow, ...]) -> list[str]:
     ]
 
 
-def _memory_counts(keys: list[str], windows: tuple[FilingWindow, ...], step: int) -> list[int]:
+def _memory_counts(keys: list[str], step: int) -> list[int]:
     """Embedded default: counts in this process, per app (the tests build many apps)."""
     counts: dict[str, int] = current_app.extensions.setdefault("filing_counts", {})
     with _memory_lock:
@@ -124,7 +124,7 @@ def _count(scope: str, limit: str, step: int) -> list[int] | None:
     uri = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
     if uri.startswith("redis"):
         return _redis_counts(uri, keys, windows, step)
-    return _memory_counts(keys, windows, step)
+    return _memory_counts(keys, step)
 
 
 def count_filing(scope: str, limit: str) -> None:
@@ -140,6 +140,9 @@ def count_filing(scope: str, limit: str) -> None:
         return
     windows = filing_windows(limit)
     if any(n > window.amount for n, window in zip(counts, windows, strict=True)):
+        # A refused attempt must not use up the longer windows (a full hour would otherwise
+        # eat into the day with every retry): the second round trip is paid only here.
+        _count(scope, limit, -1)
         raise TooManyRequests()
 
 
