@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
+# pytest-xdist processes: one per core by default.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 LINT_PATHS := incident_service workers seeds tests bench config.py
 
 .PHONY: run test install translations lint typecheck services browser bench clean
@@ -41,7 +43,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: install services browser lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 bench: install services
 	$(BIN)/python bench/intake.py

@@ -94,8 +94,8 @@ FORM: list[tuple[str, str]] = [
 
 
 def service_app() -> Any:
-    from config import Config
     from incident_service import create_app
+    from incident_service.settings import Config
 
     return create_app(Config.from_env(), DATABASE_SCHEMA=os.environ["BENCH_SCHEMA"])
 
@@ -180,10 +180,10 @@ def prepare(schema: str, env: dict[str, str]) -> None:
         )
     engine.dispose()
     os.environ.update(env)
-    from config import Config
     from incident_service import create_app
+    from incident_service.auth.teams import ensure_organisation
     from incident_service.models import db
-    from incident_service.services.teams import ensure_organisation
+    from incident_service.settings import Config
 
     app = create_app(Config.from_env(), DATABASE_SCHEMA=schema)
     with app.app_context():

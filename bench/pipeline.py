@@ -36,16 +36,16 @@ import sqlalchemy as sa  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import Config  # noqa: E402
 from incident_service import create_app, taxonomy  # noqa: E402
+from incident_service.auth.teams import ensure_organisation  # noqa: E402
 from incident_service.crypto.envelopes import open_envelope  # noqa: E402
 from incident_service.crypto.receipts import new_submission_token  # noqa: E402
+from incident_service.intake.storage import parse_report, record_report  # noqa: E402
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db  # noqa: E402
-from incident_service.services import dispatch  # noqa: E402
-from incident_service.services.aggregate import Dimension, Period, cube  # noqa: E402
-from incident_service.services.anonymise import section_context, statistics_key  # noqa: E402
-from incident_service.services.intake import parse_report, record_report  # noqa: E402
-from incident_service.services.teams import ensure_organisation  # noqa: E402
+from incident_service.pipeline import dispatch  # noqa: E402
+from incident_service.pipeline.anonymise import section_context, statistics_key  # noqa: E402
+from incident_service.releases.aggregate import Dimension, Period, cube  # noqa: E402
+from incident_service.settings import Config  # noqa: E402
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get(

@@ -40,7 +40,6 @@ from typing import Any  # noqa: E402
 import pyotp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from config import Config  # noqa: E402
 from incident_service.constants import ReportStatus, Role, Section, StatisticsState  # noqa: E402
 from incident_service.crypto import RecipientPublicKey, SuiteId, SymmetricKey  # noqa: E402
 from incident_service.crypto.envelopes import seal  # noqa: E402
@@ -51,6 +50,7 @@ from incident_service.crypto.receipts import (  # noqa: E402
     receipt_lookup_hash,
     submission_token_hash,
 )
+from incident_service.settings import Config  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 BATCH = 500
@@ -132,7 +132,7 @@ def _canonical(document: dict[str, Any]) -> bytes:
 def _seal_batch(seeds: list[int]) -> list[tuple[dict[str, Any], list[bytes]]]:
     """Build and seal reports exactly as intake does, one content key per section per report."""
     from incident_service import taxonomy
-    from incident_service.services.intake import (
+    from incident_service.intake.storage import (
         facet_tag,
         parse_report,
         report_facets,
@@ -206,9 +206,9 @@ def _seal_batch(seeds: list[int]) -> list[tuple[dict[str, Any], list[bytes]]]:
 
 
 def seed_reports(app: Any, count: int) -> float:
+    from incident_service.auth.teams import team_public_key
     from incident_service.keystore import KeyRing
     from incident_service.models import Organisation, Report, ReportFacet, db
-    from incident_service.services.teams import team_public_key
 
     started = time.perf_counter()
     with app.app_context():
@@ -245,8 +245,8 @@ def seed_reports(app: Any, count: int) -> float:
 
 
 def make_caseworker(app: Any) -> tuple[str, str, str, str]:
+    from incident_service.auth import accounts, teams
     from incident_service.models import Organisation, db
-    from incident_service.services import accounts, teams
 
     with app.app_context():
         organisation = db.session.scalars(sa.select(Organisation)).one()
@@ -281,8 +281,9 @@ def p90_ms(samples: list[float]) -> float:
 
 def run(reports: int, runs: int) -> None:
     from incident_service import create_app
+    from incident_service.auth import teams
+    from incident_service.cases import triage
     from incident_service.models import db
-    from incident_service.services import teams, triage
 
     engine = sa.create_engine(POSTGRES_URL)
     schema = "bench_queue_" + secrets.token_hex(4)

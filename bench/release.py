@@ -45,13 +45,14 @@ import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask import current_app  # noqa: E402
 
-from config import Config  # noqa: E402
 from incident_service import create_app, taxonomy  # noqa: E402
 from incident_service.models import db  # noqa: E402
-from incident_service.services import release_content, releases  # noqa: E402
-from incident_service.services.release_counts import count_cases, count_records  # noqa: E402
-from incident_service.services.release_periods import parse_period  # noqa: E402
-from incident_service.summaries import manifest, render  # noqa: E402
+from incident_service.releases import content as release_content  # noqa: E402
+from incident_service.releases import lifecycle as releases  # noqa: E402
+from incident_service.releases.counts import count_cases, count_records  # noqa: E402
+from incident_service.releases.documents import manifest, render  # noqa: E402
+from incident_service.releases.periods import parse_period  # noqa: E402
+from incident_service.settings import Config  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PERIOD = "2024-Q4"

@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import Flask, Response
 
-from config import PROJECT_ROOT, Config
 from incident_service import keystore
 from incident_service.crypto import SuiteId
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
 from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
 from incident_service.log_redaction import configure_logging
+from incident_service.resources import resource_dir
 from incident_service.security import apply_security_headers
+from incident_service.settings import Config
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
@@ -24,8 +25,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(Path(settings.INSTANCE_PATH).resolve()),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     app.config.update(settings.as_flask_config())
     app.config.update(overrides)
@@ -110,7 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from incident_service import auth, cases
     from incident_service.api import register_api
     from incident_service.health import blueprint as health_blueprint
-    from incident_service.reporter.views import blueprint as reporter_blueprint
+    from incident_service.intake.views import blueprint as reporter_blueprint
     from incident_service.summaries import register as register_summaries
 
     app.register_blueprint(health_blueprint)

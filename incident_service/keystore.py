@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from config import UnsafeConfiguration
 from incident_service.crypto import (
     RecipientPrivateKey,
     RecipientPublicKey,
@@ -27,6 +26,7 @@ from incident_service.crypto import (
     SymmetricKey,
     VerifyKey,
 )
+from incident_service.settings import UnsafeConfiguration
 
 T = TypeVar("T")
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent
-DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+from incident_service.resources import default_instance_path
+
+DEFAULT_INSTANCE_PATH = default_instance_path()
 
 # Values that ship in public code and therefore can never protect anything.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "dev", "changeme", "change-me", "secret", "development"})

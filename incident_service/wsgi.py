@@ -6,8 +6,8 @@ import sys
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import Config, UnsafeConfiguration
 from incident_service import create_app
+from incident_service.settings import Config, UnsafeConfiguration
 
 try:
     settings = Config.from_env()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from flask import current_app, has_app_context
+from flask import has_app_context
 
 from incident_service.models import db
 

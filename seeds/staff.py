@@ -14,8 +14,8 @@ from pathlib import Path
 import pyotp
 from flask import current_app
 
+from incident_service.auth import accounts, teams
 from incident_service.constants import Role
-from incident_service.services import accounts, teams
 
 DEMO_DOMAIN = "demo.invalid"
 DEMO_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.OFFICIAL, Role.ADMIN)

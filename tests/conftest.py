@@ -17,14 +17,17 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from config import Config
 from incident_service import create_app
+from incident_service.auth.teams import ensure_organisation
 from incident_service.models import db
-from incident_service.services.teams import ensure_organisation
+from incident_service.settings import Config
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each pytest-xdist worker gets its own Redis database, so that one worker's Celery processes
+# never take another's task messages (gw0 → 15, gw1 → 14, ...).
+_XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _XDIST_INDEX}")
 BACKENDS = [b for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 
 
@@ -184,7 +187,9 @@ def no_pdf_layout(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip WeasyPrint layout (seconds per document) in release tests that never open a PDF."""
     from tests.release_helpers import FAKE_PDF
 
-    monkeypatch.setattr("incident_service.summaries.render.render_pdf", lambda html: FAKE_PDF)
+    monkeypatch.setattr(
+        "incident_service.releases.documents.render.render_pdf", lambda html: FAKE_PDF
+    )
 
 
 # --------------------------------------------------------------------------------------------

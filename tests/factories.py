@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 from typing import Any
 
-from incident_service.services.intake import SubmissionResult, parse_report, submit_report
+from incident_service.intake.storage import SubmissionResult, parse_report, submit_report
 
 BASE_REPORT: dict[str, Any] = {
     "language": "ru",

@@ -9,9 +9,9 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+from incident_service.auth.teams import ensure_organisation
 from incident_service.constants import Role
 from incident_service.models import Release, User, db
-from incident_service.services.teams import ensure_organisation
 
 # A day after every period the tests use, so that they are all finished.
 TODAY = dt.date(2025, 6, 1)

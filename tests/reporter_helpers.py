@@ -11,11 +11,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from incident_service.auth.teams import ensure_organisation, load_bootstrap_key
 from incident_service.constants import Section
 from incident_service.crypto.envelopes import open_envelope
+from incident_service.intake.storage import section_context
 from incident_service.models import Report, db
-from incident_service.services.intake import section_context
-from incident_service.services.teams import ensure_organisation, load_bootstrap_key
 
 RECEIPT_ON_PAGE = re.compile(r'id="receipt">(\d{4}(?: \d{4}){4})<')
 HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[a-z_]+)" value="(?P<value>[^"]*)">')

@@ -23,9 +23,9 @@ from flask import Flask, current_app
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from incident_service.auth import accounts, teams
 from incident_service.constants import Role
 from incident_service.models import User, db
-from incident_service.services import accounts, teams
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 

@@ -21,7 +21,7 @@ from incident_service.models import (
     db,
     random_id,
 )
-from incident_service.services.aggregate import (
+from incident_service.releases.aggregate import (
     ALL,
     Dimension,
     InvalidPeriod,
@@ -284,7 +284,7 @@ def test_do_filters_select_the_records_a_table_is_about(app):
 def test_does_a_withdrawn_record_leave_the_next_cube(app):
     """Cubes are computed from the current records: nothing stale survives a withdrawal."""
     from incident_service.models import Report
-    from incident_service.services.withdrawal import withdraw_statistics
+    from incident_service.pipeline.withdrawal import withdraw_statistics
 
     with app.app_context():
         report_id = submit().report_id

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from incident_service import taxonomy
 from incident_service.crypto import RecipientPrivateKey, SuiteId, SymmetricKey
 from incident_service.crypto.envelopes import seal
-from incident_service.services.anonymise import (
+from incident_service.intake.storage import parse_report
+from incident_service.pipeline.anonymise import (
     GeneralisedReport,
     SectionInvalid,
     SectionUnreadable,
@@ -23,7 +24,6 @@ from incident_service.services.anonymise import (
     section_context,
     withdrawal_tag,
 )
-from incident_service.services.intake import parse_report
 from tests.factories import report_payload
 
 TODAY = dt.date(2025, 6, 30)
@@ -244,10 +244,10 @@ def test_do_stored_records_hold_only_generalised_values(app, section):
     generalised form, with no date, hour count or amount finer than its level."""
     import sqlalchemy as sa
 
+    from incident_service.auth.teams import ensure_organisation, team_public_key
+    from incident_service.intake.storage import section_context as intake_context
     from incident_service.models import Report, StatisticalAct, StatisticalRecord, db
-    from incident_service.services import pipeline
-    from incident_service.services.intake import section_context as intake_context
-    from incident_service.services.teams import ensure_organisation, team_public_key
+    from incident_service.pipeline import flush as pipeline
 
     with app.app_context():
         for model in (StatisticalAct, StatisticalRecord):

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from incident_service.cases.messaging import post_message
 from incident_service.constants import MessageAuthor
+from incident_service.intake import storage as intake
 from incident_service.models import Report, db
-from incident_service.services import dispatch, intake
-from incident_service.services.messaging import post_message
+from incident_service.pipeline import dispatch
 from tests.factories import report_payload
 from tests.reporter_helpers import open_private_section, report_count
 

@@ -95,12 +95,12 @@ def test_do_plaintext_columns_stay_within_the_operational_list(app):
 @pytest.mark.parametrize("field", ["statistical_section", "private_section"])
 def test_are_sections_bound_to_their_report(app, field):
     """Swapping a section between two reports must not decrypt as the other report."""
+    from incident_service.auth.teams import ensure_organisation, load_bootstrap_key
     from incident_service.constants import Section
     from incident_service.crypto import DecryptionFailed
     from incident_service.crypto.envelopes import open_envelope
     from incident_service.crypto.keys import RecipientPrivateKey
-    from incident_service.services.intake import section_context
-    from incident_service.services.teams import ensure_organisation, load_bootstrap_key
+    from incident_service.intake.storage import section_context
 
     with app.app_context():
         first = submit()

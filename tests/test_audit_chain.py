@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import select, text
 
+from incident_service import audit
 from incident_service.models import AuditEntry, db
-from incident_service.services import audit
 
 
 def _entries(app, count: int) -> None:

@@ -12,9 +12,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from incident_service.cases.export import OfflineFetcher, render_pdf
 from incident_service.constants import Role
 from incident_service.models import AuditEntry, db
-from incident_service.services.case_export import OfflineFetcher, render_pdf
 from tests.factories import submit
 from tests.staff import login, make_staff
 

@@ -11,6 +11,8 @@ import re
 import pytest
 from sqlalchemy import select, text
 
+from incident_service.auth import teams
+from incident_service.cases import messaging, triage
 from incident_service.constants import MessageAuthor, ReportStatus, Role
 from incident_service.models import (
     AuditEntry,
@@ -21,7 +23,7 @@ from incident_service.models import (
     Report,
     db,
 )
-from incident_service.services import dispatch, messaging, teams, triage
+from incident_service.pipeline import dispatch
 from tests.factories import submit
 from tests.staff import login, make_staff
 
@@ -226,7 +228,7 @@ def test_is_a_report_of_another_organisation_404_everywhere(app, desk):
     with app.app_context():
         elsewhere = teams.ensure_organisation(slug="other-ngo", name="Other NGO")
         db.session.commit()
-        from incident_service.services.intake import parse_report, submit_report
+        from incident_service.intake.storage import parse_report, submit_report
         from tests.factories import report_payload
 
         foreign = submit_report(
@@ -530,7 +532,7 @@ def test_is_an_event_of_another_organisation_404(app, desk):
     other_client = app.test_client()
     login(other_client, other)
     with app.app_context():
-        from incident_service.services import events
+        from incident_service.cases import events
 
         foreign = events.create_event(
             organisation_id=other.organisation_id,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from config import Config, UnsafeConfiguration
 from incident_service import create_app, keystore
 from incident_service.crypto import SuiteId
+from incident_service.settings import Config, UnsafeConfiguration
 
 GOOD_SECRET = "x" * 48
 

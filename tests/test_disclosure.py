@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from incident_service.services.disclosure import (
+from incident_service.releases.disclosure import (
     Component,
     DisclosureRules,
     add_flags,

@@ -12,12 +12,12 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
-from config import PROJECT_ROOT
 from incident_service import taxonomy
+from incident_service.cases.messaging import post_message
 from incident_service.constants import MessageAuthor
 from incident_service.i18n import LANGUAGES
 from incident_service.models import Report, db
-from incident_service.services.messaging import post_message
+from tests import PROJECT_ROOT
 from tests.factories import submit
 from tests.reporter_helpers import file_report, text_of
 
@@ -30,8 +30,8 @@ REPORTER_SOURCES = (
     "templates/reporter/",
     "incident_service/reporter/",
     "incident_service/api/",
-    "incident_service/services/intake.py",
-    "incident_service/services/reporter_access.py",
+    "incident_service/intake/storage.py",
+    "incident_service/intake/reporter_access.py",
     "incident_service/taxonomy.py",
 )
 # Names that stay as they are in every language.

@@ -8,8 +8,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from incident_service.cli import alembic_config
 from incident_service.models import db
+from incident_service.resources import alembic_config
 from tests.conftest import build_app
 
 
@@ -54,8 +54,8 @@ def test_can_every_revision_step_down_and_up_one_at_a_time(empty_app):
 
 def test_does_the_upgrade_keep_detained_reports_on_top_of_the_queue(empty_app):
     """Before revision 0002 "still detained" was level 3; it is 4 now, above children (3)."""
+    from incident_service.auth.teams import ensure_organisation
     from incident_service.models import Report
-    from incident_service.services.teams import ensure_organisation
     from tests.factories import submit
 
     with empty_app.app_context():

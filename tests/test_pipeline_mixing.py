@@ -14,8 +14,8 @@ from flask import Flask
 
 from incident_service.constants import StatisticsState
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db, utcnow
-from incident_service.services import pipeline
-from incident_service.services.anonymise import withdrawal_tag
+from incident_service.pipeline import flush as pipeline
+from incident_service.pipeline.anonymise import withdrawal_tag
 from tests.conftest import build_app
 from tests.factories import submit
 
@@ -449,7 +449,7 @@ def test_does_no_record_share_a_transaction_id_with_any_report_or_pool_row(
 @pytest.mark.parametrize("setting", ["ANONYMISE_MIN_BATCH", "ANONYMISE_MIN_OVERDUE_BATCH"])
 def test_does_production_refuse_batches_of_one(tmp_path, setting):
     """A batch of one record is written right after its report: no mixing at all."""
-    from config import Config, UnsafeConfiguration
+    from incident_service.settings import Config, UnsafeConfiguration
     from tests.test_config import production_env
 
     Config.from_env(production_env(tmp_path, **{setting: "2"})).check_production()

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from incident_service.auth.teams import ensure_organisation
 from incident_service.constants import StatisticsState
 from incident_service.models import (
     Act,
@@ -25,10 +26,9 @@ from incident_service.models import (
     db,
     today,
 )
-from incident_service.services import dispatch
-from incident_service.services.retention import purge_expired_reports
-from incident_service.services.teams import ensure_organisation
-from incident_service.services.withdrawal import withdraw_statistics
+from incident_service.pipeline import dispatch
+from incident_service.pipeline.retention import purge_expired_reports
+from incident_service.pipeline.withdrawal import withdraw_statistics
 from tests.conftest import build_app
 from tests.factories import submit
 from tests.worker_process import ROOT

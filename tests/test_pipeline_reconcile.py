@@ -18,10 +18,11 @@ from flask import Flask
 
 from incident_service.constants import ReportStatus, Role, StatisticsState
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db, today
-from incident_service.services import dispatch, pipeline
-from incident_service.services.anonymise import withdrawal_tag
-from incident_service.services.retention import purge_expired_reports
-from incident_service.services.withdrawal import WithdrawalOutcome, withdraw_statistics
+from incident_service.pipeline import dispatch
+from incident_service.pipeline import flush as pipeline
+from incident_service.pipeline.anonymise import withdrawal_tag
+from incident_service.pipeline.retention import purge_expired_reports
+from incident_service.pipeline.withdrawal import WithdrawalOutcome, withdraw_statistics
 from tests.conftest import build_app
 from tests.factories import report_payload, submit
 from tests.staff import login, make_staff

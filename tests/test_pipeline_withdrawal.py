@@ -12,9 +12,9 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
-from incident_service.services import dispatch
-from incident_service.services.anonymise import withdrawal_tag
-from incident_service.services.withdrawal import (
+from incident_service.pipeline import dispatch
+from incident_service.pipeline.anonymise import withdrawal_tag
+from incident_service.pipeline.withdrawal import (
     WithdrawalOutcome,
     restore_statistics,
     withdraw_statistics,

@@ -25,7 +25,7 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
-from incident_service.services.release_counts import (
+from incident_service.releases.counts import (
     FLAG_COLUMNS,
     PLACE_COLUMNS,
     SINGLE_COLUMNS,
@@ -34,7 +34,7 @@ from incident_service.services.release_counts import (
     _parent,
     count_records,
 )
-from incident_service.services.release_periods import PeriodKind, ReleasePeriod
+from incident_service.releases.periods import PeriodKind, ReleasePeriod
 from tests.statistics_factory import insert_made, random_record
 
 # Record months: three years of months, year-only values, and neighbours outside any period.

@@ -15,18 +15,18 @@ from hypothesis import strategies as st
 
 from incident_service.constants import ReleaseStatus, Role
 from incident_service.models import Release, db
-from incident_service.services.differencing import (
+from incident_service.releases.differencing import (
     PublishedFigures,
     _derivable,
     differencing_risks,
 )
-from incident_service.services.release_periods import parse_period
-from incident_service.services.releases import (
+from incident_service.releases.lifecycle import (
     PeriodAlreadyPublished,
     generate_release,
     list_releases,
     publish_release,
 )
+from incident_service.releases.periods import parse_period
 from tests.factories import submit
 from tests.release_helpers import Q4, TODAY, make_user
 from tests.statistics_factory import insert_records

@@ -10,10 +10,11 @@ from pathlib import Path
 import pypdf
 import sqlalchemy as sa
 
+from incident_service.auth import api_tokens
 from incident_service.constants import ReleaseStatus, Role
 from incident_service.models import Release, StatisticalRecord, db
-from incident_service.services import api_tokens, dispatch
-from incident_service.summaries.manifest import (
+from incident_service.pipeline import dispatch
+from incident_service.releases.documents.manifest import (
     MANIFEST_NAME,
     SIGNATURE_NAME,
     read_signature_file,

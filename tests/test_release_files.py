@@ -12,9 +12,8 @@ import hxl.input
 import pypdf
 import pytest
 
-from incident_service.services.releases import generate_release
-from incident_service.summaries import charts
-from incident_service.summaries.manifest import (
+from incident_service.releases.documents import charts
+from incident_service.releases.documents.manifest import (
     MANIFEST_NAME,
     SIGNATURE_NAME,
     BadManifestSignature,
@@ -22,7 +21,8 @@ from incident_service.summaries.manifest import (
     verify_directory,
     write_directory,
 )
-from incident_service.summaries.render import FONTS_DIR, NetworkRefused, _offline_fetcher
+from incident_service.releases.documents.render import FONTS_DIR, NetworkRefused, _offline_fetcher
+from incident_service.releases.lifecycle import generate_release
 from tests.release_helpers import Q4, TODAY, content
 from tests.statistics_factory import insert_records
 
@@ -96,7 +96,7 @@ def test_does_pdf_rendering_refuse_every_network_address():
 def test_does_the_pdf_take_its_fonts_from_the_project_not_the_system(monkeypatch):
     """Are the shipped fonts (with Cyrillic) what the PDF is set in, fetched from
     static/fonts/ through the offline fetcher?"""
-    from incident_service.summaries import render
+    from incident_service.releases.documents import render
 
     fetched: list[str] = []
     make = render._offline_fetcher
@@ -130,7 +130,7 @@ def test_does_a_remote_reference_stop_rendering_instead_of_reaching_the_network(
 
     from weasyprint.urls import FatalURLFetchingError
 
-    from incident_service.summaries.render import render_pdf
+    from incident_service.releases.documents.render import render_pdf
 
     def no_network(*args, **kwargs):
         raise AssertionError("the renderer tried to open a connection")

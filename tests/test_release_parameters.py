@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from incident_service.constants import ReleaseMethod
 from incident_service.models import Release, db
-from incident_service.services.releases import (
+from incident_service.releases.lifecycle import (
     InvalidParameters,
     WeakerThanDefault,
     default_parameters,

@@ -11,15 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incident_service import taxonomy
-from incident_service.services.differencing import PERSONS_KEY
-from incident_service.services.disclosure import DisclosureRules
-from incident_service.services.release_counts import RecordCounts
-from incident_service.services.release_tables import (
+from incident_service.releases.counts import RecordCounts
+from incident_service.releases.differencing import PERSONS_KEY
+from incident_service.releases.disclosure import DisclosureRules
+from incident_service.releases.lifecycle import generate_release
+from incident_service.releases.tables import (
     PERSONS_PER_REPORT,
     group_size_component,
     protect_components,
 )
-from incident_service.services.releases import generate_release
 from tests.release_helpers import TODAY, content, value
 from tests.statistics_factory import insert_made, random_record
 

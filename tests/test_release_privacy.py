@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from incident_service.constants import Role
 from incident_service.models import PrivacyLedgerEntry, Release, db
-from incident_service.services import privacy
-from incident_service.services.privacy import PrivacyBudgetExhausted
-from incident_service.services.releases import DraftKeepsBudget, discard_draft, generate_release
+from incident_service.releases import privacy
+from incident_service.releases.lifecycle import DraftKeepsBudget, discard_draft, generate_release
+from incident_service.releases.privacy import PrivacyBudgetExhausted
 from tests.release_helpers import Q4, TODAY, audit, content, make_user
 from tests.statistics_factory import insert_records
 

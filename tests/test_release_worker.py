@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from incident_service.models import PrivacyLedgerEntry, Release, db
-from incident_service.services import dispatch
+from incident_service.pipeline import dispatch
 from tests.conftest import build_app, require_redis
 from tests.statistics_factory import insert_records
 from tests.worker_process import WorkerProcess, wait_for, worker_environment

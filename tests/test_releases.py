@@ -12,21 +12,21 @@ import sqlalchemy as sa
 from incident_service import taxonomy
 from incident_service.constants import ReleaseStatus, ReportStatus, Role
 from incident_service.models import AuditEntry, Release, Report, db
-from incident_service.services import release_tables
-from incident_service.services.disclosure import DisclosureRules, audit
-from incident_service.services.release_counts import count_records
-from incident_service.services.release_periods import (
-    PeriodNotFinished,
-    UnknownPeriod,
-    parse_period,
-)
-from incident_service.services.releases import (
+from incident_service.releases import tables as release_tables
+from incident_service.releases.counts import count_records
+from incident_service.releases.disclosure import DisclosureRules, audit
+from incident_service.releases.lifecycle import (
     NotAllowed,
     ReleaseTampered,
     ReleaseWouldDisclose,
     discard_draft,
     generate_release,
     publish_release,
+)
+from incident_service.releases.periods import (
+    PeriodNotFinished,
+    UnknownPeriod,
+    parse_period,
 )
 from tests.factories import submit
 from tests.release_helpers import Q4, TODAY, all_tables, content, make_user, value
@@ -314,7 +314,7 @@ def test_does_case_handling_count_only_consenting_real_reports_of_the_period(app
 def test_is_a_quarter_refused_when_its_total_would_expose_a_small_month(app_ctx):
     """With October and November published, a quarter's total gives December's; if December
     had only 4 reports, is the quarter refused with a clear reason?"""
-    from incident_service.services.releases import ReleaseBlockedByDifferencing
+    from incident_service.releases.lifecycle import ReleaseBlockedByDifferencing
 
     for month, count in (("2024-10", 40), ("2024-11", 40), ("2024-12", 4)):
         insert_records(count, months=[month], seed=count + len(month))

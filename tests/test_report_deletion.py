@@ -8,6 +8,7 @@ import re
 
 import sqlalchemy as sa
 
+from incident_service.cases import messaging
 from incident_service.constants import MessageAuthor, Role, StatisticsState
 from incident_service.models import (
     AuditEntry,
@@ -18,8 +19,8 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
-from incident_service.services import dispatch, messaging
-from incident_service.services.anonymise import withdrawal_tag
+from incident_service.pipeline import dispatch
+from incident_service.pipeline.anonymise import withdrawal_tag
 from tests.factories import submit
 from tests.staff import login, make_staff, post_form
 

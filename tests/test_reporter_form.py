@@ -10,9 +10,10 @@ from flask import Flask
 from markupsafe import escape
 
 from incident_service.crypto.receipts import new_submission_token
+from incident_service.intake import storage as intake
+from incident_service.intake.forms import ReportForm
 from incident_service.models import db
-from incident_service.reporter.forms import ReportForm
-from incident_service.services import dispatch, intake
+from incident_service.pipeline import dispatch
 from tests.factories import report_payload
 from tests.reporter_helpers import (
     file_report,

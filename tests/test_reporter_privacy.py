@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale, gettext
 
-from config import PROJECT_ROOT
 from incident_service.i18n import LANGUAGES
+from tests import PROJECT_ROOT
 from tests.factories import submit
 from tests.reporter_helpers import file_report
 

@@ -8,11 +8,11 @@ import re
 import pytest
 from sqlalchemy import select
 
+from incident_service.cases.messaging import post_message, read_thread, reporter_private_key
 from incident_service.constants import MessageAuthor, ReportStatus
 from incident_service.crypto.receipts import format_receipt
 from incident_service.models import AuditEntry, Message, Report, db
-from incident_service.services import dispatch
-from incident_service.services.messaging import post_message, read_thread, reporter_private_key
+from incident_service.pipeline import dispatch
 from tests.factories import submit
 from tests.reporter_helpers import text_of
 

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from incident_service.auth import rotation, teams
+from incident_service.cases import events, messaging, triage
 from incident_service.constants import MessageAuthor, Section
 from incident_service.crypto import NoMatchingRecipient, RecipientPrivateKey, SuiteId
 from incident_service.crypto.envelopes import open_envelope, recipients_of
+from incident_service.intake.storage import Destination, section_context
 from incident_service.models import (
     Act,
     CaseNote,
@@ -22,8 +25,6 @@ from incident_service.models import (
     TeamKeyGrant,
     db,
 )
-from incident_service.services import events, messaging, rotation, teams, triage
-from incident_service.services.intake import Destination, section_context
 from tests.factories import submit
 from tests.staff import logged_in_client, make_staff
 

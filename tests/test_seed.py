@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from incident_service import taxonomy
+from incident_service.intake.storage import parse_report
 from incident_service.models import Message, Report, db
-from incident_service.services.intake import parse_report
 from seeds.demo_reports import DEFAULT_COUNT, KEY_REGIONS, SYNTHETIC_MARKER, demo_reports
 from seeds.loader import SeedingRefused, load_demo_reports
 from tests.reporter_helpers import open_private_section

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from incident_service.cases import events
 from incident_service.constants import ReleaseStatus, Role
 from incident_service.models import Release, User, db
-from incident_service.services import events
-from incident_service.services.releases import generate_release, publish_release
+from incident_service.releases.lifecycle import generate_release, publish_release
 from tests.factories import submit
 from tests.release_helpers import TODAY
 from tests.staff import login, make_staff

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from incident_service.auth import accounts, sessions
 from incident_service.auth.access import safe_next
 from incident_service.constants import Role
 from incident_service.models import AuditEntry, StaffSession, User, db, utcnow
-from incident_service.services import accounts, sessions
 from tests.staff import login, make_staff, next_code
 
 GENERIC = "Those details did not work"

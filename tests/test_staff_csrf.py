@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from incident_service.cases import events
 from incident_service.constants import Role
 from incident_service.models import AuditEntry, Report, StaffSession, db
-from incident_service.services import events
 from tests.factories import submit
 from tests.staff import csrf_token, login, make_staff, post_form
 from tests.test_staff_access import TABLE

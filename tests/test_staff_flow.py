@@ -10,9 +10,10 @@ from pathlib import Path
 import pyotp
 from sqlalchemy import select, text
 
+from incident_service.auth import teams
+from incident_service.cases import messaging
 from incident_service.constants import MessageAuthor
 from incident_service.models import AuditEntry, Report, db
-from incident_service.services import messaging, teams
 from tests.factories import submit
 
 PASSWORD = "correct horse battery"

@@ -9,8 +9,8 @@ from functools import cache
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from config import PROJECT_ROOT
 from incident_service.constants import Role
+from tests import PROJECT_ROOT
 from tests.factories import submit
 from tests.staff import logged_in_client, make_staff
 

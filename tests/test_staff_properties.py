@@ -8,13 +8,13 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from incident_service import taxonomy
+from incident_service.cases import triage
 from incident_service.cases.forms import parse_filters, parse_page
 from incident_service.constants import Role
 from incident_service.crypto.errors import CryptoError
 from incident_service.crypto.receipts import InvalidReceiptFormat, normalise_receipt
 from incident_service.crypto.secretbox import new_symmetric_key, open_with_key, seal_with_key
 from incident_service.numbers import ascii_int
-from incident_service.services import triage
 from tests.staff import logged_in_client, make_staff
 
 

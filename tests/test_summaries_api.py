@@ -8,10 +8,10 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
+from incident_service.auth import api_tokens
 from incident_service.constants import Role
 from incident_service.models import ApiToken, AuditEntry, db
-from incident_service.services import api_tokens
-from incident_service.services.releases import generate_release, publish_release
+from incident_service.releases.lifecycle import generate_release, publish_release
 from tests.release_helpers import TODAY, make_user
 from tests.statistics_factory import insert_records
 

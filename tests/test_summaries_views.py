@@ -10,8 +10,8 @@ import pytest
 
 from incident_service.constants import ReleaseStatus, Role
 from incident_service.models import Release, db
-from incident_service.services.releases import generate_release, publish_release
-from incident_service.summaries.manifest import verify_directory
+from incident_service.releases.documents.manifest import verify_directory
+from incident_service.releases.lifecycle import generate_release, publish_release
 from tests.release_helpers import TODAY
 from tests.staff import login, make_staff
 from tests.statistics_factory import insert_records
@@ -180,7 +180,7 @@ def test_does_a_supervisor_ask_the_worker_for_a_draft_and_get_told_about_a_bad_p
 ):
     """The web holds no signing key: does "Prepare" hand the period and method to the worker,
     and does a future or malformed period get a message instead of a task?"""
-    from incident_service.services import dispatch
+    from incident_service.pipeline import dispatch
 
     sent = []
     monkeypatch.setattr(dispatch, "enqueue", lambda name, *args: sent.append((name, args)) or True)

@@ -19,8 +19,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from incident_service.auth.teams import ensure_organisation
 from incident_service.constants import StatisticsState
 from incident_service.crypto.receipts import new_submission_token
+from incident_service.intake.storage import parse_report, record_report
 from incident_service.models import (
     MixingPoolEntry,
     Report,
@@ -28,10 +30,8 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
-from incident_service.services import dispatch
-from incident_service.services.anonymise import withdrawal_tag
-from incident_service.services.intake import parse_report, record_report
-from incident_service.services.teams import ensure_organisation
+from incident_service.pipeline import dispatch
+from incident_service.pipeline.anonymise import withdrawal_tag
 from tests.conftest import build_app, require_redis
 from tests.factories import report_payload, submit
 from tests.worker_process import (

@@ -13,9 +13,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
-from config import Config, UnsafeConfiguration
 from incident_service import create_app
 from incident_service.log_redaction import configure_logging
+from incident_service.settings import Config, UnsafeConfiguration
 from workers.schedule import BEAT_SCHEDULE
 
 try:

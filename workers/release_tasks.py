@@ -17,10 +17,11 @@ from celery.schedules import crontab
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from incident_service.services import dispatch, releases
-from incident_service.services.disclosure import AuditFailed
-from incident_service.services.privacy import PrivacyBudgetExhausted
-from incident_service.services.release_periods import PeriodError, last_finished_month
+from incident_service.pipeline import dispatch
+from incident_service.releases import lifecycle as releases
+from incident_service.releases.disclosure import AuditFailed
+from incident_service.releases.periods import PeriodError, last_finished_month
+from incident_service.releases.privacy import PrivacyBudgetExhausted
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from incident_service.services.dispatch import (
+from incident_service.pipeline.dispatch import (
     TASK_PIPELINE_NUDGE,
     TASK_PIPELINE_SWEEP,
     TASK_RETENTION_PURGE,

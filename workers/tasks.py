@@ -1,6 +1,6 @@
 """Thin pipeline and retention tasks: ids in, one service call, counts out.
 
-Names are the stable contract in `incident_service.services.dispatch`. Every task is safe to run
+Names are the stable contract in `incident_service.pipeline.dispatch`. Every task is safe to run
 twice (the services are idempotent), which is what makes `acks_late` with
 `reject_on_worker_lost` correct: a message is acknowledged only after its work committed, and
 one whose worker died is delivered again. Database hiccups are retried with exponential backoff;
@@ -16,7 +16,8 @@ from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from incident_service.services import dispatch, pipeline, retention, withdrawal
+from incident_service.pipeline import dispatch, retention, withdrawal
+from incident_service.pipeline import flush as pipeline
 
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 

@@ -25,9 +25,13 @@ from incident_service.api.problems import (
     ApiProblem,
     field_errors,
 )
+from incident_service.cases.messaging import (
+    MAX_MESSAGE_LENGTH,
+    EmptyMessage,
+    MessageTooLong,
+)
 from incident_service.i18n import LANGUAGES, use_body_language
-from incident_service.models import db
-from incident_service.reporter.throttle import (
+from incident_service.intake.limits import (
     API_SCOPE,
     api_report_limit,
     count_filing,
@@ -35,8 +39,16 @@ from incident_service.reporter.throttle import (
     receipt_lookup_limit,
     uncount_filing,
 )
-from incident_service.services import dispatch
-from incident_service.services.intake import (
+from incident_service.intake.reporter_access import (
+    ReceiptNotRecognised,
+    ReporterAccess,
+    open_with_receipt,
+    reporter_view,
+    request_deletion,
+    send_reporter_message,
+    withdraw_statistics_consent,
+)
+from incident_service.intake.storage import (
     MAX_CONTACT,
     MAX_NARRATIVE,
     MAX_PAYMENT_RUB,
@@ -46,20 +58,8 @@ from incident_service.services.intake import (
     parse_report,
     submit_report,
 )
-from incident_service.services.messaging import (
-    MAX_MESSAGE_LENGTH,
-    EmptyMessage,
-    MessageTooLong,
-)
-from incident_service.services.reporter_access import (
-    ReceiptNotRecognised,
-    ReporterAccess,
-    open_with_receipt,
-    reporter_view,
-    request_deletion,
-    send_reporter_message,
-    withdraw_statistics_consent,
-)
+from incident_service.models import db
+from incident_service.pipeline import dispatch
 
 JSON_MEDIA_TYPE = "application/json"
 MAX_IDEMPOTENCY_KEY = 255

@@ -22,10 +22,10 @@ from flask import g, jsonify, redirect, render_template, request, session, url_f
 from flask.typing import ResponseReturnValue
 from flask_login import UserMixin, current_user
 
+from incident_service.auth import accounts, sessions
 from incident_service.constants import Role
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.models import StaffSession, User, db
-from incident_service.services import accounts, sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
 

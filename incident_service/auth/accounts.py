@@ -25,6 +25,8 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from incident_service import audit
+from incident_service.auth.teams import TeamKeyUnavailable, open_team_key
 from incident_service.constants import Role
 from incident_service.crypto import RecipientPrivateKey, SuiteId, WrongPassphrase
 from incident_service.crypto.errors import CryptoError
@@ -41,8 +43,6 @@ from incident_service.crypto.passphrases import (
 from incident_service.crypto.secretbox import open_with_key, seal_with_key
 from incident_service.keystore import KeyRing
 from incident_service.models import Organisation, User, db
-from incident_service.services import audit
-from incident_service.services.teams import TeamKeyUnavailable, open_team_key
 
 TOTP_ISSUER = "Incident Service"
 TOTP_DIGITS = 6
@@ -245,7 +245,7 @@ def create_user(*, email: str, role: Role, organisation: Organisation) -> NewAcc
 
 
 def deactivate_user(*, user: User, actor_id: int | None) -> None:
-    from incident_service.services.sessions import end_user_sessions
+    from incident_service.auth.sessions import end_user_sessions
 
     user.active = False
     end_user_sessions(user_id=user.id)

@@ -13,9 +13,9 @@ import secrets
 
 import sqlalchemy as sa
 
+from incident_service import audit as audit_log
 from incident_service.constants import Role
 from incident_service.models import ApiToken, User, db
-from incident_service.services import audit as audit_log
 
 TOKEN_PREFIX = "isv1_"  # noqa: S105 (a public marker that says what a token is for)
 DEFAULT_VALID_DAYS = 90

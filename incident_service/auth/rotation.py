@@ -22,10 +22,18 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from incident_service import audit
+from incident_service.auth import teams
+from incident_service.auth.sessions import end_user_sessions
+from incident_service.cases.events import act_context, event_context
+from incident_service.cases.messaging import message_context
+from incident_service.cases.triage import _intervention_context as intervention_context
+from incident_service.cases.triage import _note_context as note_context
 from incident_service.constants import Section
 from incident_service.crypto import RecipientPrivateKey, SuiteId, replace_recipient
 from incident_service.crypto.envelopes import recipients_of
 from incident_service.crypto.keys import RecipientPublicKey
+from incident_service.intake.storage import DESTINATION_CACHE_SECONDS, section_context
 from incident_service.models import (
     Act,
     CaseNote,
@@ -39,13 +47,6 @@ from incident_service.models import (
     User,
     db,
 )
-from incident_service.services import audit, teams
-from incident_service.services.events import act_context, event_context
-from incident_service.services.intake import DESTINATION_CACHE_SECONDS, section_context
-from incident_service.services.messaging import message_context
-from incident_service.services.sessions import end_user_sessions
-from incident_service.services.triage import _intervention_context as intervention_context
-from incident_service.services.triage import _note_context as note_context
 
 BATCH = 500
 

@@ -102,7 +102,7 @@ def grant_from_bootstrap(*, user: User, keys_dir: Path) -> bool:
 
     Used when enrolling the first supervisors from the command line and for demo accounts.
     """
-    from incident_service.services import audit
+    from incident_service import audit
 
     organisation = db.session.get(Organisation, user.organisation_id)
     assert organisation is not None

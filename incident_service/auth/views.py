@@ -17,7 +17,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from incident_service.auth import access
+from incident_service import audit
+from incident_service.auth import access, accounts, sessions
 from incident_service.auth.access import (
     ALL_STAFF,
     CASE_ROLES,
@@ -40,7 +41,6 @@ from incident_service.crypto import WrongPassphrase
 from incident_service.crypto.errors import CryptoError
 from incident_service.extensions import limiter
 from incident_service.models import Organisation, User, db
-from incident_service.services import accounts, audit, sessions
 
 blueprint = Blueprint("auth", __name__)
 

@@ -20,9 +20,10 @@ from collections.abc import Callable
 
 from sqlalchemy import exists, select
 
+from incident_service import audit
 from incident_service.constants import StatisticsState
 from incident_service.models import MixingPoolEntry, Report, db
-from incident_service.services import audit, dispatch
+from incident_service.pipeline import dispatch
 
 SETTLED_STATES = (StatisticsState.NOT_CONSENTED.value, StatisticsState.WITHDRAWN.value)
 

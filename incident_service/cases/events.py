@@ -14,13 +14,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from incident_service import taxonomy
+from incident_service import audit, taxonomy
+from incident_service.auth.teams import team_public_key
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.crypto.errors import CryptoError
 from incident_service.models import Act, Event, Organisation, Report, db, random_id
-from incident_service.services import audit
-from incident_service.services.teams import team_public_key
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000

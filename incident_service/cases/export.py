@@ -11,10 +11,11 @@ from flask import render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from incident_service import audit
+from incident_service.cases import events, triage
 from incident_service.constants import Section
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.models import Event, Report, db
-from incident_service.services import audit, events, triage
 
 # What a caseworker can choose to include; nothing is included unless ticked.
 EXPORT_PARTS: tuple[str, ...] = (

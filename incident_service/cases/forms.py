@@ -20,15 +20,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from incident_service import taxonomy
-from incident_service.constants import ReportStatus
-from incident_service.numbers import ascii_int
-from incident_service.services.case_export import EXPORT_PARTS
-from incident_service.services.triage import (
+from incident_service.cases.export import EXPORT_PARTS
+from incident_service.cases.triage import (
     MAX_NOTE_LENGTH,
     PRIORITIES,
     VERIFICATION_LEVELS,
     QueueFilters,
 )
+from incident_service.constants import ReportStatus
+from incident_service.numbers import ascii_int
 
 # Each label says which intake rule sets that level, so a caseworker's choice means the same.
 PRIORITY_LABELS = {

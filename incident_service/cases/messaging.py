@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from incident_service.auth.teams import team_public_key
 from incident_service.constants import MessageAuthor
 from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.crypto.receipts import derive_reporter_key
 from incident_service.models import Message, Organisation, Report, db, today
-from incident_service.services.teams import team_public_key
 
 MAX_MESSAGE_LENGTH = 5000
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
+from incident_service import audit
+from incident_service.auth.teams import TeamKeyUnavailable, active_team_key, grant_team_key
 from incident_service.constants import Role
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.models import AuditEntry, Organisation, Report, TeamKeyGrant, User, db
-from incident_service.services import audit
-from incident_service.services.teams import TeamKeyUnavailable, active_team_key, grant_team_key
 
 AUDIT_PAGE_SIZE = 100
 

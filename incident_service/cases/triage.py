@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import load_only
 
-from incident_service import taxonomy
+from incident_service import audit, taxonomy
+from incident_service.auth.teams import team_public_key
+from incident_service.cases import messaging
 from incident_service.constants import MessageAuthor, ReportStatus, Role, Section
 from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.crypto.errors import CryptoError
+from incident_service.intake.storage import facet_tag, section_context
 from incident_service.models import (
     CaseNote,
     Intervention,
@@ -34,9 +37,7 @@ from incident_service.models import (
     today,
 )
 from incident_service.numbers import ascii_int
-from incident_service.services import audit, dispatch, messaging
-from incident_service.services.intake import facet_tag, section_context
-from incident_service.services.teams import team_public_key
+from incident_service.pipeline import dispatch
 
 PAGE_SIZE = 50
 OPEN_STATUSES = (

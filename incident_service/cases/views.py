@@ -28,6 +28,10 @@ from incident_service.auth.access import (
     requires_team_key,
 )
 from incident_service.auth.forms import ConfirmForm
+from incident_service.auth.teams import TeamKeyUnavailable
+from incident_service.cases import deletion as report_deletion
+from incident_service.cases import events, messaging, team_access, triage
+from incident_service.cases import export as case_export
 from incident_service.cases.forms import (
     EXPORT_LABELS,
     PRIORITY_LABELS,
@@ -52,16 +56,7 @@ from incident_service.crypto.errors import CryptoError
 from incident_service.keystore import KeyRing
 from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
-from incident_service.services import (
-    case_export,
-    dispatch,
-    events,
-    messaging,
-    report_deletion,
-    team_access,
-    triage,
-)
-from incident_service.services.teams import TeamKeyUnavailable
+from incident_service.pipeline import dispatch
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
 

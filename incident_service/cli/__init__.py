@@ -1,198 +1,33 @@
-"""The `incident-service` command group (a Flask CLI group) and the foundation commands."""
+"""The `incident-service` command line: every command, attached to the app by `register_commands`.
+
+The console script itself (`incident_service.console:main`) builds the app and runs its command
+group. Commands that live outside the package (the demo data's `seed`) join through the
+`incident_service.commands` entry point group declared in `pyproject.toml`, so that the package
+never imports them.
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from importlib.metadata import entry_points
 
-import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask
 
-from config import PROJECT_ROOT, UnsafeConfiguration
-from incident_service import keystore
-from incident_service.crypto import SuiteId
-from incident_service.models import db
+from incident_service.cli import keys, pipeline, staff, summaries
 
-
-def _create_app() -> Flask:
-    from incident_service import create_app
-
-    try:
-        return create_app()
-    except UnsafeConfiguration as exc:
-        click.echo(f"refusing to start: {exc}", err=True)
-        sys.exit(2)
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
-def main() -> None:
-    """Incident Service: encrypted incident reports, case handling and safe statistics."""
-
-
-def alembic_config() -> object:
-    from alembic.config import Config as AlembicConfig
-
-    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    return cfg
-
-
-def upgrade_database(revision: str = "head") -> None:
-    from alembic import command
-
-    command.upgrade(alembic_config(), revision)  # type: ignore[arg-type]
-
-
-@click.command("init")
-@with_appcontext
-def init_command() -> None:
-    """Migrate the database, create missing keys and the default organisation's team key."""
-    from incident_service.services.teams import bootstrap_path, ensure_organisation
-
-    settings = current_app.extensions["incident_config"]
-    keys_dir = Path(settings.KEYS_DIR)
-    created = keystore.generate_keys(
-        keys_dir,
-        suite=SuiteId.from_name(settings.HPKE_SUITE),
-        development=not settings.is_production,
-    )
-    for name in created:
-        click.echo(f"created key file {keys_dir / name}")
-    upgrade_database()
-    click.echo("database migrated to the latest revision")
-    organisation = ensure_organisation()
-    db.session.commit()
-    path = bootstrap_path(keys_dir, organisation.slug)
-    if path.exists():
-        click.echo(
-            f"team key bootstrap file: {path}\n"
-            "  grant it to your first supervisor (`incident-service users create EMAIL "
-            "--role supervisor`), then move it offline."
-        )
-
-
-@click.group("keys")
-def keys_group() -> None:
-    """Inspect and manage key files."""
-
-
-@keys_group.command("show")
-@with_appcontext
-def keys_show() -> None:
-    """Print the fingerprints of the public keys this process knows."""
-    from sqlalchemy import select
-
-    from incident_service.crypto import RecipientPublicKey
-    from incident_service.models import Organisation, TeamKey
-
-    ring: keystore.KeyRing = current_app.extensions["incident_keys"]
-    if ring.development:
-        click.echo("WARNING: development keys")
-    if ring.statistics_public is not None:
-        click.echo(
-            f"statistics  {ring.statistics_public.key_id.hex()}  "
-            f"{ring.statistics_public.fingerprint}"
-        )
-    if ring.verify_key is not None:
-        click.echo(f"signing     {ring.verify_key.key_id.hex()}  {ring.verify_key.fingerprint}")
-    rows = db.session.execute(
-        select(Organisation.slug, TeamKey).join(TeamKey).where(TeamKey.active.is_(True))
-    ).all()
-    for slug, team_key in rows:
-        public = RecipientPublicKey(SuiteId.from_number(team_key.suite), team_key.public_key)
-        click.echo(f"team:{slug}  {team_key.key_id}  {public.fingerprint}")
-
-
-@keys_group.command("rotate")
-@click.option("--organisation", "slug", default="default", show_default=True)
-@click.option("--supervisor", "email", help="Unlock the current team key with this account.")
-@click.option("--suite", default=None, help="HPKE suite of the new key (default: HPKE_SUITE).")
-@with_appcontext
-def keys_rotate(slug: str, email: str | None, suite: str | None) -> None:
-    """Rotate an organisation's team key: re-seal every envelope, re-grant every holder.
-
-    The current key is opened with a supervisor's passphrase (asked for, never echoed), or from
-    the bootstrap file if it is still in the keys directory. Takes about 35 s longer than the
-    re-sealing itself, to wait out other processes' memory of the old key.
-    """
-    from sqlalchemy import select
-
-    from incident_service.crypto import CryptoError
-    from incident_service.models import Organisation
-    from incident_service.services import accounts, rotation, teams
-
-    organisation = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
-    if organisation is None:
-        raise click.ClickException(f"no organisation {slug!r}")
-    actor_id = None
-    if email:
-        user = accounts.find_user(email)
-        if user is None or user.role != "supervisor" or not user.active:
-            raise click.ClickException("no active supervisor with that address")
-        passphrase = click.prompt("key passphrase", hide_input=True)
-        try:
-            user_key = accounts.unlock_user_key(user=user, passphrase=passphrase)
-            held = rotation.held_team_keys(user=user, user_key=user_key)
-        except (CryptoError, teams.TeamKeyUnavailable, accounts.AccountError) as exc:
-            raise click.ClickException(f"could not open the team key: {exc}") from None
-        actor_id = user.id
-    else:
-        bootstrap = teams.load_bootstrap_key(organisation, Path(current_app.config["KEYS_DIR"]))
-        if bootstrap is None:
-            raise click.ClickException("give --supervisor EMAIL: no bootstrap file to use")
-        held = [bootstrap]
-    chosen = SuiteId.from_name(suite or current_app.config["HPKE_SUITE"])
-    click.echo("switching to a new team key and re-sealing; this takes a minute or more")
-    try:
-        result = rotation.rotate_team_key(
-            organisation=organisation, held_keys=held, suite=chosen, actor_id=actor_id
-        )
-    except rotation.RotationRefused as exc:
-        raise click.ClickException(str(exc)) from None
-    bootstrap_file = teams.bootstrap_path(Path(current_app.config["KEYS_DIR"]), slug)
-    if (
-        bootstrap_file.exists()
-        and teams.load_bootstrap_key(organisation, bootstrap_file.parent) is None
-    ):
-        bootstrap_file.unlink()  # it held the retired key, which now opens nothing
-        click.echo(f"removed {bootstrap_file}: it held the retired key")
-    click.echo(
-        f"team key {result.old_key_id} -> {result.new_key_id}: "
-        f"{result.envelopes_moved} envelopes re-sealed, {result.grants_renewed} holders granted "
-        "the new key (their sessions ended: they unlock again)"
-    )
-
-
-@keys_group.command("generate")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--suite", default="mlkem768-x25519", show_default=True)
-def keys_generate(out_dir: Path, suite: str) -> None:
-    """Generate production key files into OUT (then split web and worker files)."""
-    created = keystore.generate_keys(out_dir, suite=SuiteId.from_name(suite), development=False)
-    for name in created:
-        click.echo(f"created {out_dir / name}")
-    click.echo(
-        "web needs: "
-        + ", ".join(keystore.WEB_FILES)
-        + "\nworker needs: "
-        + ", ".join(keystore.WORKER_FILES)
-    )
+PLUGIN_GROUP = "incident_service.commands"
 
 
 def register_commands(app: Flask) -> None:
-    from incident_service import pipeline_cli
-    from incident_service.auth import commands as staff_commands
-    from incident_service.summaries.cli import summaries_group
-    from seeds.loader import seed_command
-
-    app.cli.add_command(init_command)
-    app.cli.add_command(keys_group)
-    pipeline_cli.register(app)
-    staff_commands.register(app)
-    app.cli.add_command(seed_command)
-    app.cli.add_command(summaries_group)
-
-
-if __name__ == "__main__":
-    main()
+    for command in (
+        keys.init_command,
+        keys.keys_group,
+        pipeline.pipeline_group,
+        pipeline.purge_command,
+        pipeline.reports_group,
+        staff.users_group,
+        staff.audit_group,
+        summaries.summaries_group,
+    ):
+        app.cli.add_command(command)
+    for entry in entry_points(group=PLUGIN_GROUP):
+        app.cli.add_command(entry.load(), entry.name)

@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import click
-from flask import Flask
 from flask.cli import with_appcontext
 
 from incident_service.keystore import KeyFileMissing
-from incident_service.services import dispatch
+from incident_service.pipeline import dispatch
 
 
 def _worker_keys_missing(exc: KeyFileMissing) -> NoReturn:
@@ -34,7 +33,7 @@ def _worker_keys_missing(exc: KeyFileMissing) -> NoReturn:
 def _in_this_process(step: str) -> Iterator[None]:
     """Run a pipeline step here; exit with a message when this process lacks the worker's keys
     or when some reports could not be anonymised (they are left marked failed)."""
-    from incident_service.services.pipeline import StatisticalSectionsUnusable
+    from incident_service.pipeline.flush import StatisticalSectionsUnusable
 
     try:
         yield
@@ -63,7 +62,7 @@ def pipeline_group() -> None:
 def status_command() -> None:
     """Database, broker and worker reachability, and how many reports wait."""
     from incident_service.health import pipeline_checks
-    from incident_service.services.pipeline import status
+    from incident_service.pipeline.flush import status
 
     checks = pipeline_checks()
 
@@ -92,7 +91,7 @@ def status_command() -> None:
 @with_appcontext
 def flush_command(enqueue: bool) -> None:
     """Anonymise everything in the mixing pool now, whatever the batch size."""
-    from incident_service.services.pipeline import batch_sizes, flush
+    from incident_service.pipeline.flush import batch_sizes, flush
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_FLUSH)
@@ -119,7 +118,7 @@ def flush_command(enqueue: bool) -> None:
 def sweep_command(retry_failed: bool, enqueue: bool) -> None:
     """Re-queue reports the pipeline missed, withdraw or restore statistics whose message was
     lost, and flush if a batch is due (safe to repeat)."""
-    from incident_service.services.pipeline import sweep
+    from incident_service.pipeline.flush import sweep
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_SWEEP)
@@ -139,7 +138,7 @@ def sweep_command(retry_failed: bool, enqueue: bool) -> None:
 def purge_command(enqueue: bool) -> None:
     """Delete closed reports older than RETENTION_DAYS, and events left without reports
     (statistics are kept)."""
-    from incident_service.services.retention import purge_expired_reports
+    from incident_service.pipeline.retention import purge_expired_reports
 
     if enqueue:
         _enqueue(dispatch.TASK_RETENTION_PURGE)
@@ -163,11 +162,11 @@ def reports_group() -> None:
 def reports_delete_command(report_id: str, enqueue: bool) -> None:
     """Carry out a reporter's deletion request: withdraw the report's statistics, then delete
     the report with its messages, notes, interventions and facets (audited, no content)."""
-    from incident_service.services.report_deletion import (
+    from incident_service.cases.deletion import (
         DeletionOutcome,
         delete_requested_report,
     )
-    from incident_service.services.withdrawal import withdraw_statistics
+    from incident_service.pipeline.withdrawal import withdraw_statistics
 
     def in_this_process(rid: str) -> bool:
         withdraw_statistics(rid)
@@ -191,9 +190,3 @@ def reports_delete_command(report_id: str, enqueue: bool) -> None:
     click.echo(messages[outcome], err=outcome is not DeletionOutcome.DELETED)
     if outcome is not DeletionOutcome.DELETED:
         sys.exit(1)
-
-
-def register(app: Flask) -> None:
-    app.cli.add_command(pipeline_group)
-    app.cli.add_command(purge_command)
-    app.cli.add_command(reports_group)

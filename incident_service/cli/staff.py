@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from incident_service import audit
+from incident_service.auth import accounts, teams
 from incident_service.constants import Role
 from incident_service.models import Organisation, User, db
-from incident_service.services import accounts, audit, teams
 
 
 @click.group("users")
@@ -125,8 +126,3 @@ def audit_verify(expected_head: str | None) -> None:
         click.echo(f"audit chain BROKEN at entry {exc.entry_id}: {exc.reason}", err=True)
         sys.exit(1)
     click.echo(f"audit chain intact: {report.entries} entries, last hash {report.last_hash}")
-
-
-def register(app: Flask) -> None:
-    app.cli.add_command(users_group)
-    app.cli.add_command(audit_group)

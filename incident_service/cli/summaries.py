@@ -14,15 +14,20 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from incident_service.auth import api_tokens
 from incident_service.crypto import CryptoError, VerifyKey
 from incident_service.crypto.signing import verify_key_from_pem
 from incident_service.keystore import KeyFileMissing, KeyRing
 from incident_service.models import User, db
-from incident_service.services import api_tokens, releases
-from incident_service.services.disclosure import AuditFailed
-from incident_service.services.privacy import PrivacyBudgetExhausted
-from incident_service.services.release_periods import PeriodError
-from incident_service.summaries.manifest import ManifestError, verify_directory, write_directory
+from incident_service.releases import lifecycle as releases
+from incident_service.releases.disclosure import AuditFailed
+from incident_service.releases.documents.manifest import (
+    ManifestError,
+    verify_directory,
+    write_directory,
+)
+from incident_service.releases.periods import PeriodError
+from incident_service.releases.privacy import PrivacyBudgetExhausted
 
 # The failures a staff member can act on; each carries a message written for them.
 EXPECTED = (

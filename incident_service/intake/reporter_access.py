@@ -15,6 +15,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from incident_service import audit
+from incident_service.cases.messaging import (
+    ThreadMessage,
+    post_message,
+    read_thread,
+    reporter_private_key,
+)
 from incident_service.constants import MessageAuthor, ReportStatus
 from incident_service.crypto.receipts import (
     InvalidReceiptFormat,
@@ -23,13 +30,6 @@ from incident_service.crypto.receipts import (
 )
 from incident_service.keystore import KeyRing
 from incident_service.models import Report, db
-from incident_service.services import audit
-from incident_service.services.messaging import (
-    ThreadMessage,
-    post_message,
-    read_thread,
-    reporter_private_key,
-)
 
 # A receipt is at most 20 digits plus separators; anything much longer is not one, and is not
 # worth normalising.

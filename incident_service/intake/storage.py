@@ -37,6 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from incident_service import taxonomy
+from incident_service.auth.teams import (
+    DEFAULT_ORGANISATION_SLUG,
+    ensure_organisation,
+    team_public_key,
+)
 from incident_service.constants import ReportStatus, Section, StatisticsState
 from incident_service.crypto import RecipientPublicKey, SuiteId
 from incident_service.crypto.envelopes import seal
@@ -61,12 +66,7 @@ from incident_service.models import (
     today,
     utcnow,
 )
-from incident_service.services import dispatch
-from incident_service.services.teams import (
-    DEFAULT_ORGANISATION_SLUG,
-    ensure_organisation,
-    team_public_key,
-)
+from incident_service.pipeline import dispatch
 
 MAX_NARRATIVE = 20_000
 MAX_PLACE_TEXT = 500

@@ -17,10 +17,14 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from incident_service import taxonomy
+from incident_service.cases.messaging import (
+    MAX_MESSAGE_LENGTH,
+    EmptyMessage,
+    MessageTooLong,
+)
 from incident_service.crypto.receipts import format_receipt
 from incident_service.i18n import LANGUAGES
-from incident_service.models import db, today
-from incident_service.reporter.forms import (
+from incident_service.intake.forms import (
     GENERAL_ERRORS,
     ReceiptForm,
     ReportForm,
@@ -28,7 +32,7 @@ from incident_service.reporter.forms import (
     errors_by_field,
     selectable_years,
 )
-from incident_service.reporter.throttle import (
+from incident_service.intake.limits import (
     FORM_SCOPE,
     count_filing,
     mark_receipt_rejected,
@@ -36,19 +40,7 @@ from incident_service.reporter.throttle import (
     report_limit,
     uncount_filing,
 )
-from incident_service.services import dispatch
-from incident_service.services.intake import (
-    InvalidReport,
-    bind_submission_token,
-    parse_report,
-    submit_report,
-)
-from incident_service.services.messaging import (
-    MAX_MESSAGE_LENGTH,
-    EmptyMessage,
-    MessageTooLong,
-)
-from incident_service.services.reporter_access import (
+from incident_service.intake.reporter_access import (
     ReceiptNotRecognised,
     ReporterAccess,
     open_with_receipt,
@@ -57,6 +49,14 @@ from incident_service.services.reporter_access import (
     send_reporter_message,
     withdraw_statistics_consent,
 )
+from incident_service.intake.storage import (
+    InvalidReport,
+    bind_submission_token,
+    parse_report,
+    submit_report,
+)
+from incident_service.models import db, today
+from incident_service.pipeline import dispatch
 
 blueprint = Blueprint("reporter", __name__)
 

@@ -68,7 +68,7 @@ from incident_service.models import (
     random_id,
     utcnow,
 )
-from incident_service.services.anonymise import (
+from incident_service.pipeline.anonymise import (
     GeneralisedReport,
     SectionUnusable,
     anonymise_section,
@@ -573,7 +573,7 @@ def _withdraw_settled(total: FlushResult) -> None:
     """Withdraw, each in its own transaction, records written for reports that stopped
     counting while their batch was being written (their withdraw task may have run too
     early to find them)."""
-    from incident_service.services.withdrawal import withdraw_statistics
+    from incident_service.pipeline.withdrawal import withdraw_statistics
 
     for report_id in total.to_withdraw:
         withdraw_statistics(report_id)
@@ -672,7 +672,7 @@ def sweep(*, retry_failed: bool = False) -> SweepResult:
     flushes if a batch is due.
     """
     # withdrawal.py builds on this module, so it is imported where it is needed.
-    from incident_service.services.withdrawal import reconcile_statistics
+    from incident_service.pipeline.withdrawal import reconcile_statistics
 
     missing = list(
         db.session.scalars(

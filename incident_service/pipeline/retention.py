@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import delete, exists, func, not_, or_, select
 
+from incident_service import audit
 from incident_service.constants import StatisticsState
 from incident_service.models import Act, Event, Report, db, today
-from incident_service.services import audit
-from incident_service.services.pipeline import (
+from incident_service.pipeline.flush import (
     awaiting_restore_condition,
     awaiting_withdrawal_condition,
 )

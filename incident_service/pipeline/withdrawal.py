@@ -24,8 +24,8 @@ from sqlalchemy import delete, select
 
 from incident_service.constants import StatisticsState
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db
-from incident_service.services.anonymise import withdrawal_tag
-from incident_service.services.pipeline import (
+from incident_service.pipeline.anonymise import withdrawal_tag
+from incident_service.pipeline.flush import (
     add_to_pool,
     awaiting_restore_condition,
     awaiting_withdrawal_condition,

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from incident_service.services import release_tables
-from incident_service.services.differencing import (
+from incident_service.releases import tables as release_tables
+from incident_service.releases.counts import CaseCounts, RecordCounts
+from incident_service.releases.differencing import (
     CASE_PREFIX,
     CASE_RECEIVED_KEY,
     PERSONS_KEY,
@@ -24,9 +25,8 @@ from incident_service.services.differencing import (
     derivable,
     differencing_risks,
 )
-from incident_service.services.disclosure import DisclosureRules
-from incident_service.services.release_counts import CaseCounts, RecordCounts
-from incident_service.services.release_periods import ReleasePeriod
+from incident_service.releases.disclosure import DisclosureRules
+from incident_service.releases.periods import ReleasePeriod
 
 CONTENT_FORMAT = 1
 

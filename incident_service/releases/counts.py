@@ -43,7 +43,7 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
-from incident_service.services.aggregate import YES, Cube, Dimension, Measure, Period, cube
+from incident_service.releases.aggregate import YES, Cube, Dimension, Measure, Period, cube
 
 Code = str | None
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from incident_service.services.release_periods import ReleasePeriod
+from incident_service.releases.periods import ReleasePeriod
 
 
 @dataclass(frozen=True)

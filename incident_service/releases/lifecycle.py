@@ -22,25 +22,25 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from incident_service import audit as audit_log
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
 from incident_service.keystore import KeyRing
 from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
-from incident_service.services import audit as audit_log
-from incident_service.services import privacy
-from incident_service.services.differencing import (
+from incident_service.releases import privacy
+from incident_service.releases.content import (
+    comparison,
+    suppression_content,
+)
+from incident_service.releases.counts import count_cases, count_records
+from incident_service.releases.differencing import (
     PublishedFigures,
     TotalWouldDisclose,
     derivable,
     differencing_risks,
     hidden_keys,
 )
-from incident_service.services.disclosure import AuditFailed
-from incident_service.services.release_content import (
-    comparison,
-    suppression_content,
-)
-from incident_service.services.release_counts import count_cases, count_records
-from incident_service.services.release_periods import ReleasePeriod, parse_period
+from incident_service.releases.disclosure import AuditFailed
+from incident_service.releases.periods import ReleasePeriod, parse_period
 
 LANGUAGES = ("ru", "en", "tg")
 ZERO_SENSITIVE_CHOICES = frozenset(
@@ -342,8 +342,8 @@ def generate_release(
     """The release for (period, method, parameters): the stored one if it exists, else a new,
     signed draft. Commits. Raises a `PeriodError`, `ReleaseError` or `PrivacyBudgetExhausted`
     with a message fit for staff."""
-    from incident_service.summaries.manifest import build_manifest, sign_manifest
-    from incident_service.summaries.render import render_release_files
+    from incident_service.releases.documents.manifest import build_manifest, sign_manifest
+    from incident_service.releases.documents.render import render_release_files
 
     generated_on = today or dt.datetime.now(dt.UTC).date()
     release_period = parse_period(period, today=generated_on)
@@ -460,7 +460,7 @@ def _require_supervisor(actor: User) -> None:
 
 def verify_stored(release: Release) -> None:
     """Check the stored manifest's signature and every stored file against it."""
-    from incident_service.summaries.manifest import ManifestError, check_manifest
+    from incident_service.releases.documents.manifest import ManifestError, check_manifest
 
     ring = _keyring()
     try:

@@ -38,18 +38,18 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
-from incident_service.services import release_tables
-from incident_service.services.differencing import PublishedFigures
-from incident_service.services.disclosure import DisclosureRules
-from incident_service.services.release_content import (
+from incident_service.releases import tables as release_tables
+from incident_service.releases.content import (
     CONTENT_FORMAT,
     ContentResult,
     ReleaseStatusCode,
     differenced_case_handling,
     period_dict,
 )
-from incident_service.services.release_counts import CaseCounts, RecordCounts
-from incident_service.services.release_periods import PeriodKind, ReleasePeriod
+from incident_service.releases.counts import CaseCounts, RecordCounts
+from incident_service.releases.differencing import PublishedFigures
+from incident_service.releases.disclosure import DisclosureRules
+from incident_service.releases.periods import PeriodKind, ReleasePeriod
 
 dp.enable_features("contrib")
 

@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_service import taxonomy
-from incident_service.services.differencing import PERSONS_KEY
-from incident_service.services.disclosure import (
+from incident_service.releases.counts import (
+    FLAG_COLUMNS,
+    CaseCounts,
+    Code,
+    MultiCounts,
+    RecordCounts,
+)
+from incident_service.releases.differencing import PERSONS_KEY
+from incident_service.releases.disclosure import (
     Component,
     ComponentProtection,
     DisclosureRules,
@@ -25,14 +32,7 @@ from incident_service.services.disclosure import (
     add_partition,
     protect,
 )
-from incident_service.services.release_counts import (
-    FLAG_COLUMNS,
-    CaseCounts,
-    Code,
-    MultiCounts,
-    RecordCounts,
-)
-from incident_service.services.release_periods import PeriodKind, ReleasePeriod
+from incident_service.releases.periods import PeriodKind, ReleasePeriod
 
 NOT_STATED = "-"
 ANY = "*"

@@ -20,13 +20,14 @@ from flask_babel import gettext as _
 from incident_service.api import blueprint
 from incident_service.api.openapi import registry
 from incident_service.api.problems import ApiProblem
+from incident_service.auth import api_tokens
 from incident_service.constants import ReleaseStatus
 from incident_service.crypto.signing import verify_key_pem
 from incident_service.keystore import KeyRing
 from incident_service.models import Release, db
-from incident_service.services import api_tokens, releases
+from incident_service.releases import lifecycle as releases
+from incident_service.releases.documents.manifest import MANIFEST_NAME, SIGNATURE_NAME
 from incident_service.summaries.downloads import attachment, release_file
-from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME
 
 PUBLIC_KEY_PATH = "/summaries/signing-key.pub"
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,8 +9,12 @@ from __future__ import annotations
 from flask import Response
 
 from incident_service.models import Release
-from incident_service.services import releases
-from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME, signature_file
+from incident_service.releases import lifecycle as releases
+from incident_service.releases.documents.manifest import (
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    signature_file,
+)
 
 
 def release_file(release: Release, name: str) -> tuple[bytes, str] | None:

@@ -21,11 +21,16 @@ from flask_babel import gettext as _
 from incident_service.auth.access import current_staff, require_roles
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
 from incident_service.models import Release, User, db
-from incident_service.services import dispatch, releases
-from incident_service.services.release_periods import PeriodError, parse_period
+from incident_service.pipeline import dispatch
+from incident_service.releases import lifecycle as releases
+from incident_service.releases.documents.manifest import (
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    signature_file,
+)
+from incident_service.releases.documents.render import document_view, file_stem
+from incident_service.releases.periods import PeriodError, parse_period
 from incident_service.summaries.downloads import attachment, release_file
-from incident_service.summaries.manifest import MANIFEST_NAME, SIGNATURE_NAME, signature_file
-from incident_service.summaries.render import document_view, file_stem
 
 blueprint = Blueprint("summaries", __name__, url_prefix="/summaries")
 

@@ -19,13 +19,13 @@ from urllib.request import url2pathname
 
 from flask import render_template
 
-from config import PROJECT_ROOT
 from incident_service import taxonomy
-from incident_service.summaries import charts
-from incident_service.summaries.export import audit_json, release_csv, release_json
-from incident_service.summaries.narrative import Narrator
+from incident_service.releases.documents import charts
+from incident_service.releases.documents.export import audit_json, release_csv, release_json
+from incident_service.releases.documents.narrative import Narrator
+from incident_service.resources import resource_dir
 
-FONTS_DIR = PROJECT_ROOT / "static" / "fonts"
+FONTS_DIR = resource_dir("static") / "fonts"
 CSS_PATH = Path(__file__).with_name("document.css")
 
 # Tables with more rows than this hide their zero rows in the body; the annex shows all.
@@ -412,7 +412,7 @@ def method_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[st
 
 
 def headline_views(narrator: Narrator, content: Mapping[str, Any]) -> list[HeadlineView]:
-    from incident_service.services.release_content import headline
+    from incident_service.releases.content import headline
 
     dp = content["method"] == "dp"
     figures = (content.get("comparison") or {}).get("figures") or {}
