@@ -38,12 +38,14 @@ sys.path.insert(0, str(ROOT))
 
 from incident_service import create_app, taxonomy  # noqa: E402
 from incident_service.auth.teams import ensure_organisation  # noqa: E402
+from incident_service.constants import Section  # noqa: E402
+from incident_service.crypto.bindings import report_section  # noqa: E402
 from incident_service.crypto.envelopes import open_envelope  # noqa: E402
 from incident_service.crypto.receipts import new_submission_token  # noqa: E402
 from incident_service.intake.storage import parse_report, record_report  # noqa: E402
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db  # noqa: E402
 from incident_service.pipeline import dispatch  # noqa: E402
-from incident_service.pipeline.anonymise import section_context, statistics_key  # noqa: E402
+from incident_service.pipeline.anonymise import statistics_key  # noqa: E402
 from incident_service.releases.aggregate import Dimension, Period, cube  # noqa: E402
 from incident_service.settings import Config  # noqa: E402
 
@@ -210,7 +212,9 @@ def bench_anonymise(
 
     def open_all() -> None:
         for report_id, envelope in sections:
-            open_envelope(envelope, context=section_context(report_id), private_key=key)
+            open_envelope(
+                envelope, context=report_section(report_id, Section.STATISTICAL), private_key=key
+            )
 
     worker = _start_worker(schema, workdir)
     figures: dict[str, list[float]] = {"open_rate": [], "anonymise_rate": []}

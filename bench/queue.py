@@ -132,11 +132,11 @@ def _canonical(document: dict[str, Any]) -> bytes:
 def _seal_batch(seeds: list[int]) -> list[tuple[dict[str, Any], list[bytes]]]:
     """Build and seal reports exactly as intake does, one content key per section per report."""
     from incident_service import taxonomy
+    from incident_service.crypto.bindings import facet_tag
+    from incident_service.crypto.bindings import report_section as section_context
     from incident_service.intake.storage import (
-        facet_tag,
         parse_report,
         report_facets,
-        section_context,
     )
     from tests.factories import report_payload
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response
 
 from incident_service import keystore
+from incident_service.auth import configure_login
 from incident_service.crypto import SuiteId
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
 from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
@@ -41,6 +42,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    configure_login(login_manager)
     limiter.init_app(app)
     celery_init_app(app)
 
@@ -108,18 +110,24 @@ def _configure_database(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from incident_service import auth, cases
-    from incident_service.api import register_api
-    from incident_service.health import blueprint as health_blueprint
-    from incident_service.intake.views import blueprint as reporter_blueprint
-    from incident_service.summaries import register as register_summaries
+    """Every page and endpoint: one blueprint per audience, registered the same way."""
+    from incident_service import api, health
+    from incident_service.auth import views as auth_views
+    from incident_service.cases import views as case_views
+    from incident_service.intake import views as reporter_views
+    from incident_service.summaries import public
+    from incident_service.summaries import views as summary_views
 
-    app.register_blueprint(health_blueprint)
-    app.register_blueprint(reporter_blueprint)
-    register_api(app)
-    auth.init_app(app)
-    cases.init_app(app)
-    register_summaries(app)
+    for blueprint in (
+        health.blueprint,
+        reporter_views.blueprint,
+        api.blueprint,
+        auth_views.blueprint,
+        case_views.blueprint,
+        public.blueprint,
+        summary_views.blueprint,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def _register_template_globals(app: Flask) -> None:

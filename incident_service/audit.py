@@ -19,10 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select, text
 
-from incident_service.keystore import KeyRing
+from incident_service.keystore import current_keyring
 from incident_service.models import AuditEntry, db, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -46,7 +45,7 @@ def _canonical_detail(detail: Mapping[str, Any] | None) -> str:
 
 
 def _audit_key() -> bytes:
-    ring: KeyRing = current_app.extensions["incident_keys"]
+    ring = current_keyring()
     return ring.require_audit_key().secret
 
 

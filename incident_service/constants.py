@@ -17,7 +17,12 @@ class ReportStatus(enum.StrEnum):
     @property
     def withdraws_statistics(self) -> bool:
         """Spam and duplicates must not be counted in any summary."""
-        return self in (ReportStatus.SPAM, ReportStatus.DUPLICATE)
+        return self in UNCOUNTED_STATUSES
+
+
+# The one definition of "spam and duplicates stop counting": the pipeline, the releases' case
+# counts and the caseworkers' workflow all read it from here.
+UNCOUNTED_STATUSES = frozenset({ReportStatus.SPAM, ReportStatus.DUPLICATE})
 
 
 class Role(enum.StrEnum):

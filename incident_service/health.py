@@ -75,7 +75,7 @@ def worker_ok(timeout: float = WORKER_PING_TIMEOUT_SECONDS) -> bool:
 
 def pipeline_checks() -> dict[str, Any]:
     """The checks /healthz and `incident-service pipeline status` share."""
-    from incident_service.pipeline.flush import status
+    from incident_service.pipeline.status import status
 
     checks: dict[str, Any] = {"database": database_ok()}
     if eager_mode():

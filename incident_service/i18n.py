@@ -17,6 +17,8 @@ LANGUAGES: dict[str, str] = {
 # Staff pages are translated into Russian and English only; the reporter languages without a
 # staff translation would show a mix, so a staff page falls back to English instead.
 STAFF_LANGUAGES: dict[str, str] = {"ru": LANGUAGES["ru"], "en": LANGUAGES["en"]}
+# A release's documents (HTML, PDF) are written in these languages, in this order.
+DOCUMENT_LANGUAGES: tuple[str, ...] = ("ru", "en", "tg")
 STAFF_BLUEPRINTS = frozenset({"auth", "cases", "summaries"})
 
 

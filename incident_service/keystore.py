@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from flask import current_app
+
 from incident_service.crypto import (
     RecipientPrivateKey,
     RecipientPublicKey,
@@ -111,6 +113,12 @@ class KeyRing:
 
     def require_verify_key(self) -> VerifyKey:
         return _required(self.verify_key, "signing.pub")
+
+
+def current_keyring() -> KeyRing:
+    """The running app's key ring (loaded once by `create_app`): the one way code reaches keys."""
+    ring: KeyRing = current_app.extensions["incident_keys"]
+    return ring
 
 
 def _required(value: T | None, name: str) -> T:

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from incident_service.auth.teams import ensure_organisation, load_bootstrap_key
 from incident_service.constants import Section
+from incident_service.crypto.bindings import report_section as section_context
 from incident_service.crypto.envelopes import open_envelope
-from incident_service.intake.storage import section_context
 from incident_service.models import Report, db
 
 RECEIPT_ON_PAGE = re.compile(r'id="receipt">(\d{4}(?: \d{4}){4})<')

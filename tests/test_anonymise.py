@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incident_service import taxonomy
+from incident_service.constants import Section
 from incident_service.crypto import RecipientPrivateKey, SuiteId, SymmetricKey
+from incident_service.crypto.bindings import report_section
 from incident_service.crypto.envelopes import seal
 from incident_service.intake.storage import parse_report
 from incident_service.pipeline.anonymise import (
@@ -21,7 +23,6 @@ from incident_service.pipeline.anonymise import (
     anonymise_section,
     child_rows,
     generalise,
-    section_context,
     withdrawal_tag,
 )
 from tests.factories import report_payload
@@ -190,7 +191,9 @@ def test_does_the_intake_section_generalise_as_the_reporter_answered():
 def _sealed(report_id: str, key: RecipientPrivateKey) -> bytes:
     section = parse_report(report_payload(), today_=TODAY).statistical_section()
     return seal(
-        json.dumps(section).encode(), context=section_context(report_id), recipients=[key.public]
+        json.dumps(section).encode(),
+        context=report_section(report_id, Section.STATISTICAL),
+        recipients=[key.public],
     )
 
 
@@ -245,9 +248,15 @@ def test_do_stored_records_hold_only_generalised_values(app, section):
     import sqlalchemy as sa
 
     from incident_service.auth.teams import ensure_organisation, team_public_key
-    from incident_service.intake.storage import section_context as intake_context
-    from incident_service.models import Report, StatisticalAct, StatisticalRecord, db
-    from incident_service.pipeline import flush as pipeline
+    from incident_service.crypto.bindings import report_section as intake_context
+    from incident_service.models import (
+        MixingPoolEntry,
+        Report,
+        StatisticalAct,
+        StatisticalRecord,
+        db,
+    )
+    from incident_service.pipeline.flush import flush
 
     with app.app_context():
         for model in (StatisticalAct, StatisticalRecord):
@@ -263,9 +272,9 @@ def test_do_stored_records_hold_only_generalised_values(app, section):
         )
         report.statistics_state = "waiting"
         report.consent_statistics = True
-        db.session.add(pipeline.MixingPoolEntry(report_id=report_id))
+        db.session.add(MixingPoolEntry(report_id=report_id))
         db.session.commit()
-        pipeline.flush(force=True)
+        flush(force=True)
         stored = db.session.scalars(sa.select(StatisticalRecord)).one()
         expected = generalise(section)
         assert {

@@ -98,9 +98,9 @@ def test_are_sections_bound_to_their_report(app, field):
     from incident_service.auth.teams import ensure_organisation, load_bootstrap_key
     from incident_service.constants import Section
     from incident_service.crypto import DecryptionFailed
+    from incident_service.crypto.bindings import report_section as section_context
     from incident_service.crypto.envelopes import open_envelope
     from incident_service.crypto.keys import RecipientPrivateKey
-    from incident_service.intake.storage import section_context
 
     with app.app_context():
         first = submit()

@@ -14,8 +14,17 @@ from flask import Flask
 
 from incident_service.constants import StatisticsState
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db, utcnow
-from incident_service.pipeline import flush as pipeline
+from incident_service.pipeline import flush as flushing
 from incident_service.pipeline.anonymise import withdrawal_tag
+from incident_service.pipeline.flush import (
+    FlushResult,
+    StatisticalSectionsUnusable,
+    flush,
+    flush_if_due,
+)
+from incident_service.pipeline.pool import flush_due
+from incident_service.pipeline.status import status
+from incident_service.pipeline.sweep import sweep
 from tests.conftest import build_app
 from tests.factories import submit
 
@@ -70,10 +79,10 @@ def test_does_a_small_pool_flush_once_its_oldest_report_waited_long_enough(overd
     with overdue_app.app_context():
         for _ in range(3):
             submit()
-        assert pipeline.flush_if_due().recorded == 0
+        assert flush_if_due().recorded == 0
         _age_pool(overdue_app)
-        assert pipeline.flush_due()
-        assert pipeline.flush_if_due().recorded == 3
+        assert flush_due()
+        assert flush_if_due().recorded == 3
         assert _count(MixingPoolEntry) == 0
 
 
@@ -84,9 +93,9 @@ def test_does_an_overdue_report_wait_for_company_rather_than_be_written_alone(ov
     with overdue_app.app_context():
         first, second = submit().report_id, submit().report_id
         _age_pool(overdue_app)
-        assert not pipeline.flush_due()
-        assert pipeline.flush_if_due().recorded == 0
-        assert pipeline.sweep().flush is None
+        assert not flush_due()
+        assert flush_if_due().recorded == 0
+        assert sweep().flush is None
         assert _count(StatisticalRecord) == 0
         assert set(_states().values()) == {StatisticsState.WAITING.value}
         third = submit().report_id  # intake's nudge: now three, the oldest overdue
@@ -108,18 +117,18 @@ def test_are_reports_that_no_longer_count_not_taken_for_company(overdue_app):
         db.session.get_one(Report, ids[0]).consent_statistics = False
         db.session.commit()
         _age_pool(overdue_app)
-        result = pipeline.flush_if_due()
+        result = flush_if_due()
         assert (result.recorded, result.held_back, result.skipped) == (0, 2, 1)
         assert _count(StatisticalRecord) == 0
         assert _count(MixingPoolEntry) == 2
         assert _states()[ids[0]] == StatisticsState.WITHDRAWN.value
-        assert not pipeline.flush_due()
+        assert not flush_due()
 
 
 def test_does_a_forced_flush_write_whatever_waits(batch_app):
     with batch_app.app_context():
         submit()
-        result = pipeline.flush(force=True)
+        result = flush(force=True)
         assert (result.recorded, result.batches) == (1, 1)
         assert _count(StatisticalRecord) == 1
 
@@ -127,8 +136,8 @@ def test_does_a_forced_flush_write_whatever_waits(batch_app):
 def test_is_a_report_without_consent_never_counted(app):
     with app.app_context():
         report_id = submit(consent={"statistics": False}).report_id
-        pipeline.flush(force=True)
-        pipeline.sweep()
+        flush(force=True)
+        sweep()
         assert _count(StatisticalRecord) == 0
         assert _count(MixingPoolEntry) == 0
         assert _states()[report_id] == StatisticsState.NOT_CONSENTED.value
@@ -146,7 +155,7 @@ def test_is_consent_read_again_when_the_batch_is_written(batch_app):
         db.session.commit()
         kept = [submit().report_id for _ in range(BATCH - 3)]
         assert _count(MixingPoolEntry) == BATCH - 1
-        result = pipeline.flush(force=True)
+        result = flush(force=True)
         assert (result.recorded, result.skipped) == (BATCH - 3, 2)
         assert _count(MixingPoolEntry) == 0
         assert _tags() == {withdrawal_tag(report_id) for report_id in kept}
@@ -160,12 +169,12 @@ def test_does_flushing_again_never_write_a_second_record(app):
         report_id = submit().report_id
         assert _count(StatisticalRecord) == 1
         for _ in range(3):
-            assert pipeline.flush(force=True).recorded == 0
-            pipeline.sweep()
+            assert flush(force=True).recorded == 0
+            sweep()
         # As if a crash left the pool entry behind after the record was committed.
         db.session.add(MixingPoolEntry(report_id=report_id))
         db.session.commit()
-        result = pipeline.flush(force=True)
+        result = flush(force=True)
         assert (result.recorded, result.already_recorded) == (0, 1)
         assert _count(StatisticalRecord) == 1
         assert _count(MixingPoolEntry) == 0
@@ -186,14 +195,14 @@ def test_is_an_unreadable_section_flagged_while_the_rest_of_the_batch_is_recorde
         broken = submit().report_id
         _corrupt_section(broken)
         others = [submit().report_id for _ in range(BATCH - 2)]
-        with caplog.at_level(logging.INFO), pytest.raises(pipeline.StatisticalSectionsUnusable):
-            pipeline.flush(force=True)
+        with caplog.at_level(logging.INFO), pytest.raises(StatisticalSectionsUnusable):
+            flush(force=True)
         report = db.session.get(Report, broken)
         assert report.statistics_state == StatisticsState.FAILED.value
         assert report.statistics_error == "statistical section could not be decrypted"
         assert _tags() == {withdrawal_tag(report_id) for report_id in others}
         assert _count(MixingPoolEntry) == 0
-        assert pipeline.status().failed == 1
+        assert status().failed == 1
         # The log says what happened without naming the report.
         assert "marked failed" in caplog.text
         assert broken not in caplog.text
@@ -206,16 +215,16 @@ def test_does_the_sweep_retry_failed_reports_only_when_asked(batch_app):
     with batch_app.app_context():
         broken = submit().report_id
         _corrupt_section(broken)
-        with pytest.raises(pipeline.StatisticalSectionsUnusable):
-            pipeline.flush(force=True)
-        assert pipeline.sweep().retried_failed == 0
+        with pytest.raises(StatisticalSectionsUnusable):
+            flush(force=True)
+        assert sweep().retried_failed == 0
         assert _states()[broken] == StatisticsState.FAILED.value
         assert _count(MixingPoolEntry) == 0
-        assert pipeline.sweep(retry_failed=True).retried_failed == 1
+        assert sweep(retry_failed=True).retried_failed == 1
         assert _states()[broken] == StatisticsState.WAITING.value
         assert _count(MixingPoolEntry) == 1
-        with pytest.raises(pipeline.StatisticalSectionsUnusable):
-            pipeline.flush(force=True)
+        with pytest.raises(StatisticalSectionsUnusable):
+            flush(force=True)
         assert _states()[broken] == StatisticsState.FAILED.value
         assert _count(StatisticalRecord) == 0
 
@@ -226,15 +235,15 @@ def test_does_the_sweep_requeue_a_waiting_report_missing_from_the_pool(batch_app
         ids = [submit().report_id for _ in range(BATCH - 1)]
         db.session.execute(sa.delete(MixingPoolEntry))
         db.session.commit()
-        result = pipeline.sweep()
+        result = sweep()
         assert result.requeued == BATCH - 1 and result.flush is None
         assert _count(MixingPoolEntry) == BATCH - 1
-        again = pipeline.sweep()
+        again = sweep()
         assert again.requeued == 0
         assert _count(MixingPoolEntry) == BATCH - 1
         ids.append(submit().report_id)
         assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
-        assert pipeline.sweep().requeued == 0
+        assert sweep().requeued == 0
 
 
 def test_does_the_status_count_consenting_reports_without_a_record(batch_app):
@@ -242,13 +251,13 @@ def test_does_the_status_count_consenting_reports_without_a_record(batch_app):
         submit()
         submit()
         submit(consent={"statistics": False})
-        current = pipeline.status()
+        current = status()
         assert current.awaiting_anonymisation == 2
         assert current.waiting_in_pool == 2
         assert current.flush_due is False
-        pipeline.flush(force=True)
-        assert pipeline.status().awaiting_anonymisation == 0
-        assert pipeline.status().statistical_records == 2
+        flush(force=True)
+        assert status().awaiting_anonymisation == 0
+        assert status().statistical_records == 2
 
 
 def _kendall_tau(order: list[int]) -> float:
@@ -329,7 +338,7 @@ def _interrupt_after_write(monkeypatch: pytest.MonkeyPatch) -> None:
         db.session.rollback()
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(pipeline, "_settle", killed)
+    monkeypatch.setattr(flushing, "_settle", killed)
 
 
 def test_does_a_flush_killed_between_writing_and_settling_end_with_one_record_each(
@@ -343,7 +352,7 @@ def test_does_a_flush_killed_between_writing_and_settling_end_with_one_record_ea
         with monkeypatch.context() as patched:
             _interrupt_after_write(patched)
             with pytest.raises(RuntimeError):
-                pipeline.flush(force=True)
+                flush(force=True)
         assert _count(StatisticalRecord) == BATCH - 1
         assert _count(MixingPoolEntry) == BATCH - 1
         assert set(_states().values()) == {StatisticsState.WAITING.value}
@@ -366,18 +375,18 @@ def test_is_a_record_withdrawn_if_its_report_stopped_counting_while_it_was_writt
     """A caseworker marks a report spam just after its record was written and before the batch
     is settled (the withdraw task may have run too early to find the record): settling sees
     the new status under the row lock and withdraws the record at once."""
-    real_settle = pipeline._settle
+    real_settle = flushing._settle
     with batch_app.app_context():
         ids = [submit().report_id for _ in range(BATCH - 1)]
         engine = db.engine
 
-        def spam_first(*args: object, **kwargs: object) -> pipeline.FlushResult:
+        def spam_first(*args: object, **kwargs: object) -> FlushResult:
             with engine.begin() as other:  # another connection: the caseworker's request
                 other.execute(sa.update(Report).where(Report.id == ids[0]).values(status="spam"))
             return real_settle(*args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(pipeline, "_settle", spam_first)
-        result = pipeline.flush(force=True)
+        monkeypatch.setattr(flushing, "_settle", spam_first)
+        result = flush(force=True)
         assert (result.recorded, result.withdrawn) == (BATCH - 1, 1)
         assert _tags() == {withdrawal_tag(report_id) for report_id in ids[1:]}
         assert _states()[ids[0]] == StatisticsState.WITHDRAWN.value
@@ -420,16 +429,16 @@ def test_does_no_record_share_a_transaction_id_with_any_report_or_pool_row(
                 _interrupt_after_write(patched)
                 submit()
                 with pytest.raises(RuntimeError):
-                    pipeline.flush(force=True)
-            pipeline.flush(force=True)  # recovery: settles the interrupted batch
+                    flush(force=True)
+            flush(force=True)  # recovery: settles the interrupted batch
             spam = db.session.scalars(sa.select(Report.id).limit(1)).one()
             db.session.get_one(Report, spam).status = "spam"
             db.session.commit()
-            pipeline.sweep()  # reconciles: withdraws the spam report's record
+            sweep()  # reconciles: withdraws the spam report's record
             db.session.get_one(Report, spam).status = "triaged"
             db.session.commit()
-            pipeline.sweep()  # restores it: queued again
-            pipeline.flush(force=True)
+            sweep()  # restores it: queued again
+            flush(force=True)
             for _ in range(min(2, min_batch - 1)):
                 submit()  # left waiting in the pool
             expected_records = 2 * BATCH + 1

@@ -19,9 +19,13 @@ from flask import Flask
 from incident_service.constants import ReportStatus, Role, StatisticsState
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db, today
 from incident_service.pipeline import dispatch
-from incident_service.pipeline import flush as pipeline
 from incident_service.pipeline.anonymise import withdrawal_tag
+from incident_service.pipeline.flush import (
+    flush,
+)
 from incident_service.pipeline.retention import purge_expired_reports
+from incident_service.pipeline.status import status as pipeline_status
+from incident_service.pipeline.sweep import sweep
 from incident_service.pipeline.withdrawal import WithdrawalOutcome, withdraw_statistics
 from tests.conftest import build_app
 from tests.factories import report_payload, submit
@@ -74,7 +78,7 @@ def test_does_the_sweep_withdraw_a_record_whose_withdraw_message_was_lost(lost_a
     done, and the record would have counted for ever."""
     receipt = _file_over_api(lost_app)
     with lost_app.app_context():
-        pipeline.flush(force=True)  # the worker records the waiting report
+        flush(force=True)  # the worker records the waiting report
         report_id = _only_report_id()
         assert _has_record(report_id)
     answer = lost_app.test_client().post("/api/v1/consent/withdraw", json={"receipt": receipt})
@@ -82,19 +86,19 @@ def test_does_the_sweep_withdraw_a_record_whose_withdraw_message_was_lost(lost_a
     assert answer.get_json()["consent_statistics"] is False
     with lost_app.app_context():
         assert _has_record(report_id), "the message was lost, so nothing has run yet"
-        assert pipeline.status().awaiting_withdrawal == 1
-        result = pipeline.sweep()
+        assert pipeline_status().awaiting_withdrawal == 1
+        result = sweep()
         assert result.withdrawn == 1 and result.restored == 0
         assert not _has_record(report_id) and _records() == 0
         assert _state(report_id) == StatisticsState.WITHDRAWN.value
-        assert pipeline.status().awaiting_withdrawal == 0
+        assert pipeline_status().awaiting_withdrawal == 0
 
 
 def test_does_the_sweep_withdraw_reports_a_caseworker_marked_spam_or_duplicate(lost_app):
     """The status change goes through the real case page; its withdraw message is lost."""
     with lost_app.app_context():
         spam, duplicate, kept = (submit().report_id for _ in range(3))
-        pipeline.flush(force=True)
+        flush(force=True)
         worker = make_staff(role=Role.CASEWORKER)
     client = lost_app.test_client()
     login(client, worker)
@@ -103,7 +107,7 @@ def test_does_the_sweep_withdraw_reports_a_caseworker_marked_spam_or_duplicate(l
         assert response.status_code == 303
     with lost_app.app_context():
         assert _records() == 3
-        assert pipeline.sweep().withdrawn == 2
+        assert sweep().withdrawn == 2
         assert not _has_record(spam) and not _has_record(duplicate)
         assert _has_record(kept)
         assert _state(kept) == StatisticsState.RECORDED.value
@@ -114,7 +118,7 @@ def test_does_the_sweep_count_again_a_report_whose_restore_message_was_lost(lost
     report would stay out of the statistics for good."""
     with lost_app.app_context():
         report_id = submit().report_id
-        pipeline.flush(force=True)
+        flush(force=True)
         first_record = db.session.scalar(sa.select(StatisticalRecord.id))
         report = db.session.get_one(Report, report_id)
         report.status = ReportStatus.SPAM.value
@@ -124,14 +128,14 @@ def test_does_the_sweep_count_again_a_report_whose_restore_message_was_lost(lost
         report.status = ReportStatus.TRIAGED.value
         db.session.commit()
         assert dispatch.enqueue(dispatch.TASK_PIPELINE_RESTORE, report_id) is False
-        assert pipeline.status().awaiting_restore == 1
-        result = pipeline.sweep()
+        assert pipeline_status().awaiting_restore == 1
+        result = sweep()
         assert result.restored == 1 and result.withdrawn == 0
         # Queued again, and (batches of one in tests) written as a fresh, new record.
         assert _has_record(report_id) and _records() == 1
         assert db.session.scalar(sa.select(StatisticalRecord.id)) != first_record
         assert _state(report_id) == StatisticsState.RECORDED.value
-        assert pipeline.status().awaiting_restore == 0
+        assert pipeline_status().awaiting_restore == 0
 
 
 def test_does_asking_for_deletion_take_the_report_out_of_the_statistics(lost_app):
@@ -139,15 +143,15 @@ def test_does_asking_for_deletion_take_the_report_out_of_the_statistics(lost_app
     sweep, even before the case team deletes the report."""
     receipt = _file_over_api(lost_app)
     with lost_app.app_context():
-        pipeline.flush(force=True)
+        flush(force=True)
         report_id = _only_report_id()
     answer = lost_app.test_client().post("/api/v1/deletion-request", json={"receipt": receipt})
     assert answer.status_code == 202
     with lost_app.app_context():
-        assert pipeline.sweep().withdrawn == 1
+        assert sweep().withdrawn == 1
         assert not _has_record(report_id)
         # A later restore (say a stale task) cannot bring it back while deletion is asked for.
-        assert pipeline.sweep().restored == 0
+        assert sweep().restored == 0
         assert _records() == 0
 
 
@@ -175,14 +179,14 @@ def test_is_reconciling_safe_to_repeat_and_beside_the_late_task(lost_app):
     other reports keep their records."""
     with lost_app.app_context():
         leaving, staying = submit().report_id, submit().report_id
-        pipeline.flush(force=True)
+        flush(force=True)
         report = db.session.get_one(Report, leaving)
         report.consent_statistics = False
         db.session.commit()
-        assert pipeline.sweep().withdrawn == 1
+        assert sweep().withdrawn == 1
         kept_record = db.session.scalar(sa.select(StatisticalRecord.id))
         for _ in range(3):
-            again = pipeline.sweep()
+            again = sweep()
             assert (again.withdrawn, again.restored, again.requeued) == (0, 0, 0)
         assert withdraw_statistics(leaving) is WithdrawalOutcome.NOTHING_TO_WITHDRAW
         assert _has_record(staying) and not _has_record(leaving)
@@ -201,16 +205,16 @@ def test_does_the_sweep_take_a_waiting_report_that_no_longer_counts_out_of_the_p
             report = db.session.get_one(Report, report_id)
             report.consent_statistics = False
             db.session.commit()
-            assert pipeline.sweep().withdrawn == 1
+            assert sweep().withdrawn == 1
             assert db.session.get(MixingPoolEntry, report_id) is None
             assert _state(report_id) == StatisticsState.WITHDRAWN.value
-            assert pipeline.status().awaiting_anonymisation == 0
+            assert pipeline_status().awaiting_anonymisation == 0
 
 
 def test_do_pipeline_status_and_sweep_show_what_awaits_withdrawal(lost_app):
     with lost_app.app_context():
         report_id = submit().report_id
-        pipeline.flush(force=True)
+        flush(force=True)
         report = db.session.get_one(Report, report_id)
         report.status = ReportStatus.SPAM.value
         db.session.commit()
@@ -227,14 +231,14 @@ def test_do_pipeline_status_and_sweep_show_what_awaits_withdrawal(lost_app):
 def test_does_healthz_show_records_awaiting_withdrawal(lost_app):
     with lost_app.app_context():
         report_id = submit().report_id
-        pipeline.flush(force=True)
+        flush(force=True)
         report = db.session.get_one(Report, report_id)
         report.consent_statistics = False
         db.session.commit()
     body = lost_app.test_client().get("/healthz").get_json()
     assert body["awaiting_withdrawal"] == 1
     with lost_app.app_context():
-        pipeline.sweep()
+        sweep()
     assert lost_app.test_client().get("/healthz").get_json()["awaiting_withdrawal"] == 0
 
 
@@ -271,6 +275,6 @@ def test_does_retention_keep_a_report_until_its_record_is_withdrawn(tmp_path, ba
             db.session.commit()
             assert purge_expired_reports().deleted == 0
             assert _has_record(report_id)
-            assert pipeline.sweep().withdrawn == 1
+            assert sweep().withdrawn == 1
             assert purge_expired_reports().deleted == 1
             assert _records() == 0

@@ -61,13 +61,16 @@ def test_does_marking_a_report_spam_remove_its_record_and_only_its_record(app):
 
 
 def test_does_re_marking_a_report_valid_restore_it_with_a_fresh_record(app):
+    """Through the restore task: it queues the report, then writes the due batch."""
+    from workers.tasks import restore as restore_task
+
     with app.app_context():
         report_id = submit().report_id
         first_id = db.session.scalar(sa.select(StatisticalRecord.id))
         _set(report_id, status="duplicate")
         withdraw_statistics(report_id)
         _set(report_id, status="triaged")
-        assert restore_statistics(report_id) is WithdrawalOutcome.REQUEUED
+        assert restore_task(report_id) == WithdrawalOutcome.REQUEUED.value
         assert _has_record(report_id) and _records() == 1
         assert db.session.scalar(sa.select(StatisticalRecord.id)) != first_id
         assert db.session.get(Report, report_id).statistics_state == StatisticsState.RECORDED.value

@@ -12,8 +12,9 @@ from incident_service.auth import rotation, teams
 from incident_service.cases import events, messaging, triage
 from incident_service.constants import MessageAuthor, Section
 from incident_service.crypto import NoMatchingRecipient, RecipientPrivateKey, SuiteId
+from incident_service.crypto.bindings import report_section as section_context
 from incident_service.crypto.envelopes import open_envelope, recipients_of
-from incident_service.intake.storage import Destination, section_context
+from incident_service.intake.storage import Destination
 from incident_service.models import (
     Act,
     CaseNote,

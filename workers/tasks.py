@@ -17,7 +17,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from incident_service.pipeline import dispatch, retention, withdrawal
-from incident_service.pipeline import flush as pipeline
+from incident_service.pipeline.flush import flush as flush_pool
+from incident_service.pipeline.flush import flush_if_due
+from incident_service.pipeline.sweep import sweep as sweep_pool
 
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 
@@ -40,19 +42,19 @@ _SMALL_LIMITS: dict[str, Any] = {"soft_time_limit": 50, "time_limit": 60}
 @shared_task(name=dispatch.TASK_PIPELINE_NUDGE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
 def nudge() -> dict[str, int]:
     """After each submission and every minute: flush the mixing pool if a batch is due."""
-    return pipeline.flush_if_due().as_dict()
+    return flush_if_due().as_dict()
 
 
 @shared_task(name=dispatch.TASK_PIPELINE_FLUSH, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
 def flush() -> dict[str, int]:
     """Operator's request: anonymise everything waiting now."""
-    return pipeline.flush(force=True).as_dict()
+    return flush_pool(force=True).as_dict()
 
 
 @shared_task(name=dispatch.TASK_PIPELINE_SWEEP, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
 def sweep() -> dict[str, int]:
     """Periodic catch-up for anything a lost message left behind."""
-    return pipeline.sweep().as_dict()
+    return sweep_pool().as_dict()
 
 
 @shared_task(name=dispatch.TASK_PIPELINE_WITHDRAW, **_COMMON, **_SMALL_LIMITS)  # type: ignore[untyped-decorator]
@@ -63,8 +65,12 @@ def withdraw(report_id: str) -> str:
 
 @shared_task(name=dispatch.TASK_PIPELINE_RESTORE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
 def restore(report_id: str) -> str:
-    """A report was marked valid again (or consent given): queue it for a fresh record."""
-    return withdrawal.restore_statistics(report_id).value
+    """A report was marked valid again (or consent given): queue it for a fresh record, and
+    write a batch if one is now due."""
+    outcome = withdrawal.restore_statistics(report_id)
+    if outcome is withdrawal.WithdrawalOutcome.REQUEUED:
+        flush_if_due()
+    return outcome.value
 
 
 @shared_task(name=dispatch.TASK_RETENTION_PURGE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]

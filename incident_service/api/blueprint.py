@@ -1,16 +1,13 @@
-"""The JSON API under `/api/v1` for partner apps: one blueprint, problem details, an OpenAPI doc.
+"""The `/api/v1` blueprint itself: problem details, the OpenAPI document and the catch-all.
 
-Other parts of the service add endpoints by putting routes on `blueprint` in their own module
-and listing that module in `API_MODULES` (see `incident_service.api.openapi` for describing
-them). Everything under the blueprint is CSRF-exempt because it accepts JSON only (the content
-type is checked) and uses no cookies.
+Endpoint modules put their routes on `blueprint`; `incident_service.api` imports them all, so
+that importing the package gives the complete blueprint. Everything under it is CSRF-exempt
+because it accepts JSON only (the content type is checked) and uses no cookies.
 """
 
 from __future__ import annotations
 
-import importlib
-
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, session
+from flask import Blueprint, Response, current_app, jsonify, request, session
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -19,10 +16,8 @@ from incident_service.api.problems import ApiProblem, register_problem_handlers
 from incident_service.extensions import csrf
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(blueprint)
 register_problem_handlers(blueprint)
-
-# Modules that put routes on `blueprint`; imported once, before the first registration.
-API_MODULES = ["incident_service.api.reports", "incident_service.summaries.api"]
 
 
 @blueprint.get("/openapi.json")
@@ -69,10 +64,3 @@ def _no_cookie(response: Response) -> Response:
     # `?lang=` is remembered in the session for the web pages; API clients get no cookie.
     session.modified = False
     return response
-
-
-def register_api(app: Flask) -> None:
-    for module in API_MODULES:
-        importlib.import_module(module)
-    csrf.exempt(blueprint)
-    app.register_blueprint(blueprint)

@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from incident_service import taxonomy
-from incident_service.api import blueprint
+from incident_service.api.blueprint import blueprint
 from incident_service.api.openapi import registry
 from incident_service.api.problems import (
     TYPE_INVALID_REPORT,

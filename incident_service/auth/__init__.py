@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
-
-from incident_service.extensions import login_manager
+from flask_login import LoginManager
 
 
 def _no_client_fingerprint() -> str:
@@ -14,13 +12,11 @@ def _no_client_fingerprint() -> str:
     return ""
 
 
-def init_app(app: Flask) -> None:
-    """Wire Flask-Login to the server-side sessions and register the blueprint."""
+def configure_login(manager: LoginManager) -> None:
+    """Wire Flask-Login to the server-side sessions."""
     from incident_service.auth.access import load_principal
-    from incident_service.auth.views import blueprint
 
-    login_manager.session_protection = None
-    login_manager._session_identifier_generator = _no_client_fingerprint
-    login_manager.login_view = "auth.login"
-    login_manager.user_loader(load_principal)
-    app.register_blueprint(blueprint)
+    manager.session_protection = None
+    manager._session_identifier_generator = _no_client_fingerprint
+    manager.login_view = "auth.login"
+    manager.user_loader(load_principal)

@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from incident_service import audit
 from incident_service.auth.teams import TeamKeyUnavailable, open_team_key
 from incident_service.constants import Role
-from incident_service.crypto import RecipientPrivateKey, SuiteId, WrongPassphrase
+from incident_service.crypto import RecipientPrivateKey, SuiteId, WrongPassphrase, bindings
 from incident_service.crypto.errors import CryptoError
 from incident_service.crypto.passphrases import (
     Argon2Parameters,
@@ -41,7 +41,7 @@ from incident_service.crypto.passphrases import (
     wrap_with_recovery_key,
 )
 from incident_service.crypto.secretbox import open_with_key, seal_with_key
-from incident_service.keystore import KeyRing
+from incident_service.keystore import current_keyring
 from incident_service.models import Organisation, User, db
 
 TOTP_ISSUER = "Incident Service"
@@ -136,19 +136,6 @@ def argon2_parameters() -> Argon2Parameters:
     )
 
 
-def _keyring() -> KeyRing:
-    ring: KeyRing = current_app.extensions["incident_keys"]
-    return ring
-
-
-def _totp_context(user_id: int) -> bytes:
-    return f"user/{user_id}/totp".encode()
-
-
-def _key_context(user_id: int) -> bytes:
-    return f"user/{user_id}/private-key".encode()
-
-
 @lru_cache(maxsize=8)
 def _dummy_hash(params: Argon2Parameters) -> str:
     """A hash to check against when the account does not exist, so timing does not tell."""
@@ -188,8 +175,8 @@ def find_user(email: str, *, for_update: bool = False) -> User | None:
 def totp_secret(user: User) -> str:
     secret = open_with_key(
         user.totp_secret_sealed,
-        key=_keyring().require_totp_key(),
-        context=_totp_context(user.id),
+        key=current_keyring().require_totp_key(),
+        context=bindings.user_totp(user.id),
     )
     return secret.decode("ascii")
 
@@ -223,15 +210,18 @@ def create_user(*, email: str, role: Role, organisation: Organisation) -> NewAcc
     db.session.flush()  # the id is bound into the sealed TOTP secret and the key wrapping
     user.totp_secret_sealed = seal_with_key(
         secret.encode("ascii"),
-        key=_keyring().require_totp_key(),
-        context=_totp_context(user.id),
+        key=current_keyring().require_totp_key(),
+        context=bindings.user_totp(user.id),
     )
     if role.opens_reports:
         key = RecipientPrivateKey.generate(SuiteId.from_name(current_app.config["HPKE_SUITE"]))
         user.key_suite = int(key.suite)
         user.key_public = key.public.public_bytes
         user.key_private_wrapped = wrap_with_passphrase(
-            key.to_bytes(), one_time_password, context=_key_context(user.id), params=params
+            key.to_bytes(),
+            one_time_password,
+            context=bindings.user_private_key(user.id),
+            params=params,
         )
     audit.record(
         "account.create",
@@ -407,7 +397,9 @@ def open_enrolment_key(*, user: User, one_time_password: str) -> RecipientPrivat
     if not user.must_change_password or user.key_private_wrapped is None:
         return None
     try:
-        secret = unwrap(user.key_private_wrapped, one_time_password, context=_key_context(user.id))
+        secret = unwrap(
+            user.key_private_wrapped, one_time_password, context=bindings.user_private_key(user.id)
+        )
     except CryptoError:
         return None  # setup then says the key could not be opened
     return RecipientPrivateKey.from_bytes(secret)
@@ -440,10 +432,13 @@ def complete_first_login(
         assert passphrase is not None
         recovery_key = new_recovery_key()
         user.key_private_wrapped = wrap_with_passphrase(
-            user_key.to_bytes(), passphrase, context=_key_context(user.id), params=params
+            user_key.to_bytes(),
+            passphrase,
+            context=bindings.user_private_key(user.id),
+            params=params,
         )
         user.key_private_recovery = wrap_with_recovery_key(
-            user_key.to_bytes(), recovery_key, context=_key_context(user.id)
+            user_key.to_bytes(), recovery_key, context=bindings.user_private_key(user.id)
         )
     user.password_hash = hash_password(new_password, params)
     user.must_change_password = False
@@ -457,7 +452,9 @@ def unlock_user_key(*, user: User, passphrase: str) -> RecipientPrivateKey:
         raise KeyNotSetUp("This account has no key to unlock.")
     if len(passphrase) > MAX_SECRET_LENGTH:
         raise WrongPassphrase("passphrase too long")
-    secret = unwrap(user.key_private_wrapped, passphrase, context=_key_context(user.id))
+    secret = unwrap(
+        user.key_private_wrapped, passphrase, context=bindings.user_private_key(user.id)
+    )
     return RecipientPrivateKey.from_bytes(secret)
 
 
@@ -467,12 +464,17 @@ def recover_user_key(
     """Open the key with the recovery key and wrap it under a new passphrase."""
     if user.key_private_recovery is None:
         raise KeyNotSetUp("This account has no recovery key.")
-    secret = unwrap(user.key_private_recovery, recovery_key, context=_key_context(user.id))
+    secret = unwrap(
+        user.key_private_recovery, recovery_key, context=bindings.user_private_key(user.id)
+    )
     check_new_passphrase(new_passphrase, confirm=confirm_passphrase, password="")
     if verify_password(user.password_hash, new_passphrase, argon2_parameters()):
         raise WeakSecret("passphrase", "The key passphrase must differ from the login password.")
     user.key_private_wrapped = wrap_with_passphrase(
-        secret, new_passphrase, context=_key_context(user.id), params=argon2_parameters()
+        secret,
+        new_passphrase,
+        context=bindings.user_private_key(user.id),
+        params=argon2_parameters(),
     )
     audit.record("key.recover", actor_id=user.id, object_type="user", object_id=str(user.id))
     return RecipientPrivateKey.from_bytes(secret)

@@ -6,7 +6,7 @@ new HPKE suite. Only the team key's entry in each envelope changes (`replace_rec
 statistics key's and the reporter's entries stay, and no plaintext is rewritten.
 
 Web processes remember the team key they seal new reports to for a short while
-(`intake.DESTINATION_CACHE_SECONDS`), so a report may still be sealed to the old key just after
+(`teams.DESTINATION_CACHE_SECONDS`), so a report may still be sealed to the old key just after
 the switch. `rotate_team_key` therefore moves envelopes twice, the second time after that window,
 and withdraws the old key's grants only then.
 """
@@ -25,15 +25,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from incident_service import audit
 from incident_service.auth import teams
 from incident_service.auth.sessions import end_user_sessions
-from incident_service.cases.events import act_context, event_context
-from incident_service.cases.messaging import message_context
-from incident_service.cases.triage import _intervention_context as intervention_context
-from incident_service.cases.triage import _note_context as note_context
 from incident_service.constants import Section
-from incident_service.crypto import RecipientPrivateKey, SuiteId, replace_recipient
+from incident_service.crypto import RecipientPrivateKey, SuiteId, bindings, replace_recipient
 from incident_service.crypto.envelopes import recipients_of
 from incident_service.crypto.keys import RecipientPublicKey
-from incident_service.intake.storage import DESTINATION_CACHE_SECONDS, section_context
 from incident_service.models import (
     Act,
     CaseNote,
@@ -87,22 +82,26 @@ def _in_chunks(model: Any, condition: ColumnElement[bool]) -> Iterator[Any]:
 def _sealed_columns(organisation_id: int) -> Iterator[_Sealed]:
     for report in _in_chunks(Report, Report.organisation_id == organisation_id):
         yield _Sealed(
-            report, "statistical_section", section_context(report.id, Section.STATISTICAL)
+            report, "statistical_section", bindings.report_section(report.id, Section.STATISTICAL)
         )
-        yield _Sealed(report, "private_section", section_context(report.id, Section.PRIVATE))
+        yield _Sealed(
+            report, "private_section", bindings.report_section(report.id, Section.PRIVATE)
+        )
     in_org = select(Report.id).where(Report.organisation_id == organisation_id)
     for message in _in_chunks(Message, Message.report_id.in_(in_org)):
-        yield _Sealed(message, "sealed", message_context(message.report_id))
+        yield _Sealed(message, "sealed", bindings.report_message(message.report_id))
     for note in _in_chunks(CaseNote, CaseNote.report_id.in_(in_org)):
-        yield _Sealed(note, "sealed", note_context(note.report_id))
+        yield _Sealed(note, "sealed", bindings.case_note(note.report_id))
     with_notes = Intervention.report_id.in_(in_org) & Intervention.sealed_note.is_not(None)
     for intervention in _in_chunks(Intervention, with_notes):
-        yield _Sealed(intervention, "sealed_note", intervention_context(intervention.report_id))
+        yield _Sealed(
+            intervention, "sealed_note", bindings.case_intervention(intervention.report_id)
+        )
     for event in _in_chunks(Event, Event.organisation_id == organisation_id):
-        yield _Sealed(event, "sealed", event_context(event.id))
+        yield _Sealed(event, "sealed", bindings.event(event.id))
     events_of_org = select(Event.id).where(Event.organisation_id == organisation_id)
     for act in _in_chunks(Act, Act.event_id.in_(events_of_org)):
-        yield _Sealed(act, "sealed", act_context(act.event_id, act.id))
+        yield _Sealed(act, "sealed", bindings.event_act(act.event_id, act.id))
 
 
 def move_envelopes(
@@ -232,7 +231,7 @@ def rotate_team_key(
         organisation=organisation, current_team_key=current, suite=suite, actor_id=actor_id
     )
     moved = move_envelopes(organisation=organisation, old_keys=held_keys, new_key=new_key.public)
-    wait(DESTINATION_CACHE_SECONDS + 5)
+    wait(teams.DESTINATION_CACHE_SECONDS + 5)
     moved += move_envelopes(organisation=organisation, old_keys=held_keys, new_key=new_key.public)
     for key in held_keys:
         withdraw_old_grants(old_key_id=key.key_id.hex())

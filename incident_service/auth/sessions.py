@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import delete, select
 
-from incident_service.crypto import RecipientPrivateKey, SymmetricKey
+from incident_service.crypto import RecipientPrivateKey, SymmetricKey, bindings
 from incident_service.crypto.errors import CryptoError
 from incident_service.crypto.secretbox import new_symmetric_key, open_with_key, seal_with_key
 from incident_service.models import StaffSession, db, utcnow
@@ -69,10 +69,6 @@ def _decode_unlock_key(text: str) -> SymmetricKey | None:
     if len(raw) != 32:
         return None
     return SymmetricKey("session-unlock", raw)
-
-
-def _context(staff_session: StaffSession) -> bytes:
-    return f"staff-session/{staff_session.id}".encode()
 
 
 def idle_limit() -> dt.timedelta:
@@ -158,7 +154,9 @@ def store_unlocked_keys(
         ),
     }
     staff_session.unlocked_keys = seal_with_key(
-        json.dumps(document).encode("ascii"), key=key, context=_context(staff_session)
+        json.dumps(document).encode("ascii"),
+        key=key,
+        context=bindings.staff_session(staff_session.id),
     )
 
 
@@ -171,7 +169,11 @@ def load_unlocked_keys(*, staff_session: StaffSession, unlock_key: str) -> Unloc
         return None
     try:
         document = json.loads(
-            open_with_key(staff_session.unlocked_keys, key=key, context=_context(staff_session))
+            open_with_key(
+                staff_session.unlocked_keys,
+                key=key,
+                context=bindings.staff_session(staff_session.id),
+            )
         )
         user_key = RecipientPrivateKey.from_bytes(base64.b64decode(document["user"]))
         team = document.get("team")

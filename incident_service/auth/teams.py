@@ -17,12 +17,17 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId, bindings
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.models import Organisation, TeamKey, TeamKeyGrant, User, db, today
 
 DEFAULT_ORGANISATION_SLUG = "default"
 DEFAULT_ORGANISATION_NAME = "Case team"
+
+# A team key changes rarely (rotation), and reports sealed to the previous key stay readable
+# by everyone granted it, so a process may keep using the key it read for a short while. Intake
+# saves a database round trip per report this way; rotation waits this long for old copies.
+DESTINATION_CACHE_SECONDS = 30.0
 
 
 class TeamKeyUnavailable(Exception):
@@ -31,10 +36,6 @@ class TeamKeyUnavailable(Exception):
 
 def bootstrap_path(keys_dir: Path, slug: str) -> Path:
     return keys_dir / f"team-{slug}.key"
-
-
-def _grant_context(team_key: TeamKey, user_id: int) -> bytes:
-    return f"team-key/{team_key.key_id}/user/{user_id}".encode()
 
 
 def ensure_organisation(
@@ -151,7 +152,7 @@ def grant_team_key(
     recipient = RecipientPublicKey(SuiteId.from_number(user.key_suite), user.key_public)
     sealed = seal(
         team_private_key.to_bytes(),
-        context=_grant_context(team_key, user.id),
+        context=bindings.team_key_grant(team_key.key_id, user.id),
         recipients=[recipient],
     )
     grant = db.session.scalar(
@@ -192,7 +193,7 @@ def open_grant(
         raise TeamKeyUnavailable("the team key has not been granted to this user")
     secret = open_envelope(
         grant.sealed_private_key,
-        context=_grant_context(team_key, user.id),
+        context=bindings.team_key_grant(team_key.key_id, user.id),
         private_key=user_private_key,
     )
     return RecipientPrivateKey.from_bytes(secret)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from incident_service import audit, taxonomy
 from incident_service.auth.teams import team_public_key
-from incident_service.crypto import RecipientPrivateKey
+from incident_service.crypto import RecipientPrivateKey, bindings
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.crypto.errors import CryptoError
 from incident_service.models import Act, Event, Organisation, Report, db, random_id
@@ -60,14 +60,6 @@ class EventListing:
     reports: int
 
 
-def event_context(event_id: str) -> bytes:
-    return f"event/{event_id}".encode()
-
-
-def act_context(event_id: str, act_id: str) -> bytes:
-    return f"event/{event_id}/act/{act_id}".encode()
-
-
 def _seal_for(organisation_id: int, document: dict[str, Any], context: bytes) -> bytes:
     organisation = db.session.get_one(Organisation, organisation_id)
     return seal(
@@ -109,7 +101,7 @@ def create_event(
                 "description": description,
                 "persons_affected": persons_affected,
             },
-            event_context(event_id),
+            bindings.event(event_id),
         ),
     )
     db.session.add(event)
@@ -129,7 +121,7 @@ def get_event(*, event_id: str, organisation_id: int) -> Event:
 
 def read_event(event: Event, team_key: RecipientPrivateKey) -> EventDetails:
     document = json.loads(
-        open_envelope(event.sealed, context=event_context(event.id), private_key=team_key)
+        open_envelope(event.sealed, context=bindings.event(event.id), private_key=team_key)
     )
     return EventDetails(
         title=str(document["title"]),
@@ -206,7 +198,7 @@ def add_act(
         sealed=_seal_for(
             event.organisation_id,
             {"code": code, "victims": victims, "perpetrator": perpetrator or None},
-            act_context(event.id, act_id),
+            bindings.event_act(event.id, act_id),
         ),
     )
     db.session.add(act)
@@ -226,7 +218,9 @@ def read_acts(event: Event, team_key: RecipientPrivateKey) -> list[ActDetails]:
     details = []
     for act in acts:
         document = json.loads(
-            open_envelope(act.sealed, context=act_context(event.id, act.id), private_key=team_key)
+            open_envelope(
+                act.sealed, context=bindings.event_act(event.id, act.id), private_key=team_key
+            )
         )
         perpetrator = document.get("perpetrator")
         details.append(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from incident_service.auth.teams import team_public_key
 from incident_service.constants import MessageAuthor
-from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId, bindings
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.crypto.receipts import derive_reporter_key
 from incident_service.models import Message, Organisation, Report, db, today
@@ -37,10 +37,6 @@ class ThreadMessage:
     author: MessageAuthor
     sent_on: str
     text: str
-
-
-def message_context(report_id: str) -> bytes:
-    return f"report/{report_id}/message".encode()
 
 
 def reporter_public_key(report: Report) -> RecipientPublicKey:
@@ -70,7 +66,7 @@ def post_message(
     body = json.dumps({"text": _check_text(text)}, ensure_ascii=False).encode("utf-8")
     sealed = seal(
         body,
-        context=message_context(report.id),
+        context=bindings.report_message(report.id),
         recipients=[team_public_key(organisation), reporter_public_key(report)],
     )
     message = Message(
@@ -95,7 +91,7 @@ def read_thread(report: Report, *, private_key: RecipientPrivateKey) -> list[Thr
     thread = []
     for message in messages:
         body = open_envelope(
-            message.sealed, context=message_context(report.id), private_key=private_key
+            message.sealed, context=bindings.report_message(report.id), private_key=private_key
         )
         thread.append(
             ThreadMessage(

@@ -20,11 +20,16 @@ from sqlalchemy.orm import load_only
 from incident_service import audit, taxonomy
 from incident_service.auth.teams import team_public_key
 from incident_service.cases import messaging
-from incident_service.constants import MessageAuthor, ReportStatus, Role, Section
-from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey
+from incident_service.constants import (
+    UNCOUNTED_STATUSES,
+    MessageAuthor,
+    ReportStatus,
+    Role,
+    Section,
+)
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, bindings
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.crypto.errors import CryptoError
-from incident_service.intake.storage import facet_tag, section_context
 from incident_service.models import (
     CaseNote,
     Intervention,
@@ -71,13 +76,12 @@ _MAIN = (
     ReportStatus.REFERRED,
     ReportStatus.CLOSED,
 )
-_REJECTED = (ReportStatus.SPAM, ReportStatus.DUPLICATE)
 
 
 def _transitions() -> dict[ReportStatus, frozenset[ReportStatus]]:
     table: dict[ReportStatus, set[ReportStatus]] = {}
     for position, status in enumerate(_MAIN):
-        table[status] = set(_MAIN[position + 1 :]) | set(_REJECTED)
+        table[status] = set(_MAIN[position + 1 :]) | set(UNCOUNTED_STATUSES)
     table[ReportStatus.REFERRED].add(ReportStatus.IN_PROGRESS)
     table[ReportStatus.CLOSED].add(ReportStatus.IN_PROGRESS)
     table[ReportStatus.SPAM] = {ReportStatus.TRIAGED, ReportStatus.DUPLICATE}
@@ -123,7 +127,9 @@ def get_case(*, report_id: str, organisation_id: int) -> Report:
 def open_section(report: Report, section: Section, team_key: RecipientPrivateKey) -> dict[str, Any]:
     blob = report.statistical_section if section is Section.STATISTICAL else report.private_section
     document: dict[str, Any] = json.loads(
-        open_envelope(blob, context=section_context(report.id, section), private_key=team_key)
+        open_envelope(
+            blob, context=bindings.report_section(report.id, section), private_key=team_key
+        )
     )
     return document
 
@@ -245,7 +251,7 @@ def queue_statement(
         statement = statement.where(Report.priority == filters.priority)
     for facet, value in (("act_group", filters.act_group), ("region", filters.region)):
         if value:
-            tag = facet_tag(index_key, organisation_id, facet, value)
+            tag = bindings.facet_tag(index_key, organisation_id, facet, value)
             statement = statement.where(
                 Report.id.in_(select(ReportFacet.report_id).where(ReportFacet.tag == tag))
             )
@@ -467,14 +473,6 @@ def update_case(
 # Notes, interventions, replies
 
 
-def _note_context(report_id: str) -> bytes:
-    return f"report/{report_id}/note".encode()
-
-
-def _intervention_context(report_id: str) -> bytes:
-    return f"report/{report_id}/intervention".encode()
-
-
 def _team_public(report: Report) -> RecipientPublicKey:
     organisation = db.session.get_one(Organisation, report.organisation_id)
     return team_public_key(organisation)
@@ -488,7 +486,7 @@ def add_note(*, report: Report, text: str, actor_id: int) -> CaseNote:
         raise InvalidCaseInput("text", f"Notes hold at most {MAX_NOTE_LENGTH} characters.")
     sealed = seal(
         json.dumps({"text": text}, ensure_ascii=False).encode("utf-8"),
-        context=_note_context(report.id),
+        context=bindings.case_note(report.id),
         recipients=[_team_public(report)],
     )
     note = CaseNote(report_id=report.id, author_id=actor_id, created_on=today(), sealed=sealed)
@@ -520,7 +518,9 @@ def read_notes(report: Report, team_key: RecipientPrivateKey) -> list[NoteView]:
     ).all()
     notes = []
     for note, email in rows:
-        body = open_envelope(note.sealed, context=_note_context(report.id), private_key=team_key)
+        body = open_envelope(
+            note.sealed, context=bindings.case_note(report.id), private_key=team_key
+        )
         notes.append(
             NoteView(author=email, created_on=note.created_on, text=json.loads(body)["text"])
         )
@@ -542,7 +542,7 @@ def add_intervention(
     if note.strip():
         sealed_note = seal(
             json.dumps({"text": note}, ensure_ascii=False).encode("utf-8"),
-            context=_intervention_context(report.id),
+            context=bindings.case_intervention(report.id),
             recipients=[_team_public(report)],
         )
     intervention = Intervention(
@@ -581,7 +581,7 @@ def read_interventions(report: Report, team_key: RecipientPrivateKey) -> list[In
         note = ""
         if row.sealed_note is not None:
             body = open_envelope(
-                row.sealed_note, context=_intervention_context(report.id), private_key=team_key
+                row.sealed_note, context=bindings.case_intervention(report.id), private_key=team_key
             )
             note = str(json.loads(body)["text"])
         views.append(

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -53,7 +52,7 @@ from incident_service.cases.forms import (
 from incident_service.constants import ReportStatus, Role
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.crypto.errors import CryptoError
-from incident_service.keystore import KeyRing
+from incident_service.keystore import current_keyring
 from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
 from incident_service.pipeline import dispatch
@@ -91,7 +90,7 @@ def _refused(report: Report, message: str, anchor: str = "") -> BaseResponse:
 
 
 def _index_key() -> bytes:
-    ring: KeyRing = current_app.extensions["incident_keys"]
+    ring = current_keyring()
     return ring.require_index_key().secret
 
 

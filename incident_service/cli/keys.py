@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from incident_service import keystore
 from incident_service.crypto import SuiteId
+from incident_service.keystore import current_keyring
 from incident_service.models import db
 from incident_service.resources import upgrade_database
 
@@ -56,7 +57,7 @@ def keys_show() -> None:
     from incident_service.crypto import RecipientPublicKey
     from incident_service.models import Organisation, TeamKey
 
-    ring: keystore.KeyRing = current_app.extensions["incident_keys"]
+    ring = current_keyring()
     if ring.development:
         click.echo("WARNING: development keys")
     if ring.statistics_public is not None:

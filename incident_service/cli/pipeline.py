@@ -62,7 +62,7 @@ def pipeline_group() -> None:
 def status_command() -> None:
     """Database, broker and worker reachability, and how many reports wait."""
     from incident_service.health import pipeline_checks
-    from incident_service.pipeline.flush import status
+    from incident_service.pipeline.status import status
 
     checks = pipeline_checks()
 
@@ -91,7 +91,8 @@ def status_command() -> None:
 @with_appcontext
 def flush_command(enqueue: bool) -> None:
     """Anonymise everything in the mixing pool now, whatever the batch size."""
-    from incident_service.pipeline.flush import batch_sizes, flush
+    from incident_service.pipeline.flush import flush
+    from incident_service.pipeline.pool import batch_sizes
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_FLUSH)
@@ -118,7 +119,7 @@ def flush_command(enqueue: bool) -> None:
 def sweep_command(retry_failed: bool, enqueue: bool) -> None:
     """Re-queue reports the pipeline missed, withdraw or restore statistics whose message was
     lost, and flush if a batch is due (safe to repeat)."""
-    from incident_service.pipeline.flush import sweep
+    from incident_service.pipeline.sweep import sweep
 
     if enqueue:
         _enqueue(dispatch.TASK_PIPELINE_SWEEP)

@@ -11,13 +11,12 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 from flask.cli import with_appcontext
 
 from incident_service.auth import api_tokens
 from incident_service.crypto import CryptoError, VerifyKey
 from incident_service.crypto.signing import verify_key_from_pem
-from incident_service.keystore import KeyFileMissing, KeyRing
+from incident_service.keystore import KeyFileMissing, current_keyring
 from incident_service.models import User, db
 from incident_service.releases import lifecycle as releases
 from incident_service.releases.disclosure import AuditFailed
@@ -162,7 +161,7 @@ def export_command(release_id: int, directory: Path) -> None:
 
 def _verify_key(path: Path | None) -> VerifyKey:
     if path is None:
-        ring: KeyRing = current_app.extensions["incident_keys"]
+        ring = current_keyring()
         try:
             return ring.require_verify_key()
         except KeyFileMissing as exc:

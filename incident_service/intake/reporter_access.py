@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -28,7 +27,7 @@ from incident_service.crypto.receipts import (
     normalise_receipt,
     receipt_lookup_hash,
 )
-from incident_service.keystore import KeyRing
+from incident_service.keystore import current_keyring
 from incident_service.models import Report, db
 
 # A receipt is at most 20 digits plus separators; anything much longer is not one, and is not
@@ -84,11 +83,6 @@ class ReporterView:
     thread: list[ReporterMessage]
 
 
-def _keyring() -> KeyRing:
-    ring: KeyRing = current_app.extensions["incident_keys"]
-    return ring
-
-
 def open_with_receipt(text: str) -> ReporterAccess:
     """Find the report a typed receipt belongs to, or raise `ReceiptNotRecognised`."""
     if not isinstance(text, str) or len(text) > MAX_RECEIPT_INPUT:
@@ -97,7 +91,7 @@ def open_with_receipt(text: str) -> ReporterAccess:
         receipt = normalise_receipt(text)
     except InvalidReceiptFormat:
         raise ReceiptNotRecognised() from None
-    lookup = receipt_lookup_hash(receipt, _keyring().require_pepper())
+    lookup = receipt_lookup_hash(receipt, current_keyring().require_pepper())
     report = db.session.scalar(select(Report).where(Report.receipt_hash == lookup))
     if report is None:
         raise ReceiptNotRecognised()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import hmac
 import json
 import math
 import time
@@ -39,11 +38,12 @@ from sqlalchemy.exc import IntegrityError
 from incident_service import taxonomy
 from incident_service.auth.teams import (
     DEFAULT_ORGANISATION_SLUG,
+    DESTINATION_CACHE_SECONDS,
     ensure_organisation,
     team_public_key,
 )
 from incident_service.constants import ReportStatus, Section, StatisticsState
-from incident_service.crypto import RecipientPublicKey, SuiteId
+from incident_service.crypto import RecipientPublicKey, SuiteId, bindings
 from incident_service.crypto.envelopes import seal
 from incident_service.crypto.receipts import (
     derive_reporter_key,
@@ -54,7 +54,7 @@ from incident_service.crypto.receipts import (
     submission_token_hash,
 )
 from incident_service.i18n import LANGUAGES
-from incident_service.keystore import KeyRing
+from incident_service.keystore import current_keyring
 from incident_service.models import (
     MixingPoolEntry,
     Organisation,
@@ -550,20 +550,10 @@ _TOP_LEVEL_FIELDS = frozenset(
 # Sealing and storing
 
 
-def section_context(report_id: str, section: Section | str) -> bytes:
-    return f"report/{report_id}/{Section(section).value}".encode()
-
-
 def _canonical(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
         "utf-8"
     )
-
-
-def facet_tag(index_key: bytes, organisation_id: int, facet: str, value: str) -> bytes:
-    """Blind-index tag for a queue filter, e.g. ('act_group', 'DET')."""
-    message = f"{organisation_id}|{facet}:{value}".encode()
-    return hmac.new(index_key, message, hashlib.sha256).digest()[:16]
 
 
 def report_facets(submission: ReportSubmission) -> list[tuple[str, str]]:
@@ -574,11 +564,6 @@ def report_facets(submission: ReportSubmission) -> list[tuple[str, str]]:
         facets.append(("region", submission.region))
     facets.append(("country", submission.country))
     return facets
-
-
-def _keyring() -> KeyRing:
-    ring: KeyRing = current_app.extensions["incident_keys"]
-    return ring
 
 
 @dataclass(frozen=True)
@@ -599,12 +584,6 @@ def _destination_query() -> Select[int, int, bytes]:
         .order_by(TeamKey.id.desc())
         .limit(1)
     )
-
-
-# A team key changes rarely (rotation), and reports sealed to the previous key stay readable
-# by everyone granted it, so a process may keep using the key it read for a short while. This
-# saves intake one database round trip per report.
-DESTINATION_CACHE_SECONDS = 30.0
 
 
 def destination_for(organisation: Organisation | None = None) -> Destination:
@@ -650,7 +629,7 @@ def record_report(
             raise ValueError("record_report needs an organisation or a destination")
         destination = Destination(organisation.id, team_public_key(organisation))
     organisation_id, team_key = destination.organisation_id, destination.team_key
-    ring = _keyring()
+    ring = current_keyring()
     pepper = ring.require_pepper()
     statistics_key: RecipientPublicKey = ring.require_statistics_public()
     suite = SuiteId.from_name(current_app.config["HPKE_SUITE"])
@@ -662,12 +641,12 @@ def record_report(
 
     statistical = seal(
         _canonical(submission.statistical_section()),
-        context=section_context(report_id, Section.STATISTICAL),
+        context=bindings.report_section(report_id, Section.STATISTICAL),
         recipients=[team_key, statistics_key],
     )
     private = seal(
         _canonical(submission.private_section()),
-        context=section_context(report_id, Section.PRIVATE),
+        context=bindings.report_section(report_id, Section.PRIVATE),
         recipients=[team_key],
     )
     consented = submission.consent.statistics
@@ -702,7 +681,10 @@ def record_report(
     }
     index_key = ring.require_index_key().secret
     facet_rows = [
-        {"report_id": report_id, "tag": facet_tag(index_key, organisation_id, facet, value)}
+        {
+            "report_id": report_id,
+            "tag": bindings.facet_tag(index_key, organisation_id, facet, value),
+        }
         for facet, value in report_facets(submission)
     ]
     pool_row = {"report_id": report_id, "queued_at": utcnow()} if consented else None
@@ -790,7 +772,7 @@ def bind_submission_token(client_token: bytes, submission: ReportSubmission) -> 
 
 
 def find_by_submission_token(submission_token: bytes) -> Report | None:
-    token_hash = submission_token_hash(submission_token, _keyring().require_pepper())
+    token_hash = submission_token_hash(submission_token, current_keyring().require_pepper())
     return db.session.scalar(select(Report).where(Report.submission_token_hash == token_hash))
 
 
@@ -824,7 +806,7 @@ def submit_report(
         existing = find_by_submission_token(token)
         if existing is None:
             raise
-        receipt = receipt_from_token(token, _keyring().require_pepper())
+        receipt = receipt_from_token(token, current_keyring().require_pepper())
         return SubmissionResult(existing.id, receipt, created=False)
     report_id, consented = report.id, report.consent_statistics
     if nudge and consented:

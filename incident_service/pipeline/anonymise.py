@@ -25,18 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-
 from incident_service import taxonomy
 from incident_service.constants import Section
-from incident_service.crypto import CryptoError, RecipientPrivateKey, SymmetricKey
+from incident_service.crypto import CryptoError, RecipientPrivateKey, SymmetricKey, bindings
 from incident_service.crypto.envelopes import open_envelope
-from incident_service.crypto.tags import keyed_tag
-from incident_service.keystore import KeyRing
+from incident_service.keystore import current_keyring
 
 SUPPORTED_SECTION_VERSIONS = frozenset({1})
 UNKNOWN_ROLE = "UNK"
-WITHDRAWAL_TAG_PURPOSE = "withdrawal"
 
 
 class SectionUnusable(Exception):
@@ -123,41 +119,33 @@ class GeneralisedReport:
 # Keys
 
 
-def _keyring() -> KeyRing:
-    ring: KeyRing = current_app.extensions["incident_keys"]
-    return ring
-
-
 def statistics_key() -> RecipientPrivateKey:
     """The statistics private key; only a worker (or the embedded all-in-one process) has it."""
-    return _keyring().require_statistics_private()
+    return current_keyring().require_statistics_private()
 
 
 def withdrawal_key() -> SymmetricKey:
-    return _keyring().require_withdrawal_key()
+    return current_keyring().require_withdrawal_key()
 
 
 def withdrawal_tag(report_id: str, key: SymmetricKey | None = None) -> bytes:
     """The only link from a statistical record back to its report, usable only with the
     worker-held withdrawal key."""
-    return keyed_tag(
-        key or withdrawal_key(), purpose=WITHDRAWAL_TAG_PURPOSE, message=report_id.encode("ascii")
-    )
+    return bindings.withdrawal_tag(key or withdrawal_key(), report_id)
 
 
 # --------------------------------------------------------------------------------------------
 # Opening
 
 
-def section_context(report_id: str) -> bytes:
-    # The same binding intake uses: a section moved to another report fails to open.
-    return f"report/{report_id}/{Section.STATISTICAL.value}".encode()
-
-
 def open_section(report_id: str, envelope: bytes, key: RecipientPrivateKey) -> Mapping[str, Any]:
     """Decrypt and parse one statistical section, or raise `SectionUnusable`."""
     try:
-        plaintext = open_envelope(envelope, context=section_context(report_id), private_key=key)
+        plaintext = open_envelope(
+            envelope,
+            context=bindings.report_section(report_id, Section.STATISTICAL),
+            private_key=key,
+        )
     except CryptoError as exc:
         raise SectionUnreadable() from exc
     try:

@@ -1,4 +1,4 @@
-"""The anonymisation pipeline: the mixing pool, shuffled batch flushes, and the sweep.
+"""The anonymisation pipeline: shuffled batch flushes from the mixing pool.
 
 Intake puts every consenting report into `mixing_pool` (state `waiting`) in the same
 transaction as the report itself. Nothing is anonymised one by one: a flush happens only when
@@ -33,26 +33,20 @@ Safety properties, each covered by tests:
   at once;
 * the sweep reconciles: a report whose record exists but that no longer counts (its withdraw
   message was lost) has the record withdrawn, and a withdrawn report that counts again (a lost
-  restore) is queued again (`withdrawal.reconcile_statistics`).
+  restore) is queued again (`sweep.sweep`, through `withdrawal.reconcile_statistics`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import and_, any_, bindparam, delete, exists, func, insert, not_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from incident_service.constants import StatisticsState
 from incident_service.crypto import RecipientPrivateKey, SymmetricKey
@@ -78,6 +72,15 @@ from incident_service.pipeline.anonymise import (
     withdrawal_key,
     withdrawal_tag,
 )
+from incident_service.pipeline.pool import (
+    BatchSizes,
+    among,
+    batch_sizes,
+    counts_for_statistics,
+    pool_state,
+    set_state,
+)
+from incident_service.pipeline.withdrawal import withdraw_statistics
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,6 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 500
 # A chunk lost to a concurrent flush (unique tag) is re-read; this bounds that loop.
 MAX_CHUNK_CONFLICTS = 5
-WITHDRAWING_STATUSES = frozenset({"spam", "duplicate"})
 _shuffler = secrets.SystemRandom()
 
 
@@ -142,136 +144,6 @@ class FlushResult:
             "held_back": self.held_back,
             "withdrawn": self.withdrawn,
         }
-
-
-@dataclass(frozen=True)
-class BatchSizes:
-    """`ANONYMISE_MIN_BATCH`, `ANONYMISE_MIN_OVERDUE_BATCH` (never above the first) and
-    `ANONYMISE_MAX_WAIT`."""
-
-    batch: int
-    overdue: int
-    max_wait: dt.timedelta
-
-
-@dataclass(frozen=True)
-class PoolState:
-    waiting: int
-    oldest_queued_at: dt.datetime | None
-
-    def minimum(self, *, sizes: BatchSizes, now: dt.datetime) -> int:
-        """The smallest batch that may be written now (without an operator forcing one)."""
-        return sizes.overdue if self.overdue(max_wait=sizes.max_wait, now=now) else sizes.batch
-
-    def due(self, *, sizes: BatchSizes, now: dt.datetime) -> bool:
-        return self.waiting > 0 and self.waiting >= self.minimum(sizes=sizes, now=now)
-
-    def overdue(self, *, max_wait: dt.timedelta, now: dt.datetime) -> bool:
-        return self.oldest_queued_at is not None and now - self.oldest_queued_at >= max_wait
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    requeued: int
-    retried_failed: int
-    flush: FlushResult | None
-    withdrawn: int = 0  # records removed for reports that no longer count
-    restored: int = 0  # withdrawn reports that count again, queued for a fresh record
-
-    def as_dict(self) -> dict[str, int]:
-        values = {
-            "requeued": self.requeued,
-            "retried_failed": self.retried_failed,
-            "withdrawn": self.withdrawn,
-            "restored": self.restored,
-        }
-        if self.flush is not None:
-            values.update(self.flush.as_dict())
-        return values
-
-
-@dataclass(frozen=True)
-class PipelineStatus:
-    """Counts for /healthz and `incident-service pipeline status`; nothing identifying."""
-
-    awaiting_anonymisation: int  # consenting, counted, and without a record yet
-    waiting_in_pool: int
-    # Reports that no longer count whose record (or queue entry) is still there, and withdrawn
-    # reports that count again: both normally zero, and set right by the next sweep.
-    awaiting_withdrawal: int
-    awaiting_restore: int
-    failed: int
-    statistical_records: int
-    flush_due: bool
-    oldest_wait_hours: float | None
-
-
-# --------------------------------------------------------------------------------------------
-# Settings and pool state
-
-
-def batch_sizes() -> BatchSizes:
-    batch = max(1, int(current_app.config["ANONYMISE_MIN_BATCH"]))
-    overdue = max(1, int(current_app.config["ANONYMISE_MIN_OVERDUE_BATCH"]))
-    return BatchSizes(
-        batch=batch,
-        overdue=min(batch, overdue),
-        max_wait=dt.timedelta(seconds=max(0, int(current_app.config["ANONYMISE_MAX_WAIT"]))),
-    )
-
-
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def pool_state() -> PoolState:
-    waiting, oldest = db.session.execute(
-        select(func.count(), func.min(MixingPoolEntry.queued_at))
-    ).one()
-    return PoolState(waiting=int(waiting), oldest_queued_at=oldest)
-
-
-def flush_due(now: dt.datetime | None = None) -> bool:
-    return pool_state().due(sizes=batch_sizes(), now=now or utcnow())
-
-
-def counts_for_statistics(
-    *, consent_statistics: bool, status: str, deletion_requested: bool
-) -> bool:
-    """Whether a report in this state belongs in the statistics at all.
-
-    A reporter who asked for their report to be deleted has withdrawn it from everything, the
-    statistics included, even before the case team deletes it.
-    """
-    return (
-        bool(consent_statistics)
-        and status not in WITHDRAWING_STATUSES
-        and not bool(deletion_requested)
-    )
-
-
-def counted_condition() -> ColumnElement[bool]:
-    """`counts_for_statistics` as a condition on the reports table."""
-    return and_(
-        Report.consent_statistics.is_(True),
-        Report.status.not_in(WITHDRAWING_STATUSES),
-        Report.deletion_requested.is_(False),
-    )
-
-
-def awaiting_withdrawal_condition() -> ColumnElement[bool]:
-    """Reports that no longer count but may still have a record or a queue entry."""
-    return and_(
-        Report.statistics_state.in_(
-            [StatisticsState.RECORDED.value, StatisticsState.WAITING.value]
-        ),
-        not_(counted_condition()),
-    )
-
-
-def awaiting_restore_condition() -> ColumnElement[bool]:
-    """Reports withdrawn from the statistics that count again."""
-    return and_(Report.statistics_state == StatisticsState.WITHDRAWN.value, counted_condition())
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,22 +314,11 @@ def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
     return batch
 
 
-def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter instead of hundreds
-    (parsing a statement with 500 placeholders cost more than running it)."""
-    if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=ARRAY(column.type))
-        condition: ColumnElement[bool] = column == any_(array)
-    else:
-        condition = column.in_(list(values))
-    return condition
-
-
 def _present_tags(session: Session, tags: Sequence[bytes]) -> set[bytes]:
     if not tags:
         return set()
     column = StatisticalRecord.withdrawal_tag
-    return set(session.scalars(select(column).where(_among(session, column, tags))))
+    return set(session.scalars(select(column).where(among(session, column, tags))))
 
 
 def _write_records(session: Session, batch: _Batch, minimum: int) -> _Written:
@@ -510,7 +371,7 @@ def _settle(session: Session, batch: _Batch, written: _Written) -> FlushResult:
             Report.deletion_requested,
             Report.statistics_state,
         )
-        .where(_among(session, Report.id, ids))
+        .where(among(session, Report.id, ids))
         .order_by(Report.id)  # one lock order for every flush: no deadlock between them
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -561,10 +422,10 @@ def _settle(session: Session, batch: _Batch, written: _Written) -> FlushResult:
         leave_pool.append(report_id)
     if leave_pool:
         session.execute(
-            delete(MixingPoolEntry).where(_among(session, MixingPoolEntry.report_id, leave_pool))
+            delete(MixingPoolEntry).where(among(session, MixingPoolEntry.report_id, leave_pool))
         )
     for (state_value, error_reason), members in targets.items():
-        _set_state(session, members, state_value, error_reason)
+        set_state(session, members, state_value, error_reason)
     session.commit()
     return result
 
@@ -573,8 +434,6 @@ def _withdraw_settled(total: FlushResult) -> None:
     """Withdraw, each in its own transaction, records written for reports that stopped
     counting while their batch was being written (their withdraw task may have run too
     early to find them)."""
-    from incident_service.pipeline.withdrawal import withdraw_statistics
-
     for report_id in total.to_withdraw:
         withdraw_statistics(report_id)
 
@@ -630,115 +489,3 @@ def _insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([row[column] for column in columns])
-
-
-def _set_state(
-    session: Session, report_ids: Sequence[str], state: StatisticsState, error: str | None
-) -> None:
-    if not report_ids:
-        return
-    session.execute(
-        update(Report)
-        .where(_among(session, Report.id, report_ids))
-        .values(statistics_state=state.value, statistics_error=error)
-        .execution_options(synchronize_session=False)
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Pool maintenance
-
-
-def add_to_pool(report_ids: Sequence[str]) -> None:
-    """Queue reports for the next batch; a report already queued stays queued once."""
-    if not report_ids:
-        return
-    now = utcnow()
-    rows = [{"report_id": report_id, "queued_at": now} for report_id in report_ids]
-    statement: Any
-    if _is_postgres():
-        statement = pg_insert(MixingPoolEntry).on_conflict_do_nothing()
-    else:
-        statement = sqlite_insert(MixingPoolEntry).on_conflict_do_nothing()
-    db.session.execute(statement, rows)
-
-
-def sweep(*, retry_failed: bool = False) -> SweepResult:
-    """Catch up on anything the nudges missed; safe to run at any time, any number of times.
-
-    Re-queues consenting reports that wait but are not in the pool, optionally puts `failed`
-    reports back (after an operator fixed the key), commits; then brings every report's
-    statistics in line with its consent and status (a lost withdraw or restore message), and
-    flushes if a batch is due.
-    """
-    # withdrawal.py builds on this module, so it is imported where it is needed.
-    from incident_service.pipeline.withdrawal import reconcile_statistics
-
-    missing = list(
-        db.session.scalars(
-            select(Report.id).where(
-                counted_condition(),
-                Report.statistics_state == StatisticsState.WAITING.value,
-                ~exists().where(MixingPoolEntry.report_id == Report.id),
-            )
-        )
-    )
-    add_to_pool(missing)
-    retried: list[str] = []
-    if retry_failed:
-        retried = list(
-            db.session.scalars(
-                select(Report.id).where(
-                    counted_condition(),
-                    Report.statistics_state == StatisticsState.FAILED.value,
-                )
-            )
-        )
-        _set_state(db.session(), retried, StatisticsState.WAITING, None)
-        add_to_pool(retried)
-    db.session.commit()
-    if missing:
-        log.warning("sweep re-queued %d report(s) missing from the mixing pool", len(missing))
-    reconciled = reconcile_statistics()
-    flushed = flush(force=False) if flush_due() else None
-    return SweepResult(
-        requeued=len(missing),
-        retried_failed=len(retried),
-        flush=flushed,
-        withdrawn=reconciled.withdrawn,
-        restored=reconciled.restored,
-    )
-
-
-def _count_reports(condition: ColumnElement[bool]) -> int:
-    return int(db.session.scalar(select(func.count()).select_from(Report).where(condition)) or 0)
-
-
-def status() -> PipelineStatus:
-    """What an operator needs to see whether the pipeline keeps up."""
-    now = utcnow()
-    state = pool_state()
-    awaiting = _count_reports(
-        and_(
-            counted_condition(),
-            Report.statistics_state.in_(
-                [StatisticsState.WAITING.value, StatisticsState.FAILED.value]
-            ),
-        )
-    )
-    failed = _count_reports(Report.statistics_state == StatisticsState.FAILED.value)
-    records = db.session.scalar(select(func.count()).select_from(StatisticalRecord))
-    oldest_hours = None
-    if state.oldest_queued_at is not None:
-        # Rounded: a precise age would tell an observer when the oldest report arrived.
-        oldest_hours = round((now - state.oldest_queued_at).total_seconds() / 3600, 1)
-    return PipelineStatus(
-        awaiting_anonymisation=awaiting,
-        waiting_in_pool=state.waiting,
-        awaiting_withdrawal=_count_reports(awaiting_withdrawal_condition()),
-        awaiting_restore=_count_reports(awaiting_restore_condition()),
-        failed=failed,
-        statistical_records=int(records or 0),
-        flush_due=state.due(sizes=batch_sizes(), now=now),
-        oldest_wait_hours=oldest_hours,
-    )

@@ -29,7 +29,7 @@ from sqlalchemy import delete, exists, func, not_, or_, select
 from incident_service import audit
 from incident_service.constants import StatisticsState
 from incident_service.models import Act, Event, Report, db, today
-from incident_service.pipeline.flush import (
+from incident_service.pipeline.pool import (
     awaiting_restore_condition,
     awaiting_withdrawal_condition,
 )

@@ -25,12 +25,11 @@ from sqlalchemy import delete, select
 from incident_service.constants import StatisticsState
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db
 from incident_service.pipeline.anonymise import withdrawal_tag
-from incident_service.pipeline.flush import (
+from incident_service.pipeline.pool import (
     add_to_pool,
     awaiting_restore_condition,
     awaiting_withdrawal_condition,
     counts_for_statistics,
-    flush_if_due,
 )
 
 log = logging.getLogger(__name__)
@@ -102,16 +101,8 @@ def withdraw_statistics(report_id: str) -> WithdrawalOutcome:
 
 def restore_statistics(report_id: str) -> WithdrawalOutcome:
     """Put a report that counts again (re-marked valid, consent given) back into the mixing
-    pool, commit, and flush if a batch is due. The new record gets a new random id in a later
-    shuffled batch: restoring never re-links anything."""
-    outcome = _requeue(report_id)
-    if outcome is WithdrawalOutcome.REQUEUED:
-        flush_if_due()
-    return outcome
-
-
-def _requeue(report_id: str) -> WithdrawalOutcome:
-    """`restore_statistics` without the flush: queue the report if it counts, and commit."""
+    pool, and commit. The restore task then flushes if a batch is due; the new record gets a
+    new random id in a later shuffled batch, so restoring never re-links anything."""
     report = _locked_report(report_id)
     if report is None:
         db.session.rollback()
@@ -144,8 +135,8 @@ def reconcile_statistics() -> ReconcileResult:
     reports that count again: what lost withdraw and restore messages left undone.
 
     Idempotent and safe beside the tasks themselves: each report goes through
-    `withdraw_statistics` or `_requeue`, which re-read consent and status under the row lock,
-    one report per transaction. The caller flushes afterwards if a batch is due.
+    `withdraw_statistics` or `restore_statistics`, which re-read consent and status under the
+    row lock, one report per transaction. The caller flushes afterwards if a batch is due.
     """
     to_withdraw = list(db.session.scalars(select(Report.id).where(awaiting_withdrawal_condition())))
     to_restore = list(db.session.scalars(select(Report.id).where(awaiting_restore_condition())))
@@ -153,7 +144,9 @@ def reconcile_statistics() -> ReconcileResult:
     withdrawn = sum(
         withdraw_statistics(report_id) is WithdrawalOutcome.WITHDRAWN for report_id in to_withdraw
     )
-    restored = sum(_requeue(report_id) is WithdrawalOutcome.REQUEUED for report_id in to_restore)
+    restored = sum(
+        restore_statistics(report_id) is WithdrawalOutcome.REQUEUED for report_id in to_restore
+    )
     if withdrawn or restored:
         # Counts only: which reports changed is exactly what must not reach a log.
         log.warning(

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from incident_service import taxonomy
-from incident_service.constants import ReportStatus
+from incident_service.constants import UNCOUNTED_STATUSES
 from incident_service.models import (
     Intervention,
     Report,
@@ -253,7 +253,7 @@ def _counted_reports(start: dt.date, end: dt.date) -> sa.ColumnElement[bool]:
         Report.received_on >= start,
         Report.received_on <= end,
         Report.consent_statistics.is_(True),
-        Report.status.not_in([ReportStatus.SPAM.value, ReportStatus.DUPLICATE.value]),
+        Report.status.not_in([s.value for s in UNCOUNTED_STATUSES]),
     )
 
 

@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from incident_service import audit as audit_log
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
-from incident_service.keystore import KeyRing
+from incident_service.i18n import DOCUMENT_LANGUAGES
+from incident_service.keystore import current_keyring
 from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
 from incident_service.releases import privacy
 from incident_service.releases.content import (
@@ -42,7 +43,6 @@ from incident_service.releases.differencing import (
 from incident_service.releases.disclosure import AuditFailed
 from incident_service.releases.periods import ReleasePeriod, parse_period
 
-LANGUAGES = ("ru", "en", "tg")
 ZERO_SENSITIVE_CHOICES = frozenset(
     {"coercion", "vulnerable", "by_act", "by_perpetrator", "by_airport", "case_status"}
 )
@@ -140,7 +140,7 @@ def default_parameters(method: ReleaseMethod) -> dict[str, Any]:
     threshold = int(current_app.config["SUPPRESSION_THRESHOLD"])
     common: dict[str, Any] = {
         "change_min_base": max(DEFAULT_CHANGE_MIN_BASE, threshold),
-        "languages": list(LANGUAGES),
+        "languages": list(DOCUMENT_LANGUAGES),
     }
     if method is ReleaseMethod.SUPPRESSION:
         return {
@@ -194,10 +194,12 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
     if (
         not isinstance(languages, list)
         or not languages
-        or any(language not in LANGUAGES for language in languages)
+        or any(language not in DOCUMENT_LANGUAGES for language in languages)
     ):
-        raise InvalidParameters(f"languages must be a list drawn from {', '.join(LANGUAGES)}")
-    parameters["languages"] = [language for language in LANGUAGES if language in languages]
+        raise InvalidParameters(
+            f"languages must be a list drawn from {', '.join(DOCUMENT_LANGUAGES)}"
+        )
+    parameters["languages"] = [language for language in DOCUMENT_LANGUAGES if language in languages]
     if method is ReleaseMethod.SUPPRESSION:
         parameters["threshold"] = _not_below(
             "threshold", parameters["threshold"], defaults["threshold"], 1000
@@ -323,11 +325,6 @@ def _previous_published(period: ReleasePeriod, method: ReleaseMethod) -> Release
     )
 
 
-def _keyring() -> KeyRing:
-    ring: KeyRing = current_app.extensions["incident_keys"]
-    return ring
-
-
 # --------------------------------------------------------------------------------------------
 # Generating
 
@@ -354,7 +351,7 @@ def generate_release(
     if existing is not None:
         return existing
 
-    ring = _keyring()
+    ring = current_keyring()
     signing_key = ring.require_signing_key()  # fail before any work, let alone any noise
     cases = count_cases(release_period.start, release_period.end)
     lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
@@ -462,7 +459,7 @@ def verify_stored(release: Release) -> None:
     """Check the stored manifest's signature and every stored file against it."""
     from incident_service.releases.documents.manifest import ManifestError, check_manifest
 
-    ring = _keyring()
+    ring = current_keyring()
     try:
         check_manifest(
             manifest=release.manifest or b"",

@@ -1,6 +1,6 @@
 """`/api/v1/summaries`: published releases and their signed files for officials' API clients.
 
-Routes live on the shared `/api/v1` blueprint (listed in `incident_service.api.API_MODULES`),
+Routes live on the shared `/api/v1` blueprint (imported by `incident_service.api`),
 so errors are the API's RFC 9457 problem details. Every route but the public key needs a bearer
 token issued to an official; a missing, unknown, expired or revoked token is a 401 with a
 `WWW-Authenticate` challenge. Only published releases exist here: a draft, an unknown id and an
@@ -13,17 +13,17 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from incident_service.api import blueprint
+from incident_service.api.blueprint import blueprint
 from incident_service.api.openapi import registry
 from incident_service.api.problems import ApiProblem
 from incident_service.auth import api_tokens
 from incident_service.constants import ReleaseStatus
 from incident_service.crypto.signing import verify_key_pem
-from incident_service.keystore import KeyRing
+from incident_service.keystore import current_keyring
 from incident_service.models import Release, db
 from incident_service.releases import lifecycle as releases
 from incident_service.releases.documents.manifest import MANIFEST_NAME, SIGNATURE_NAME
@@ -56,7 +56,7 @@ def official_token(view: F) -> F:
 
 
 def signing_key_document() -> dict[str, Any]:
-    ring: KeyRing = current_app.extensions["incident_keys"]
+    ring = current_keyring()
     key = ring.require_verify_key()
     return {
         "algorithm": "Ed25519",

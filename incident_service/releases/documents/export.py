@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from incident_service.releases.documents.narrative import Narrator
+from incident_service.releases.documents.narrative import Narrator, row_label
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("period_start", "#date+start"),
@@ -69,8 +69,6 @@ def _status(content: Mapping[str, Any], table: Mapping[str, Any], value: Any) ->
 
 
 def csv_rows(content: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    from incident_service.releases.documents.render import row_label
-
     english, russian = Narrator("en"), Narrator("ru")
     period = content["period"]
     base = {"period_start": period["start"], "period_end": period["end"]}
@@ -131,8 +129,6 @@ def release_csv(content: Mapping[str, Any]) -> bytes:
 def _labelled(content: Mapping[str, Any]) -> dict[str, Any]:
     """The content with each row's label in every release language, for readers of the JSON
     who do not have the taxonomy at hand."""
-    from incident_service.releases.documents.render import row_label
-
     narrators = [Narrator(language) for language in content["parameters"]["languages"]]
     document: dict[str, Any] = json.loads(json.dumps(content))
     for table in _all_tables(document):

@@ -663,3 +663,18 @@ class Narrator:
     def month_label(self, month: str) -> str:
         year, number = month.split("-")
         return f"{MONTHS[self.language][int(number) - 1].capitalize()} {year}"
+
+
+def row_label(narrator: Narrator, table: Mapping[str, Any], row: Mapping[str, Any]) -> str:
+    key = row["key"]
+    if table["id"] == "by_month":
+        return narrator.month_label(key) if "-" in key else narrator.text("year_only")
+    if table["dimension"] == "flag":
+        return narrator.text(f"flag_{key}")
+    if key == "*":
+        return narrator.text("all_airports")
+    if key in ("?", "group:?"):
+        return narrator.text("other_codes")
+    if row["vocabulary"] is None and key not in ("-",) and not key.endswith(":-"):
+        return narrator.text("other_codes") + f" ({key})"
+    return narrator.label(row["vocabulary"], row["code"])

@@ -22,7 +22,7 @@ from flask import render_template
 from incident_service import taxonomy
 from incident_service.releases.documents import charts
 from incident_service.releases.documents.export import audit_json, release_csv, release_json
-from incident_service.releases.documents.narrative import Narrator
+from incident_service.releases.documents.narrative import Narrator, row_label
 from incident_service.resources import resource_dir
 
 FONTS_DIR = resource_dir("static") / "fonts"
@@ -126,21 +126,6 @@ class DocumentView:
 
 # --------------------------------------------------------------------------------------------
 # Labels and values
-
-
-def row_label(narrator: Narrator, table: Mapping[str, Any], row: Mapping[str, Any]) -> str:
-    key = row["key"]
-    if table["id"] == "by_month":
-        return narrator.month_label(key) if "-" in key else narrator.text("year_only")
-    if table["dimension"] == "flag":
-        return narrator.text(f"flag_{key}")
-    if key == "*":
-        return narrator.text("all_airports")
-    if key in ("?", "group:?"):
-        return narrator.text("other_codes")
-    if row["vocabulary"] is None and key not in ("-",) and not key.endswith(":-"):
-        return narrator.text("other_codes") + f" ({key})"
-    return narrator.label(row["vocabulary"], row["code"])
 
 
 def _share(narrator: Narrator, value: int | None, base: int | None) -> str:

@@ -1,0 +1,74 @@
+"""What each sealed blob is bound to: the associated data (HPKE `info` and AEAD context) of every
+envelope, and the keyed tags, built in one place.
+
+A blob sealed under one binding never opens under another, so a section copied to another
+report, a note moved to another case or a grant handed to another user fails loudly. Changing
+any string here makes every stored blob of that kind unreadable: these are a storage format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from .keys import SymmetricKey
+from .tags import keyed_tag
+
+WITHDRAWAL_TAG_PURPOSE = "withdrawal"
+
+
+def report_section(report_id: str, section: str) -> bytes:
+    """A report's `statistical` or `private` section."""
+    return f"report/{report_id}/{section}".encode()
+
+
+def report_message(report_id: str) -> bytes:
+    """A message in a report's thread (caseworker or reporter)."""
+    return f"report/{report_id}/message".encode()
+
+
+def case_note(report_id: str) -> bytes:
+    return f"report/{report_id}/note".encode()
+
+
+def case_intervention(report_id: str) -> bytes:
+    return f"report/{report_id}/intervention".encode()
+
+
+def event(event_id: str) -> bytes:
+    return f"event/{event_id}".encode()
+
+
+def event_act(event_id: str, act_id: str) -> bytes:
+    return f"event/{event_id}/act/{act_id}".encode()
+
+
+def user_totp(user_id: int) -> bytes:
+    return f"user/{user_id}/totp".encode()
+
+
+def user_private_key(user_id: int) -> bytes:
+    return f"user/{user_id}/private-key".encode()
+
+
+def staff_session(session_id: str) -> bytes:
+    return f"staff-session/{session_id}".encode()
+
+
+def team_key_grant(team_key_id: str, user_id: int) -> bytes:
+    return f"team-key/{team_key_id}/user/{user_id}".encode()
+
+
+def withdrawal_tag(key: SymmetricKey, report_id: str) -> bytes:
+    """The only link from a statistical record back to its report: HMAC under the worker-held
+    withdrawal key, so a database dump alone cannot join records to reports."""
+    return keyed_tag(key, purpose=WITHDRAWAL_TAG_PURPOSE, message=report_id.encode("ascii"))
+
+
+def facet_tag(index_key: bytes, organisation_id: int, facet: str, value: str) -> bytes:
+    """Blind-index tag for a queue filter, e.g. ('act_group', 'DET'), under the web's index key.
+
+    Not framed like `keyed_tag`: stored tags were made this way, and must keep matching.
+    """
+    message = f"{organisation_id}|{facet}:{value}".encode()
+    return hmac.new(index_key, message, hashlib.sha256).digest()[:16]
