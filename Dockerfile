@@ -5,7 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /app
 COPY pyproject.toml constraints.txt ./
 COPY . .
-RUN pip install --no-cache-dir -c constraints.txt . \
-    && pybabel compile -d incident_service/translations
+# The wheel carries templates, static files, migrations and compiled translations (setup.py).
+RUN pip install --no-cache-dir -c constraints.txt .
 RUN useradd --system --home /var/lib/incident-service incident
 USER incident

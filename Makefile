@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 # pytest-xdist processes: one per core by default.
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
-LINT_PATHS := incident_service workers seeds tests bench config.py
+LINT_PATHS := incident_service workers seeds tests bench config.py setup.py
 
 .PHONY: run test install translations lint typecheck services browser bench clean
 
 # workers/ is listed so that an editable install made before the package existed is redone.
-$(STAMP): pyproject.toml constraints.txt workers/__init__.py
+$(STAMP): pyproject.toml setup.py constraints.txt workers/__init__.py
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
