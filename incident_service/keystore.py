@@ -32,9 +32,18 @@ from incident_service.settings import UnsafeConfiguration
 
 T = TypeVar("T")
 
-SYMMETRIC_KEYS = ("secret", "receipt-pepper", "index", "totp", "withdrawal", "audit")
+SYMMETRIC_KEYS = (
+    "secret",
+    "receipt-pepper",
+    "index",
+    "totp",
+    "withdrawal",
+    "audit",
+    "address",
+)
 WEB_FILES = (
     "receipt-pepper.key",
+    "address.key",
     "index.key",
     "totp.key",
     "audit.key",
@@ -80,6 +89,8 @@ class KeyRing:
     totp_key: SymmetricKey | None = None
     withdrawal_key: SymmetricKey | None = None
     audit_key: SymmetricKey | None = None
+    # Keys the daily hash of a client's address (rate limits); never leaves the web's key files.
+    address_key: SymmetricKey | None = None
     statistics_public: RecipientPublicKey | None = None
     statistics_private: RecipientPrivateKey | None = None
     signing_key: SigningKey | None = None
@@ -101,6 +112,9 @@ class KeyRing:
 
     def require_audit_key(self) -> SymmetricKey:
         return _required(self.audit_key, "audit.key")
+
+    def require_address_key(self) -> SymmetricKey:
+        return _required(self.address_key, "address.key")
 
     def require_statistics_public(self) -> RecipientPublicKey:
         return _required(self.statistics_public, "statistics.pub")
@@ -273,6 +287,7 @@ def load_keyring(keys_dir: Path, *, role: str) -> KeyRing:
         "totp.key": ("totp_key", _load_symmetric),
         "withdrawal.key": ("withdrawal_key", _load_symmetric),
         "audit.key": ("audit_key", _load_symmetric),
+        "address.key": ("address_key", _load_symmetric),
         "statistics.pub": ("statistics_public", _load_recipient_public),
         "statistics.key": ("statistics_private", _load_recipient_private),
         "signing.key": ("signing_key", _load_signing),

@@ -165,12 +165,15 @@ class StaffSession(db.Model):  # type: ignore[name-defined,misc]
 
 
 class ApiToken(db.Model):  # type: ignore[name-defined,misc]
-    """A bearer token issued to an official; only its hash is kept."""
+    """A bearer token issued to an official (summaries) or to a partner app (filing reports);
+    only its hash is kept."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="official", server_default="official")
+    # The official it speaks for; none for a partner app.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, nullable=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)

@@ -1,30 +1,33 @@
-"""Rate-limit keys: a keyed hash of the client address under a salt that rotates daily.
+"""Rate-limit keys: a keyed hash of the client's address bucket under a key derived for the day.
 
-The address itself is never stored or logged. The salt lives only in the limiter's storage
-(Redis in production, process memory in the embedded default) and expires after two days, so
-yesterday's counters cannot be tied to today's.
+The address is never stored or logged. Its hash is HMAC-SHA256 under a key that HKDF derives
+from `address.key` (a web key file) and today's date. That key exists only in the web
+processes' memory — never in Redis beside the counters it names — so a copy of Redis cannot be
+searched for an address, even by trying every IPv4 address: the search needs the key file.
+Counter names hide their time window the same way (`counter_name`).
+
+IPv6 addresses count per /64 (`RATELIMIT_IPV6_PREFIX`): a subscriber usually holds a whole
+/64, and counting single addresses would hand each of its 2^64 addresses a fresh allowance.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import secrets
+import ipaddress
 import threading
-import time
 from typing import Any
 
 from flask import current_app, request
 
-SALT_TTL_SECONDS = 2 * 24 * 3600
-# A salt fetched from Redis is kept for the rest of its day; one made locally because Redis was
-# down is retried after this many seconds so that all processes converge on the shared one.
-LOCAL_SALT_RETRY_SECONDS = 60.0
+from incident_service.crypto import SymmetricKey
+from incident_service.crypto.tags import derive_daily_key, keyed_tag
+from incident_service.keystore import current_keyring
+
+DEFAULT_IPV6_PREFIX = 64
 
 _lock = threading.Lock()
-# (storage uri, day) -> (salt, monotonic time after which to ask Redis again, or None: never)
-_salts: dict[tuple[str, str], tuple[bytes, float | None]] = {}
+# (address key, day) -> the derived key; process memory only, yesterday's dropped.
+_day_keys: dict[tuple[bytes, str], SymmetricKey] = {}
 _clients: dict[str, Any] = {}
 
 
@@ -39,44 +42,52 @@ def redis_client(storage_uri: str) -> Any:
     return client
 
 
-def _shared_salt(storage_uri: str, day: str) -> bytes | None:
-    import redis
-
-    client = redis_client(storage_uri)
-    key = f"incident:ratelimit-salt:{day}"
+def address_bucket(address: str, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> str:
+    """The unit limits count: an IPv4 address, or the IPv6 network of `ipv6_prefix` bits it
+    lies in (an IPv4-mapped IPv6 address counts as its IPv4 address)."""
     try:
-        client.set(key, secrets.token_bytes(32), nx=True, ex=SALT_TTL_SECONDS)
-        value = client.get(key)
-    except redis.RedisError:
-        return None  # Redis down: a per-process salt keeps limits working meanwhile
-    return value if isinstance(value, bytes) else None
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{ipv6_prefix}", strict=False))
+    return str(ip)
 
 
-def _daily_salt() -> bytes:
-    day = dt.datetime.now(dt.UTC).date().isoformat()
-    storage_uri = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
-    now = time.monotonic()
+def today_utc() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def daily_key(day: str | None = None) -> SymmetricKey:
+    """Today's (or `day`'s) key for address hashes, derived once per process and day."""
+    base = current_keyring().require_address_key()
+    when = day or today_utc()
+    cache_key = (base.secret, when)
     with _lock:
-        cached = _salts.get((storage_uri, day))
-        if cached is not None and (cached[1] is None or cached[1] > now):
-            return cached[0]
-    shared = _shared_salt(storage_uri, day) if storage_uri.startswith("redis") else None
-    with _lock:
-        for stale in [k for k in _salts if k[1] != day]:
-            del _salts[stale]
-        if shared is not None:
-            _salts[(storage_uri, day)] = (shared, None)
-            return shared
-        if storage_uri.startswith("redis"):
-            previous = _salts.get((storage_uri, day))
-            salt = previous[0] if previous is not None else secrets.token_bytes(32)
-            _salts[(storage_uri, day)] = (salt, now + LOCAL_SALT_RETRY_SECONDS)
-            return salt
-        salt = secrets.token_bytes(32)
-        _salts[(storage_uri, day)] = (salt, None)
-        return salt
+        derived = _day_keys.get(cache_key)
+        if derived is None:
+            for stale in [k for k in _day_keys if k[1] != when]:
+                del _day_keys[stale]
+            derived = derive_daily_key(base, purpose="ratelimit", day=when)
+            _day_keys[cache_key] = derived
+    return derived
+
+
+def client_bucket() -> str:
+    prefix = int(current_app.config.get("RATELIMIT_IPV6_PREFIX", DEFAULT_IPV6_PREFIX))
+    return address_bucket(request.remote_addr or "", ipv6_prefix=prefix)
 
 
 def rate_limit_key() -> str:
-    address = (request.remote_addr or "unknown").encode("utf-8")
-    return hmac.new(_daily_salt(), address, hashlib.sha256).hexdigest()[:32]
+    """The name this request's address bucket is counted under today."""
+    tag = keyed_tag(daily_key(), purpose="address", message=client_bucket().encode("ascii"))
+    return tag.hex()[:32]
+
+
+def counter_name(*parts: str) -> str:
+    """A counter's Redis name: a keyed hash of its parts (scope, window, address hash ...), so
+    that the name shows neither the address nor the hour it counts."""
+    tag = keyed_tag(daily_key(), purpose="counter", message="|".join(parts).encode("utf-8"))
+    return tag.hex()[:32]

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 
 from incident_service import ratelimit
-from tests.conftest import require_redis
 
 
 def _key(app, address: str) -> str:
@@ -34,20 +33,12 @@ def test_does_the_key_for_one_address_change_with_the_day(app, monkeypatch):
     assert _key(app, "198.51.100.1") != today
 
 
-def test_do_all_processes_share_one_salt_through_redis(app, monkeypatch):
-    """Two web workers must count one client alike, or limits halve in strength."""
-    url = require_redis()
-    app.config["RATELIMIT_STORAGE_URI"] = url
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter("incident:ratelimit-salt:*"):
-        client.delete(key)
-    monkeypatch.setattr(ratelimit, "_salts", {})
+def test_do_two_web_processes_count_one_client_alike(app, monkeypatch):
+    """Two web workers must count one client under the same name, or limits halve in
+    strength: the daily key is derived from the shared key file, not drawn per process."""
     first = _key(app, "192.0.2.10")
-    monkeypatch.setattr(ratelimit, "_salts", {})  # as if another process asked
+    monkeypatch.setattr(ratelimit, "_day_keys", {})  # as if another process asked
     assert _key(app, "192.0.2.10") == first
-    assert list(client.scan_iter("incident:ratelimit-salt:*"))
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -55,3 +46,20 @@ def test_does_a_redis_outage_still_give_a_working_key(app, monkeypatch):
     app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:1/0"
     monkeypatch.setattr(ratelimit, "_clients", {})
     assert len(_key(app, "192.0.2.20")) == 32
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("2a02:2168:1:2::1f", "2a02:2168:1:2:ffff::9", True),  # one /64: one subscriber
+        ("2a02:2168:1:2::1f", "2a02:2168:1:3::1f", False),  # the next /64
+        ("::ffff:192.0.2.1", "192.0.2.1", True),  # IPv4-mapped counts as IPv4
+        ("192.0.2.1", "192.0.2.2", False),
+    ],
+)
+def test_are_addresses_counted_per_ipv4_address_and_ipv6_64(one, other, same):
+    assert (ratelimit.address_bucket(one) == ratelimit.address_bucket(other)) is same
+
+
+def test_is_the_ipv6_bucket_size_configurable():
+    assert ratelimit.address_bucket("2001:db8:1:2:3::1", ipv6_prefix=48) == "2001:db8:1::/48"

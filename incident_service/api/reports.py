@@ -25,6 +25,7 @@ from incident_service.api.problems import (
     ApiProblem,
     field_errors,
 )
+from incident_service.auth import api_tokens
 from incident_service.cases.messaging import (
     MAX_MESSAGE_LENGTH,
     EmptyMessage,
@@ -32,10 +33,11 @@ from incident_service.cases.messaging import (
 )
 from incident_service.i18n import LANGUAGES, use_body_language
 from incident_service.intake.limits import (
-    API_SCOPE,
-    api_report_limit,
+    Allowance,
+    anonymous_allowance,
     count_filing,
     mark_receipt_rejected,
+    partner_allowance,
     receipt_lookup_limit,
     uncount_filing,
 )
@@ -163,6 +165,23 @@ def get_taxonomy() -> ResponseReturnValue:
     )
 
 
+def _filing_allowance() -> Allowance:
+    """A partner app's token gives it its own quota; without one, the caller shares the
+    per-address allowance of the form. A token that is sent must be valid."""
+    authorization = request.headers.get("Authorization")
+    if not authorization:
+        return anonymous_allowance()
+    try:
+        return partner_allowance(api_tokens.authenticate_partner(authorization))
+    except api_tokens.TokenError as exc:
+        raise ApiProblem(
+            401,
+            title=_("A valid API token is needed."),
+            detail=str(exc),
+            headers={"WWW-Authenticate": 'Bearer realm="reports", error="invalid_token"'},
+        ) from exc
+
+
 @blueprint.post("/reports")
 def post_report() -> ResponseReturnValue:
     body = json_body()
@@ -178,7 +197,8 @@ def post_report() -> ResponseReturnValue:
             detail=_("Some answers cannot be accepted. Each one is named in `errors`."),
             extensions={"errors": field_errors(exc.errors)},
         ) from None
-    count_filing(API_SCOPE, api_report_limit())
+    allowance = _filing_allowance()
+    count_filing(allowance)
     result = submit_report(
         submission,
         submission_token=(
@@ -186,7 +206,7 @@ def post_report() -> ResponseReturnValue:
         ),
     )
     if not result.created:
-        uncount_filing(API_SCOPE, api_report_limit())
+        uncount_filing(allowance)
     response = jsonify({"receipt": result.receipt})
     response.status_code = 201
     if not result.created:

@@ -21,6 +21,8 @@ TOKEN_PREFIX = "isv1_"  # noqa: S105 (a public marker that says what a token is 
 DEFAULT_VALID_DAYS = 90
 MAX_VALID_DAYS = 366
 TOKEN_ROLES = (Role.OFFICIAL, Role.SUPERVISOR, Role.ADMIN)
+OFFICIAL = "official"  # reads published summaries for an official's account
+PARTNER = "partner"  # files reports for a partner app, with a quota of its own
 
 
 class TokenError(Exception):
@@ -59,23 +61,16 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def issue_token(
-    *,
-    user: User,
-    label: str = "",
-    valid_days: int = DEFAULT_VALID_DAYS,
-    today: dt.date | None = None,
+def _new_token(
+    *, kind: str, user_id: int | None, label: str, valid_days: int, today: dt.date | None
 ) -> tuple[ApiToken, str]:
-    """Create a token for `user`; returns the row and the token text (shown once). The caller
-    commits."""
-    if user.role not in {role.value for role in TOKEN_ROLES} or not user.active:
-        raise TokenNotAllowed(f"API tokens are for officials; {user.email} is a {user.role}")
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise TokenNotAllowed(f"a token is valid for 1 to {MAX_VALID_DAYS} days")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     start = today or _today()
     row = ApiToken(
-        user_id=user.id,
+        kind=kind,
+        user_id=user_id,
         token_hash=token_hash(token),
         label=label[:100],
         created_on=start,
@@ -88,11 +83,39 @@ def issue_token(
         object_type="api_token",
         object_id=str(row.id),
         detail={
-            "user": user.id,
+            "kind": kind,
+            "user": user_id,
             "expires_on": row.expires_on.isoformat() if row.expires_on else "",
         },
     )
     return row, token
+
+
+def issue_token(
+    *,
+    user: User,
+    label: str = "",
+    valid_days: int = DEFAULT_VALID_DAYS,
+    today: dt.date | None = None,
+) -> tuple[ApiToken, str]:
+    """Create an official's token for `user`; returns the row and the token text (shown once).
+    The caller commits."""
+    if user.role not in {role.value for role in TOKEN_ROLES} or not user.active:
+        raise TokenNotAllowed(f"API tokens are for officials; {user.email} is a {user.role}")
+    return _new_token(
+        kind=OFFICIAL, user_id=user.id, label=label, valid_days=valid_days, today=today
+    )
+
+
+def issue_partner_token(
+    *, label: str, valid_days: int = MAX_VALID_DAYS, today: dt.date | None = None
+) -> tuple[ApiToken, str]:
+    """Create a partner app's token (no staff account behind it); the caller commits."""
+    if not label.strip():
+        raise TokenNotAllowed("name the partner app the token is for (--label)")
+    return _new_token(
+        kind=PARTNER, user_id=None, label=label.strip(), valid_days=valid_days, today=today
+    )
 
 
 def revoke_token(token_id: int, *, today: dt.date | None = None) -> ApiToken:
@@ -105,9 +128,12 @@ def revoke_token(token_id: int, *, today: dt.date | None = None) -> ApiToken:
     return row
 
 
-def list_tokens() -> list[tuple[ApiToken, User]]:
+def list_tokens(kind: str = OFFICIAL) -> list[tuple[ApiToken, User | None]]:
     rows = db.session.execute(
-        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+        sa.select(ApiToken, User)
+        .outerjoin(User, User.id == ApiToken.user_id)
+        .where(ApiToken.kind == kind)
+        .order_by(ApiToken.id)
     )
     return [(token, user) for token, user in rows]
 
@@ -121,19 +147,31 @@ def bearer_token(authorization: str | None) -> str:
     return value.strip()
 
 
-def authenticate(authorization: str | None, *, today: dt.date | None = None) -> User:
-    """The user a request's `Authorization` header speaks for, or a `TokenError`."""
+def _valid_row(authorization: str | None, *, kind: str, today: dt.date | None) -> ApiToken:
     token = bearer_token(authorization)
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise TokenInvalid()
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None:
+    row: ApiToken | None = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token))
+    )
+    if row is None or row.kind != kind:
         raise TokenInvalid()
     if row.revoked_on is not None:
         raise TokenRevoked()
     if row.expires_on is not None and row.expires_on < (today or _today()):
         raise TokenExpired()
-    user = db.session.get(User, row.user_id)
+    return row
+
+
+def authenticate(authorization: str | None, *, today: dt.date | None = None) -> User:
+    """The official a request's `Authorization` header speaks for, or a `TokenError`."""
+    row = _valid_row(authorization, kind=OFFICIAL, today=today)
+    user = db.session.get(User, row.user_id) if row.user_id is not None else None
     if user is None or not user.active or user.role not in {r.value for r in TOKEN_ROLES}:
         raise TokenInvalid()
     return user
+
+
+def authenticate_partner(authorization: str | None, *, today: dt.date | None = None) -> int:
+    """The id of the partner token a request carries, or a `TokenError`."""
+    return _valid_row(authorization, kind=PARTNER, today=today).id

@@ -247,4 +247,5 @@ def token_list() -> None:
     """List tokens (never the tokens themselves)."""
     for row, user in api_tokens.list_tokens():
         state = f"revoked {row.revoked_on}" if row.revoked_on else f"valid until {row.expires_on}"
-        click.echo(f"{row.id:>5}  {user.email:<40} {state}  {row.label}")
+        owner = user.email if user is not None else "-"
+        click.echo(f"{row.id:>5}  {owner:<40} {state}  {row.label}")

@@ -1,4 +1,5 @@
-"""Keyed tags: HMAC-SHA256 under a process-held key, for links that only that process can follow.
+"""Keyed tags: HMAC-SHA256 under a process-held key, for links that only that process can follow,
+and daily keys derived from a long-lived one.
 
 The withdrawal tag of a statistical record is `keyed_tag(withdrawal_key, "withdrawal", report
 id)`. Without the worker's withdrawal key, a tag cannot be computed from a report id, so a
@@ -10,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from .keys import SymmetricKey
 
 TAG_LENGTH = 32
@@ -20,3 +24,15 @@ def keyed_tag(key: SymmetricKey, *, purpose: str, message: bytes) -> bytes:
     uses with colliding inputs)."""
     framed = b"incident-service/tag|" + purpose.encode("ascii") + b"|" + message
     return hmac.new(key.secret, framed, hashlib.sha256).digest()
+
+
+def derive_daily_key(key: SymmetricKey, *, purpose: str, day: str) -> SymmetricKey:
+    """HKDF-SHA256 of `key` for one purpose and one day ("2026-12-03").
+
+    Yesterday's derived key cannot be computed from today's, and none of them is ever stored:
+    whoever holds only what a derived key produced (rate-limit counters in Redis, say) cannot
+    test a guess against them without the key file.
+    """
+    info = b"incident-service/daily|" + purpose.encode("ascii") + b"|" + day.encode("ascii")
+    secret = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key.secret)
+    return SymmetricKey(f"{key.name}:{purpose}:{day}", secret)

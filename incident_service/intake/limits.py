@@ -5,8 +5,9 @@ from being hammered. Only failed lookups are counted, so a reporter using the st
 never slowed. Filing is limited so that one address cannot bury the queue under invented
 "still detained" reports, nor plant enough records to lift a cell over the publication
 threshold; only reports actually stored count. A partner app relays many reporters from one
-address, so the API's limit is higher. Every count is keyed on the daily-salted address hash
-(`ratelimit.rate_limit_key`).
+address, so the API's limit is higher. Every count is keyed on the daily-keyed address hash
+(`ratelimit.rate_limit_key`), and counter names hide the window they count
+(`ratelimit.counter_name`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
 from incident_service.extensions import limiter
-from incident_service.ratelimit import rate_limit_key, redis_client
+from incident_service.ratelimit import counter_name, rate_limit_key, redis_client
 
 _memory_lock = threading.Lock()
 
@@ -50,12 +51,25 @@ receipt_lookup_limit = limiter.shared_limit(
 )
 
 
-def report_limit() -> str:
-    return str(current_app.config["REPORT_RATE_LIMIT"])  # config.py holds the default
+@dataclass(frozen=True)
+class Allowance:
+    """Whose filings count against which limit."""
+
+    scope: str
+    limit: str
+    holder: str  # the daily-keyed address hash, or a partner token's id
 
 
-def api_report_limit() -> str:
-    return str(current_app.config["API_REPORT_RATE_LIMIT"])
+def anonymous_allowance() -> Allowance:
+    """The form and the API without a token share one allowance per address bucket, so that
+    switching from one to the other gains nothing (`REPORT_RATE_LIMIT`)."""
+    return Allowance("report", str(current_app.config["REPORT_RATE_LIMIT"]), rate_limit_key())
+
+
+def partner_allowance(token_id: int) -> Allowance:
+    """A partner app relays many reporters from one address: its token has a quota of its own
+    (`API_REPORT_RATE_LIMIT`), counted per token rather than per address."""
+    return Allowance("partner", str(current_app.config["API_REPORT_RATE_LIMIT"]), f"t{token_id}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,21 +94,25 @@ def filing_windows(limit: str) -> tuple[FilingWindow, ...]:
     return tuple(FilingWindow(item.amount, item.get_expiry()) for item in parse_many(limit))
 
 
-def _filing_keys(scope: str, windows: tuple[FilingWindow, ...]) -> list[str]:
+def _filing_keys(allowance: Allowance, windows: tuple[FilingWindow, ...]) -> list[tuple[str, int]]:
+    """(counter name, the window's end as a Unix time) per window. The counter expires at the
+    end of its window, so its time to live tells no more than which window it counts."""
     now = int(time.time())
-    address = rate_limit_key()
-    return [
-        f"incident:filing:{scope}:{window.seconds}:{now // window.seconds}:{address}"
-        for window in windows
-    ]
+    keys = []
+    for window in windows:
+        index = now // window.seconds
+        parts = (allowance.scope, str(window.seconds), str(index), allowance.holder)
+        name = counter_name("filing", *parts)
+        keys.append((f"incident:filing:{name}", (index + 1) * window.seconds))
+    return keys
 
 
-def _memory_counts(keys: list[str], step: int) -> list[int]:
+def _memory_counts(keys: list[tuple[str, int]], step: int) -> list[int]:
     """Embedded default: counts in this process, per app (the tests build many apps)."""
     counts: dict[str, int] = current_app.extensions.setdefault("filing_counts", {})
     with _memory_lock:
         result = []
-        for key in keys:
+        for key, _expires in keys:
             counts[key] = counts.get(key, 0) + step
             result.append(counts[key])
         if len(counts) > 100_000:  # old windows: drop everything rather than grow
@@ -102,15 +120,13 @@ def _memory_counts(keys: list[str], step: int) -> list[int]:
         return result
 
 
-def _redis_counts(
-    uri: str, keys: list[str], windows: tuple[FilingWindow, ...], step: int
-) -> list[int] | None:
+def _redis_counts(uri: str, keys: list[tuple[str, int]], step: int) -> list[int] | None:
     import redis
 
     pipe = redis_client(uri).pipeline(transaction=False)
-    for key, window in zip(keys, windows, strict=True):
+    for key, expires_at in keys:
         pipe.incrby(key, step)
-        pipe.expire(key, window.seconds)
+        pipe.expireat(key, expires_at)
     try:
         replies = pipe.execute()
     except redis.RedisError:
@@ -118,39 +134,35 @@ def _redis_counts(
     return [int(n) for n in replies[::2]]
 
 
-def _count(scope: str, limit: str, step: int) -> list[int] | None:
-    windows = filing_windows(limit)
-    keys = _filing_keys(scope, windows)
+def _count(allowance: Allowance, step: int) -> list[int] | None:
+    windows = filing_windows(allowance.limit)
+    keys = _filing_keys(allowance, windows)
     uri = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
     if uri.startswith("redis"):
-        return _redis_counts(uri, keys, windows, step)
+        return _redis_counts(uri, keys, step)
     return _memory_counts(keys, step)
 
 
-def count_filing(scope: str, limit: str) -> None:
-    """Count one report from this address; `TooManyRequests` (429) once a window is full.
+def count_filing(allowance: Allowance) -> None:
+    """Count one report against `allowance`; `TooManyRequests` (429) once a window is full.
 
     If Redis cannot be reached the report is taken: losing a report to an unreachable counter
     is worse than letting one address file a few more.
     """
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    counts = _count(scope, limit, +1)
+    counts = _count(allowance, +1)
     if counts is None:
         return
-    windows = filing_windows(limit)
+    windows = filing_windows(allowance.limit)
     if any(n > window.amount for n, window in zip(counts, windows, strict=True)):
         # A refused attempt must not use up the longer windows (a full hour would otherwise
         # eat into the day with every retry): the second round trip is paid only here.
-        _count(scope, limit, -1)
+        _count(allowance, -1)
         raise TooManyRequests()
 
 
-def uncount_filing(scope: str, limit: str) -> None:
+def uncount_filing(allowance: Allowance) -> None:
     """Take back a count for a submission that stored nothing new (a replay)."""
     if current_app.config.get("RATELIMIT_ENABLED", True):
-        _count(scope, limit, -1)
-
-
-FORM_SCOPE = "report-form"
-API_SCOPE = "report-api"
+        _count(allowance, -1)

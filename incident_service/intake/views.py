@@ -33,11 +33,10 @@ from incident_service.intake.forms import (
     selectable_years,
 )
 from incident_service.intake.limits import (
-    FORM_SCOPE,
+    anonymous_allowance,
     count_filing,
     mark_receipt_rejected,
     receipt_lookup_limit,
-    report_limit,
     uncount_filing,
 )
 from incident_service.intake.reporter_access import (
@@ -90,7 +89,8 @@ def report() -> ResponseReturnValue:
     except InvalidReport as exc:
         db.session.rollback()
         return _report_page(form, errors=errors_by_field(exc.errors)), 422
-    count_filing(FORM_SCOPE, report_limit())
+    allowance = anonymous_allowance()
+    count_filing(allowance)
     client_token = form.client_token()
     result = submit_report(
         submission,
@@ -99,7 +99,7 @@ def report() -> ResponseReturnValue:
         ),
     )
     if not result.created:
-        uncount_filing(FORM_SCOPE, report_limit())
+        uncount_filing(allowance)
     return render_template("reporter/receipt.html", receipt=format_receipt(result.receipt))
 
 
