@@ -48,16 +48,15 @@ from incident_service.intake.reporter_access import (
     send_reporter_message,
     withdraw_statistics_consent,
 )
-from incident_service.intake.storage import (
+from incident_service.intake.storage import bind_submission_token, submit_report
+from incident_service.intake.submission import (
     MAX_CONTACT,
     MAX_NARRATIVE,
     MAX_PAYMENT_RUB,
     MAX_PLACE_TEXT,
     InvalidReport,
-    bind_submission_token,
-    parse_report,
-    submit_report,
 )
+from incident_service.intake.validation import parse_report
 from incident_service.models import db
 from incident_service.pipeline import dispatch
 
