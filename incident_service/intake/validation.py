@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 
@@ -199,6 +199,17 @@ def _incident_date(
     return parsed
 
 
+class _Place(NamedTuple):
+    """Where it happened and for how long, as `parse_report` passes it on."""
+
+    location_type: str | None
+    country: str | None
+    region: str | None
+    airport: str | None
+    place_text: str
+    duration_hours: float | None
+
+
 def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmission:
     """Validate a report body (API names) and return it typed, or raise `InvalidReport`."""
     errors = _Collector()
@@ -206,18 +217,68 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         raise InvalidReport({"": _l("The report must be a group of answers.")})
     now = today_ or today()
 
-    language = data.get("language") or "ru"
-    if not isinstance(language, str) or language not in LANGUAGES:
-        errors.add("language", _l("This is not one of the choices offered."))
-        language = "ru"
-
+    # Read in the order of the questions: the first error recorded for a field wins, so this
+    # order decides which message the reporter sees.
+    language = _language(data, errors)
     precision = _code(
         data.get("date_precision") or "day", "date_precision", taxonomy.DATE_PRECISIONS, errors
     )
     incident_date = _incident_date(data.get("incident_date"), precision, errors, today_=now)
-
     acts = _codes(data.get("acts"), "acts", taxonomy.ACTS, errors, required=True)
     perpetrators = _codes(data.get("perpetrators"), "perpetrators", taxonomy.PERPETRATORS, errors)
+    place = _place(data, errors)
+    people = _people(data, errors)
+    indicators = _codes(
+        data.get("forced_labour_indicators"),
+        "forced_labour_indicators",
+        taxonomy.FORCED_LABOUR_INDICATORS,
+        errors,
+    )
+    coercion = _coercion(data, errors)
+    outcome = _code(data.get("outcome"), "outcome", taxonomy.OUTCOMES, errors) or "UNK"
+    narrative = _text(data.get("narrative"), "narrative", errors, limit=MAX_NARRATIVE)
+    reporter_role = _code(
+        data.get("reporter_role"), "reporter_role", taxonomy.REPORTER_ROLES, errors
+    )
+    contact = _contact(data, errors)
+    consent = _consent(data, errors)
+    _refuse_unknown_fields(data, errors)
+
+    if errors.errors:
+        raise InvalidReport(errors.errors)
+    assert incident_date is not None and precision is not None and place.country is not None
+    return ReportSubmission(
+        language=language,
+        incident_date=incident_date,
+        date_precision=precision,
+        acts=acts,
+        perpetrators=perpetrators,
+        location_type=place.location_type,
+        country=place.country,
+        region=place.region,
+        airport=place.airport,
+        place_text=place.place_text,
+        duration_hours=place.duration_hours,
+        people=people,
+        forced_labour_indicators=indicators,
+        coercion=coercion,
+        outcome=outcome,
+        narrative=narrative,
+        reporter_role=reporter_role,
+        contact=contact,
+        consent=consent,
+    )
+
+
+def _language(data: Mapping[str, Any], errors: _Collector) -> str:
+    language = data.get("language") or "ru"
+    if not isinstance(language, str) or language not in LANGUAGES:
+        errors.add("language", _l("This is not one of the choices offered."))
+        language = "ru"
+    return language
+
+
+def _place(data: Mapping[str, Any], errors: _Collector) -> _Place:
     location_type = _code(
         data.get("location_type"), "location_type", taxonomy.LOCATION_TYPES, errors
     )
@@ -240,7 +301,10 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         maximum=taxonomy.MAX_DURATION_HOURS,
         integer=False,
     )
+    return _Place(location_type, country, region, airport, place_text, duration)
 
+
+def _people(data: Mapping[str, Any], errors: _Collector) -> People:
     people_data = _mapping(data.get("people"), "people", errors)
     group_size = _number(
         people_data.get("group_size"),
@@ -250,7 +314,7 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         maximum=taxonomy.MAX_GROUP_SIZE,
         integer=True,
     )
-    people = People(
+    return People(
         citizenship=_codes(
             people_data.get("citizenship"), "people.citizenship", taxonomy.CITIZENSHIPS, errors
         ),
@@ -269,13 +333,8 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         ),
     )
 
-    indicators = _codes(
-        data.get("forced_labour_indicators"),
-        "forced_labour_indicators",
-        taxonomy.FORCED_LABOUR_INDICATORS,
-        errors,
-    )
 
+def _coercion(data: Mapping[str, Any], errors: _Collector) -> Coercion:
     coercion_data = _mapping(data.get("coercion"), "coercion", errors)
     payment = _number(
         coercion_data.get("payment_offered_rub"),
@@ -285,7 +344,7 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         maximum=MAX_PAYMENT_RUB,
         integer=True,
     )
-    coercion = Coercion(
+    return Coercion(
         contract_offered=_bool(
             coercion_data.get("contract_offered"), "coercion.contract_offered", errors
         ),
@@ -298,12 +357,8 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         payment_offered_rub=int(payment) if payment is not None else None,
     )
 
-    outcome = _code(data.get("outcome"), "outcome", taxonomy.OUTCOMES, errors) or "UNK"
-    narrative = _text(data.get("narrative"), "narrative", errors, limit=MAX_NARRATIVE)
-    reporter_role = _code(
-        data.get("reporter_role"), "reporter_role", taxonomy.REPORTER_ROLES, errors
-    )
 
+def _contact(data: Mapping[str, Any], errors: _Collector) -> Contact:
     contact_data = _mapping(data.get("contact"), "contact", errors)
     contact = Contact(
         channel=_code(
@@ -313,9 +368,12 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
     )
     if contact.value.strip() and contact.channel is None:
         errors.add("contact.channel", _l("Please say how we can reach you."))
+    return contact
 
+
+def _consent(data: Mapping[str, Any], errors: _Collector) -> Consent:
     consent_data = _mapping(data.get("consent"), "consent", errors)
-    consent = Consent(
+    return Consent(
         statistics=_bool(
             consent_data.get("statistics"), "consent.statistics", errors, required=True
         ),
@@ -325,34 +383,11 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         ),
     )
 
+
+def _refuse_unknown_fields(data: Mapping[str, Any], errors: _Collector) -> None:
     unknown = set(data) - _TOP_LEVEL_FIELDS
     for name in sorted(unknown)[:10]:
         errors.add(str(name), _l("This field is not part of the report."))
-
-    if errors.errors:
-        raise InvalidReport(errors.errors)
-    assert incident_date is not None and precision is not None and country is not None
-    return ReportSubmission(
-        language=language,
-        incident_date=incident_date,
-        date_precision=precision,
-        acts=acts,
-        perpetrators=perpetrators,
-        location_type=location_type,
-        country=country,
-        region=region,
-        airport=airport,
-        place_text=place_text,
-        duration_hours=duration,
-        people=people,
-        forced_labour_indicators=indicators,
-        coercion=coercion,
-        outcome=outcome,
-        narrative=narrative,
-        reporter_role=reporter_role,
-        contact=contact,
-        consent=consent,
-    )
 
 
 _TOP_LEVEL_FIELDS = frozenset(
