@@ -196,17 +196,25 @@ def record_report(
         "deletion_requested": False,
         "unread_for_caseworkers": 0,
     }
-    index_key = ring.require_index_key().secret
-    facet_rows = [
+    facet_rows = _facet_rows(
+        submission, report_id, organisation_id, ring.require_index_key().secret
+    )
+    pool_row = {"report_id": report_id, "queued_at": utcnow()} if consented else None
+    _insert_report_rows(row, facet_rows, pool_row)
+    return RecordedReport(id=report_id, consent_statistics=consented), receipt
+
+
+def _facet_rows(
+    submission: ReportSubmission, report_id: str, organisation_id: int, index_key: bytes
+) -> list[dict[str, Any]]:
+    """The report's facet rows: blind-index tags the case queue filters on."""
+    return [
         {
             "report_id": report_id,
             "tag": bindings.facet_tag(index_key, organisation_id, facet, value),
         }
         for facet, value in report_facets(submission)
     ]
-    pool_row = {"report_id": report_id, "queued_at": utcnow()} if consented else None
-    _insert_report_rows(row, facet_rows, pool_row)
-    return RecordedReport(id=report_id, consent_statistics=consented), receipt
 
 
 def _insert_report_rows(
