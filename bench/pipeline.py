@@ -42,7 +42,8 @@ from incident_service.constants import Section  # noqa: E402
 from incident_service.crypto.bindings import report_section  # noqa: E402
 from incident_service.crypto.envelopes import open_envelope  # noqa: E402
 from incident_service.crypto.receipts import new_submission_token  # noqa: E402
-from incident_service.intake.storage import parse_report, record_report  # noqa: E402
+from incident_service.intake.storage import record_report  # noqa: E402
+from incident_service.intake.validation import parse_report  # noqa: E402
 from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db  # noqa: E402
 from incident_service.pipeline import dispatch  # noqa: E402
 from incident_service.pipeline.anonymise import statistics_key  # noqa: E402

@@ -134,10 +134,8 @@ def _seal_batch(seeds: list[int]) -> list[tuple[dict[str, Any], list[bytes]]]:
     from incident_service import taxonomy
     from incident_service.crypto.bindings import facet_tag
     from incident_service.crypto.bindings import report_section as section_context
-    from incident_service.intake.storage import (
-        parse_report,
-        report_facets,
-    )
+    from incident_service.intake.storage import report_facets
+    from incident_service.intake.validation import parse_report
     from tests.factories import report_payload
 
     team = RecipientPublicKey(SuiteId(_worker["suite"]), _worker["team"])

@@ -15,11 +15,8 @@ from flask.cli import with_appcontext
 from incident_service.cases.messaging import post_message
 from incident_service.constants import MessageAuthor
 from incident_service.crypto.receipts import format_receipt, receipt_from_token
-from incident_service.intake.storage import (
-    find_by_submission_token,
-    parse_report,
-    submit_report,
-)
+from incident_service.intake.storage import find_by_submission_token, submit_report
+from incident_service.intake.validation import parse_report
 from incident_service.models import Report, db, today
 from incident_service.pipeline import dispatch
 from seeds.demo_reports import DEFAULT_COUNT, SYNTHETIC_MARKER, demo_reports

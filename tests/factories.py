@@ -6,7 +6,9 @@ import copy
 import datetime as dt
 from typing import Any
 
-from incident_service.intake.storage import SubmissionResult, parse_report, submit_report
+from incident_service.intake.storage import submit_report
+from incident_service.intake.submission import SubmissionResult
+from incident_service.intake.validation import parse_report
 
 BASE_REPORT: dict[str, Any] = {
     "language": "ru",

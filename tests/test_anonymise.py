@@ -15,7 +15,7 @@ from incident_service.constants import Section
 from incident_service.crypto import RecipientPrivateKey, SuiteId, SymmetricKey
 from incident_service.crypto.bindings import report_section
 from incident_service.crypto.envelopes import seal
-from incident_service.intake.storage import parse_report
+from incident_service.intake.validation import parse_report
 from incident_service.pipeline.anonymise import (
     GeneralisedReport,
     SectionInvalid,

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from incident_service.cases.messaging import post_message
 from incident_service.constants import MessageAuthor
-from incident_service.intake import storage as intake
+from incident_service.intake import validation
+from incident_service.intake.submission import MAX_NARRATIVE
 from incident_service.models import Report, db
 from incident_service.pipeline import dispatch
 from tests.factories import report_payload
@@ -223,7 +224,7 @@ def test_does_the_taxonomy_list_every_code_with_labels_in_the_language_asked(cli
         assert [t["code"] for t in english["vocabularies"][name]] == (
             taxonomy.VOCABULARIES[name].codes()
         )
-    assert english["limits"]["max_narrative"] == intake.MAX_NARRATIVE
+    assert english["limits"]["max_narrative"] == MAX_NARRATIVE
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,7 +294,7 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=12,
 )
-FIELDS = [*sorted(intake._TOP_LEVEL_FIELDS), "people.group_size", "people.citizenship"]
+FIELDS = [*sorted(validation._TOP_LEVEL_FIELDS), "people.group_size", "people.citizenship"]
 
 
 @st.composite

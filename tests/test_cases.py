@@ -228,7 +228,8 @@ def test_is_a_report_of_another_organisation_404_everywhere(app, desk):
     with app.app_context():
         elsewhere = teams.ensure_organisation(slug="other-ngo", name="Other NGO")
         db.session.commit()
-        from incident_service.intake.storage import parse_report, submit_report
+        from incident_service.intake.storage import submit_report
+        from incident_service.intake.validation import parse_report
         from tests.factories import report_payload
 
         foreign = submit_report(

@@ -30,7 +30,7 @@ REPORTER_SOURCES = (
     "templates/reporter/",
     "incident_service/reporter/",
     "incident_service/api/",
-    "incident_service/intake/storage.py",
+    "incident_service/intake/validation.py",
     "incident_service/intake/reporter_access.py",
     "incident_service/taxonomy.py",
 )

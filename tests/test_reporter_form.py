@@ -10,8 +10,9 @@ from flask import Flask
 from markupsafe import escape
 
 from incident_service.crypto.receipts import new_submission_token
-from incident_service.intake import storage as intake
 from incident_service.intake.forms import ReportForm
+from incident_service.intake.submission import MAX_CONTACT, MAX_NARRATIVE, MAX_PLACE_TEXT
+from incident_service.intake.validation import parse_report
 from incident_service.models import db
 from incident_service.pipeline import dispatch
 from tests.factories import report_payload
@@ -53,8 +54,8 @@ def test_does_the_full_form_file_the_same_report_as_the_api_body(app):
     """The form and the API must land in the same validated report."""
     with app.test_request_context("/report", method="POST", data=form_data()):
         form = ReportForm()
-        from_form = intake.parse_report(form.report_body(language="ru"))
-    expected = intake.parse_report(report_payload(language="ru"))
+        from_form = parse_report(form.report_body(language="ru"))
+    expected = parse_report(report_payload(language="ru"))
     assert from_form.statistical_section() == expected.statistical_section()
     assert from_form.private_section()["contact"] == expected.private_section()["contact"]
 
@@ -96,9 +97,9 @@ BAD_INPUT = [
     ({"group_size": "2.5"}, "group_size"),
     ({"payment_offered_rub": "-10"}, "payment_offered_rub"),
     ({"payment_offered_rub": "1000000000000"}, "payment_offered_rub"),
-    ({"narrative": "x" * (intake.MAX_NARRATIVE + 1)}, "narrative"),
-    ({"place_text": "y" * (intake.MAX_PLACE_TEXT + 1)}, "place_text"),
-    ({"contact_value": "z" * (intake.MAX_CONTACT + 1)}, "contact_value"),
+    ({"narrative": "x" * (MAX_NARRATIVE + 1)}, "narrative"),
+    ({"place_text": "y" * (MAX_PLACE_TEXT + 1)}, "place_text"),
+    ({"contact_value": "z" * (MAX_CONTACT + 1)}, "contact_value"),
     ({"contact_channel": None}, "contact_channel"),
     ({"country": None}, "country"),
     ({"country": "XX"}, "country"),

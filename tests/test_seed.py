@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from incident_service import taxonomy
-from incident_service.intake.storage import parse_report
+from incident_service.intake.validation import parse_report
 from incident_service.models import Message, Report, db
 from seeds.demo_reports import DEFAULT_COUNT, KEY_REGIONS, SYNTHETIC_MARKER, demo_reports
 from seeds.loader import SeedingRefused, load_demo_reports

@@ -22,7 +22,8 @@ from flask import Flask, current_app
 from incident_service.auth.teams import ensure_organisation
 from incident_service.constants import StatisticsState
 from incident_service.crypto.receipts import new_submission_token
-from incident_service.intake.storage import parse_report, record_report
+from incident_service.intake.storage import record_report
+from incident_service.intake.validation import parse_report
 from incident_service.models import (
     MixingPoolEntry,
     Report,

@@ -5,7 +5,8 @@ How to add your endpoints (for example `/api/v1/summaries`):
 1. Put your routes on `incident_service.api.blueprint.blueprint` in a module of your own and
    import that module in `incident_service/api/__init__.py`, so that the blueprint is complete
    when the app registers it. Your errors then become problem details like everyone else's.
-2. In the same module, at import time, describe them::
+2. In the same module (or, when the description is long, in one of its own that the package
+   init imports too, like `api.reports_spec`), at import time, describe them::
 
        from incident_service.api.openapi import registry
 

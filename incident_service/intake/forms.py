@@ -1,7 +1,7 @@
 """The reporter's forms: what the browser sends, kept as typed, mapped onto the API's report body.
 
 The forms only carry input (and the CSRF token); they validate nothing themselves. Every rule
-lives in `services.intake.parse_report`, and its errors (keyed by API field paths such as
+lives in `intake.validation.parse_report`, and its errors (keyed by API field paths such as
 ``people.group_size``) are mapped back to the form field that shows them.
 """
 

@@ -1,9 +1,9 @@
-"""Intake: validate a report, seal it, store it, and hand the reporter a receipt.
+"""Intake's sealing and storing: seal a validated report, store it, and hand back a receipt.
 
 One path for every way a report arrives — the web form, the JSON API and the seed loader all
-call `parse_report` then `submit_report` — so that validation and sealing cannot drift apart.
-The report is committed before the receipt is returned; the pipeline is nudged only after the
-commit, and a failure to reach the broker never fails the submission.
+call `parse_report` (intake.validation) then `submit_report` — so that validation and sealing
+cannot drift apart. The report is committed before the receipt is returned; the pipeline is
+nudged only after the commit, and a failure to reach the broker never fails the submission.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ARRAY,
     Boolean,
@@ -53,7 +51,7 @@ from incident_service.crypto.receipts import (
     receipt_lookup_hash,
     submission_token_hash,
 )
-from incident_service.i18n import LANGUAGES
+from incident_service.intake.submission import RecordedReport, ReportSubmission, SubmissionResult
 from incident_service.keystore import current_keyring
 from incident_service.models import (
     MixingPoolEntry,
@@ -67,487 +65,6 @@ from incident_service.models import (
     utcnow,
 )
 from incident_service.pipeline import dispatch
-
-MAX_NARRATIVE = 20_000
-MAX_PLACE_TEXT = 500
-MAX_CONTACT = 200
-MAX_PAYMENT_RUB = 100_000_000
-SECTION_FORMAT_VERSION = 1
-FUTURE_GRACE = dt.timedelta(days=1)
-
-
-class InvalidReport(Exception):
-    """Input that cannot be stored. `errors` maps field paths (``people.group_size``) to
-    messages in the reporter's language (lazy strings, rendered at the edge)."""
-
-    def __init__(self, errors: Mapping[str, Any]) -> None:
-        super().__init__("invalid report: " + ", ".join(sorted(errors)))
-        self.errors = dict(errors)
-
-
-@dataclass(frozen=True)
-class People:
-    citizenship: list[str] = field(default_factory=list)
-    sex: str | None = None
-    age_band: str | None = None
-    legal_status: str | None = None
-    group_size: int = 1
-    women_involved: bool = False
-    children_involved: bool = False
-
-
-@dataclass(frozen=True)
-class Coercion:
-    contract_offered: bool = False
-    contract_signed: bool = False
-    citizenship_promised: bool = False
-    payment_offered_rub: int | None = None
-
-
-@dataclass(frozen=True)
-class Contact:
-    channel: str | None = None
-    value: str = ""
-
-
-@dataclass(frozen=True)
-class Consent:
-    statistics: bool
-    follow_up: bool = False
-    share_with_ombudsman: bool = False
-
-
-@dataclass(frozen=True)
-class ReportSubmission:
-    """A validated report. Field names are the JSON API's; the form maps onto them."""
-
-    language: str
-    incident_date: dt.date
-    date_precision: str
-    acts: list[str]
-    perpetrators: list[str]
-    location_type: str | None
-    country: str
-    region: str | None
-    airport: str | None
-    place_text: str
-    duration_hours: float | None
-    people: People
-    forced_labour_indicators: list[str]
-    coercion: Coercion
-    outcome: str
-    narrative: str
-    reporter_role: str | None
-    contact: Contact
-    consent: Consent
-
-    def statistical_section(self) -> dict[str, Any]:
-        """Coded answers only — the worker can open this, so no free text ever goes here."""
-        return {
-            "v": SECTION_FORMAT_VERSION,
-            "incident_date": self.incident_date.isoformat(),
-            "date_precision": self.date_precision,
-            "acts": self.acts,
-            "perpetrators": self.perpetrators,
-            "location_type": self.location_type,
-            "country": self.country,
-            "region": self.region,
-            "airport": self.airport,
-            "duration_hours": self.duration_hours,
-            "people": _plain(self.people),
-            "forced_labour_indicators": self.forced_labour_indicators,
-            "coercion": _plain(self.coercion),
-            "outcome": self.outcome,
-            "reporter_role": self.reporter_role,
-            "consent_statistics": self.consent.statistics,
-        }
-
-    def private_section(self) -> dict[str, Any]:
-        return {
-            "v": SECTION_FORMAT_VERSION,
-            "language": self.language,
-            "place_text": self.place_text,
-            "narrative": self.narrative,
-            "contact": _plain(self.contact),
-            "consent": _plain(self.consent),
-        }
-
-
-def _plain(group: object) -> dict[str, Any]:
-    """A flat answer group as a dict (what `dataclasses.asdict` does, without its deep copy,
-    which is a measurable share of intake's CPU time)."""
-    return {
-        f.name: list(value) if isinstance(value := getattr(group, f.name), list) else value
-        for f in fields(group)  # type: ignore[arg-type]
-    }
-
-
-@dataclass(frozen=True)
-class RecordedReport:
-    id: str
-    consent_statistics: bool
-
-
-@dataclass(frozen=True)
-class SubmissionResult:
-    report_id: str
-    receipt: str
-    created: bool  # False when the same submission token was seen before
-
-
-# --------------------------------------------------------------------------------------------
-# Validation
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.errors: dict[str, Any] = {}
-
-    def add(self, path: str, message: Any) -> None:
-        self.errors.setdefault(path, message)
-
-
-def _text(value: Any, path: str, errors: _Collector, *, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors.add(path, _l("This must be text."))
-        return ""
-    if len(value) > limit:
-        errors.add(path, _l("This is too long (at most %(limit)s characters).", limit=limit))
-        return ""
-    if "\x00" in value or not _encodable(value):
-        errors.add(path, _l("This contains characters that cannot be stored."))
-        return ""
-    return value
-
-
-def _encodable(value: str) -> bool:
-    """JSON can carry lone surrogates (``"\\ud800"``); UTF-8 cannot store them."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _code(
-    value: Any,
-    path: str,
-    vocabulary: taxonomy.Vocabulary,
-    errors: _Collector,
-    *,
-    required: bool = False,
-) -> str | None:
-    if value is None or value == "":
-        if required:
-            errors.add(path, _l("Please choose an answer."))
-        return None
-    if not isinstance(value, str) or value not in vocabulary:
-        errors.add(path, _l("This is not one of the choices offered."))
-        return None
-    return value
-
-
-def _codes(
-    value: Any,
-    path: str,
-    vocabulary: taxonomy.Vocabulary,
-    errors: _Collector,
-    *,
-    required: bool = False,
-) -> list[str]:
-    if value is None:
-        value = []
-    if not isinstance(value, list | tuple):
-        errors.add(path, _l("This must be a list of choices."))
-        return []
-    if len(value) > len(vocabulary):
-        errors.add(path, _l("Too many choices."))
-        return []
-    result: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or item not in vocabulary:
-            errors.add(path, _l("This is not one of the choices offered."))
-            return []
-        if item not in result:
-            result.append(item)
-    if required and not result:
-        errors.add(path, _l("Please choose at least one."))
-    return result
-
-
-def _bool(value: Any, path: str, errors: _Collector, *, required: bool = False) -> bool:
-    if value is None:
-        if required:
-            errors.add(path, _l("Please answer yes or no."))
-        return False
-    if isinstance(value, bool):
-        return value
-    errors.add(path, _l("Please answer yes or no."))
-    return False
-
-
-def _number(
-    value: Any,
-    path: str,
-    errors: _Collector,
-    *,
-    minimum: float,
-    maximum: float,
-    integer: bool,
-) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        errors.add(path, _l("This must be a number."))
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        errors.add(path, _l("This must be a number."))
-        return None
-    if integer and isinstance(value, float) and not value.is_integer():
-        errors.add(path, _l("This must be a whole number."))
-        return None
-    if value < minimum or value > maximum:
-        errors.add(
-            path,
-            _l("This must be between %(low)s and %(high)s.", low=int(minimum), high=int(maximum)),
-        )
-        return None
-    return float(value)
-
-
-def _mapping(value: Any, path: str, errors: _Collector) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        errors.add(path, _l("This must be a group of answers."))
-        return {}
-    return value
-
-
-def _incident_date(
-    value: Any, precision: str | None, errors: _Collector, *, today_: dt.date
-) -> dt.date | None:
-    if value is None or value == "":
-        errors.add("incident_date", _l("Please say roughly when it happened."))
-        return None
-    if not isinstance(value, str):
-        errors.add("incident_date", _l("This is not a valid date."))
-        return None
-    try:
-        if precision == "year":
-            parsed = dt.date(int(value[:4]), 1, 1) if len(value) in (4, 7, 10) else None
-        elif precision == "month":
-            parsed = (
-                dt.date(int(value[:4]), int(value[5:7]), 1)
-                if len(value) in (7, 10) and value[4] == "-"
-                else None
-            )
-        else:
-            parsed = dt.date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        errors.add("incident_date", _l("This is not a valid date."))
-        return None
-    if parsed.year < taxonomy.EARLIEST_INCIDENT_YEAR:
-        errors.add(
-            "incident_date",
-            _l("Reports about events before %(year)s cannot be accepted.", year=2000),
-        )
-        return None
-    # "Today" is judged in UTC, but a reporter in Vladivostok is up to 12 hours ahead of it:
-    # a day of grace keeps a same-day report from being refused as "in the future".
-    if parsed > today_ + FUTURE_GRACE:
-        errors.add("incident_date", _l("This date is in the future."))
-        return None
-    return parsed
-
-
-def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmission:
-    """Validate a report body (API names) and return it typed, or raise `InvalidReport`."""
-    errors = _Collector()
-    if not isinstance(data, Mapping):
-        raise InvalidReport({"": _l("The report must be a group of answers.")})
-    now = today_ or today()
-
-    language = data.get("language") or "ru"
-    if not isinstance(language, str) or language not in LANGUAGES:
-        errors.add("language", _l("This is not one of the choices offered."))
-        language = "ru"
-
-    precision = _code(
-        data.get("date_precision") or "day", "date_precision", taxonomy.DATE_PRECISIONS, errors
-    )
-    incident_date = _incident_date(data.get("incident_date"), precision, errors, today_=now)
-
-    acts = _codes(data.get("acts"), "acts", taxonomy.ACTS, errors, required=True)
-    perpetrators = _codes(data.get("perpetrators"), "perpetrators", taxonomy.PERPETRATORS, errors)
-    location_type = _code(
-        data.get("location_type"), "location_type", taxonomy.LOCATION_TYPES, errors
-    )
-    country = _code(data.get("country"), "country", taxonomy.COUNTRIES, errors, required=True)
-    region = _code(data.get("region"), "region", taxonomy.REGIONS, errors)
-    airport = _code(data.get("airport"), "airport", taxonomy.AIRPORTS, errors)
-    if region is not None and country not in (None, "RU"):
-        errors.add("region", _l("Regions can only be chosen for Russia."))
-    if airport is not None and country not in (None, "RU"):
-        errors.add("airport", _l("Airports can only be chosen for Russia."))
-    if airport is not None and region is None:
-        region = taxonomy.airport_region(airport)
-    place_text = _text(data.get("place_text"), "place_text", errors, limit=MAX_PLACE_TEXT)
-
-    duration = _number(
-        data.get("duration_hours"),
-        "duration_hours",
-        errors,
-        minimum=0,
-        maximum=taxonomy.MAX_DURATION_HOURS,
-        integer=False,
-    )
-
-    people_data = _mapping(data.get("people"), "people", errors)
-    group_size = _number(
-        people_data.get("group_size"),
-        "people.group_size",
-        errors,
-        minimum=1,
-        maximum=taxonomy.MAX_GROUP_SIZE,
-        integer=True,
-    )
-    people = People(
-        citizenship=_codes(
-            people_data.get("citizenship"), "people.citizenship", taxonomy.CITIZENSHIPS, errors
-        ),
-        sex=_code(people_data.get("sex"), "people.sex", taxonomy.SEXES, errors),
-        age_band=_code(people_data.get("age_band"), "people.age_band", taxonomy.AGE_BANDS, errors),
-        legal_status=_code(
-            people_data.get("legal_status"),
-            "people.legal_status",
-            taxonomy.LEGAL_STATUSES,
-            errors,
-        ),
-        group_size=int(group_size) if group_size is not None else 1,
-        women_involved=_bool(people_data.get("women_involved"), "people.women_involved", errors),
-        children_involved=_bool(
-            people_data.get("children_involved"), "people.children_involved", errors
-        ),
-    )
-
-    indicators = _codes(
-        data.get("forced_labour_indicators"),
-        "forced_labour_indicators",
-        taxonomy.FORCED_LABOUR_INDICATORS,
-        errors,
-    )
-
-    coercion_data = _mapping(data.get("coercion"), "coercion", errors)
-    payment = _number(
-        coercion_data.get("payment_offered_rub"),
-        "coercion.payment_offered_rub",
-        errors,
-        minimum=0,
-        maximum=MAX_PAYMENT_RUB,
-        integer=True,
-    )
-    coercion = Coercion(
-        contract_offered=_bool(
-            coercion_data.get("contract_offered"), "coercion.contract_offered", errors
-        ),
-        contract_signed=_bool(
-            coercion_data.get("contract_signed"), "coercion.contract_signed", errors
-        ),
-        citizenship_promised=_bool(
-            coercion_data.get("citizenship_promised"), "coercion.citizenship_promised", errors
-        ),
-        payment_offered_rub=int(payment) if payment is not None else None,
-    )
-
-    outcome = _code(data.get("outcome"), "outcome", taxonomy.OUTCOMES, errors) or "UNK"
-    narrative = _text(data.get("narrative"), "narrative", errors, limit=MAX_NARRATIVE)
-    reporter_role = _code(
-        data.get("reporter_role"), "reporter_role", taxonomy.REPORTER_ROLES, errors
-    )
-
-    contact_data = _mapping(data.get("contact"), "contact", errors)
-    contact = Contact(
-        channel=_code(
-            contact_data.get("channel"), "contact.channel", taxonomy.CONTACT_CHANNELS, errors
-        ),
-        value=_text(contact_data.get("value"), "contact.value", errors, limit=MAX_CONTACT),
-    )
-    if contact.value.strip() and contact.channel is None:
-        errors.add("contact.channel", _l("Please say how we can reach you."))
-
-    consent_data = _mapping(data.get("consent"), "consent", errors)
-    consent = Consent(
-        statistics=_bool(
-            consent_data.get("statistics"), "consent.statistics", errors, required=True
-        ),
-        follow_up=_bool(consent_data.get("follow_up"), "consent.follow_up", errors),
-        share_with_ombudsman=_bool(
-            consent_data.get("share_with_ombudsman"), "consent.share_with_ombudsman", errors
-        ),
-    )
-
-    unknown = set(data) - _TOP_LEVEL_FIELDS
-    for name in sorted(unknown)[:10]:
-        errors.add(str(name), _l("This field is not part of the report."))
-
-    if errors.errors:
-        raise InvalidReport(errors.errors)
-    assert incident_date is not None and precision is not None and country is not None
-    return ReportSubmission(
-        language=language,
-        incident_date=incident_date,
-        date_precision=precision,
-        acts=acts,
-        perpetrators=perpetrators,
-        location_type=location_type,
-        country=country,
-        region=region,
-        airport=airport,
-        place_text=place_text,
-        duration_hours=duration,
-        people=people,
-        forced_labour_indicators=indicators,
-        coercion=coercion,
-        outcome=outcome,
-        narrative=narrative,
-        reporter_role=reporter_role,
-        contact=contact,
-        consent=consent,
-    )
-
-
-_TOP_LEVEL_FIELDS = frozenset(
-    {
-        "language",
-        "incident_date",
-        "date_precision",
-        "acts",
-        "perpetrators",
-        "location_type",
-        "country",
-        "region",
-        "airport",
-        "place_text",
-        "duration_hours",
-        "people",
-        "forced_labour_indicators",
-        "coercion",
-        "outcome",
-        "narrative",
-        "reporter_role",
-        "contact",
-        "consent",
-    }
-)
-
-
-# --------------------------------------------------------------------------------------------
-# Sealing and storing
 
 
 def _canonical(document: Mapping[str, Any]) -> bytes:
@@ -679,17 +196,25 @@ def record_report(
         "deletion_requested": False,
         "unread_for_caseworkers": 0,
     }
-    index_key = ring.require_index_key().secret
-    facet_rows = [
+    facet_rows = _facet_rows(
+        submission, report_id, organisation_id, ring.require_index_key().secret
+    )
+    pool_row = {"report_id": report_id, "queued_at": utcnow()} if consented else None
+    _insert_report_rows(row, facet_rows, pool_row)
+    return RecordedReport(id=report_id, consent_statistics=consented), receipt
+
+
+def _facet_rows(
+    submission: ReportSubmission, report_id: str, organisation_id: int, index_key: bytes
+) -> list[dict[str, Any]]:
+    """The report's facet rows: blind-index tags the case queue filters on."""
+    return [
         {
             "report_id": report_id,
             "tag": bindings.facet_tag(index_key, organisation_id, facet, value),
         }
         for facet, value in report_facets(submission)
     ]
-    pool_row = {"report_id": report_id, "queued_at": utcnow()} if consented else None
-    _insert_report_rows(row, facet_rows, pool_row)
-    return RecordedReport(id=report_id, consent_statistics=consented), receipt
 
 
 def _insert_report_rows(

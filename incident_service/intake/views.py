@@ -48,12 +48,9 @@ from incident_service.intake.reporter_access import (
     send_reporter_message,
     withdraw_statistics_consent,
 )
-from incident_service.intake.storage import (
-    InvalidReport,
-    bind_submission_token,
-    parse_report,
-    submit_report,
-)
+from incident_service.intake.storage import bind_submission_token, submit_report
+from incident_service.intake.submission import InvalidReport
+from incident_service.intake.validation import parse_report
 from incident_service.models import db, today
 from incident_service.pipeline import dispatch
 
