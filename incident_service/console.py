@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from incident_service import create_app
+from incident_service.cli.keys import keys_group
 from incident_service.settings import UnsafeConfiguration
 
 
@@ -23,6 +24,12 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
 def main() -> None:
     """Incident Service: encrypted incident reports, case handling and safe statistics."""
+
+
+# `keys` sits on the group itself as well as on the app: `keys generate --out DIR` must run
+# where no app can start yet (production settings before the keys exist) and must write
+# nothing but DIR. Its siblings that need the app (`show`, `rotate`) load it themselves.
+main.add_command(keys_group)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,9 @@ def pipeline_checks() -> dict[str, Any]:
 
     checks: dict[str, Any] = {"database": database_ok()}
     if eager_mode():
-        checks.update(mode="eager", broker=None, worker=None)
+        # Tasks run in-process; a broker that is configured all the same is still reported.
+        configured = bool(current_app.config.get("REDIS_CONFIGURED"))
+        checks.update(mode="eager", broker=broker_ok() if configured else None, worker=None)
     else:
         broker = broker_ok()
         checks.update(mode="worker", broker=broker, worker=worker_ok() if broker else False)

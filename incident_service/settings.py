@@ -58,6 +58,9 @@ class Config:
     SECRET_KEY: str | None = None
     DATABASE_URL: str = ""
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    # Whether REDIS_URL was given (rather than the default): a configured broker means tasks go
+    # to it unless CELERY_EAGER=1 says otherwise, and /healthz reports on it either way.
+    REDIS_CONFIGURED: bool = False
     CELERY_EAGER: bool = True
     KEYS_DIR: str = ""
     HPKE_SUITE: str = "mlkem768-x25519"
@@ -109,8 +112,11 @@ class Config:
         database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance) / 'incident.db'}"
         if database_url.startswith("postgresql://"):
             database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        redis_configured = bool(env.get("REDIS_URL"))
         redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-        eager = _flag(env.get("CELERY_EAGER"), default=incident_env != "production")
+        eager = _flag(
+            env.get("CELERY_EAGER"), default=incident_env != "production" and not redis_configured
+        )
         limiter_default = "memory://" if eager else redis_url
         return cls(
             INCIDENT_ENV=incident_env,
@@ -119,6 +125,7 @@ class Config:
             SECRET_KEY=env.get("SECRET_KEY") or None,
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
+            REDIS_CONFIGURED=redis_configured,
             CELERY_EAGER=eager,
             KEYS_DIR=env.get("KEYS_DIR") or str(Path(instance) / "keys"),
             HPKE_SUITE=env.get("HPKE_SUITE", "mlkem768-x25519"),

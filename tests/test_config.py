@@ -160,3 +160,31 @@ def test_does_the_web_process_refuse_a_team_key_bootstrap_file(tmp_path):
     (tmp_path / "keys" / "team-default.key").write_text("{}")
     with pytest.raises(UnsafeConfiguration, match=r"^KEYS_DIR: team-default.key holds a team"):
         create_app(Config.from_env(env))
+
+
+def test_does_setting_redis_url_alone_send_tasks_to_the_broker(tmp_path):
+    """An operator who points the web at Redis and starts a worker must see the worker used."""
+    configured = Config.from_env(
+        {"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/3"}
+    )
+    assert configured.CELERY_EAGER is False
+    assert configured.RATELIMIT_STORAGE_URI == "redis://127.0.0.1:6379/3"
+    forced = Config.from_env(
+        {"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://x/3", "CELERY_EAGER": "1"}
+    )
+    assert forced.CELERY_EAGER is True
+
+
+def test_does_healthz_report_a_configured_broker_even_in_eager_mode(tmp_path):
+    from incident_service.health import pipeline_checks
+
+    config = Config.from_env(
+        {"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0", "CELERY_EAGER": "1"}
+    )
+    app = create_app(config)
+    with app.app_context():
+        from incident_service.resources import upgrade_database
+
+        upgrade_database()
+        checks = pipeline_checks()
+    assert checks["mode"] == "eager" and checks["broker"] is False
