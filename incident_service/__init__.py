@@ -64,7 +64,9 @@ def _load_keys(app: Flask, settings: Config) -> None:
         created = keystore.generate_keys(
             keys_dir, suite=SuiteId.from_name(settings.HPKE_SUITE), development=True
         )
-        if created or settings.INCIDENT_ENV == "development":
+        # Said once when the keys are made; serving says it again (`run`, wsgi), other commands
+        # stay quiet, so that `make run` does not print it three times.
+        if created:
             keystore.warn_development(keys_dir)
     ring = keystore.load_keyring(keys_dir, role=settings.PROCESS_ROLE)
     app.extensions["incident_keys"] = ring

@@ -6,9 +6,9 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo, run_command
 
-from incident_service import create_app
+from incident_service import create_app, keystore
 from incident_service.cli.keys import keys_group
 from incident_service.settings import UnsafeConfiguration
 
@@ -30,6 +30,27 @@ def main() -> None:
 # where no app can start yet (production settings before the keys exist) and must write
 # nothing but DIR. Its siblings that need the app (`show`, `rotate`) load it themselves.
 main.add_command(keys_group)
+
+
+@click.pass_context
+def _run_with_notice(ctx: click.Context, /, **options: object) -> None:
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    ring = app.extensions["incident_keys"]
+    if ring.development:
+        keystore.warn_development(ring.keys_dir)
+    ctx.invoke(run_command, **options)
+
+
+# Flask's development server, saying once that it serves with development keys.
+main.add_command(
+    click.Command(
+        "run",
+        callback=_run_with_notice,
+        params=run_command.params,
+        help=run_command.help,
+        short_help=run_command.short_help,
+    )
+)
 
 
 if __name__ == "__main__":

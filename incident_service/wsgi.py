@@ -6,7 +6,7 @@ import sys
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from incident_service import create_app
+from incident_service import create_app, keystore
 from incident_service.settings import Config, UnsafeConfiguration
 
 try:
@@ -16,6 +16,8 @@ try:
 except UnsafeConfiguration as exc:
     print(f"refusing to start: {exc}", file=sys.stderr)
     sys.exit(2)
+if app.extensions["incident_keys"].development:
+    keystore.warn_development(app.extensions["incident_keys"].keys_dir)
 
 # Only as many forwarded hops as there are proxies we run (TRUSTED_PROXIES). The forwarded
 # address feeds only the daily-keyed rate-limit hash; it is never stored or logged.

@@ -6,6 +6,7 @@ files nothing. The pipeline is nudged once at the end rather than once per repor
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import click
@@ -75,6 +76,14 @@ def load_demo_reports(*, count: int = DEFAULT_COUNT) -> SeedResult:
     return result
 
 
+def last_finished_quarter(day: dt.date) -> str:
+    """The quarter before `day`'s, e.g. "2026-Q3" on 2026-12-03: it lies inside the demo data."""
+    year, quarter = day.year, (day.month - 1) // 3
+    if quarter == 0:
+        year, quarter = year - 1, 4
+    return f"{year}-Q{quarter}"
+
+
 @click.command("seed")
 @click.option("--count", default=DEFAULT_COUNT, show_default=True, help="How many reports.")
 @with_appcontext
@@ -92,6 +101,11 @@ def seed_command(count: int) -> None:
         click.echo("receipts of demo reports with a question from the case team (try /status):")
         for receipt in result.demo_receipts:
             click.echo(f"  {format_receipt(receipt)}")
+    quarter = last_finished_quarter(today())
+    click.echo(
+        "the demo reports describe the twelve months before today; a release to try:\n"
+        f"  incident-service summaries generate --period {quarter}"
+    )
     demo_accounts, _ = load_demo_accounts()
     click.echo(
         "demo staff accounts (log in at /login; the one-time password works until the first "

@@ -35,11 +35,17 @@ def init_command() -> None:
     organisation = ensure_organisation()
     db.session.commit()
     path = bootstrap_path(keys_dir, organisation.slug)
-    if path.exists():
+    if path.exists() and settings.is_production:
         click.echo(
-            f"team key bootstrap file: {path}\n"
-            "  grant it to your first supervisor (`incident-service users create EMAIL "
-            "--role supervisor`), then move it offline."
+            f"ACTION NEEDED: the team key is in the clear in {path}.\n"
+            "  Create your first supervisor (`incident-service users create EMAIL --role "
+            "supervisor`, which grants it), then move this file offline: web and worker refuse "
+            "to start beside it."
+        )
+    elif path.exists():
+        click.echo(
+            "team key: kept in the development keys folder; `incident-service seed` grants it "
+            "to the demo caseworker and supervisor. Nothing to do."
         )
 
 
