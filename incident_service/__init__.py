@@ -9,6 +9,7 @@ from flask import Flask, Response
 
 from incident_service import keystore
 from incident_service.auth import configure_login
+from incident_service.body_limits import GuardedRequest, RequestBodyGuard
 from incident_service.crypto import SuiteId
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
 from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
@@ -29,6 +30,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
     )
+    app.request_class = GuardedRequest
     app.config.update(settings.as_flask_config())
     app.config.update(overrides)
     app.extensions["incident_config"] = settings
@@ -49,6 +51,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     _register_blueprints(app)
     _register_template_globals(app)
     app.after_request(_after_request)
+    app.wsgi_app = RequestBodyGuard(  # type: ignore[method-assign]
+        app.wsgi_app,
+        max_length=settings.MAX_CONTENT_LENGTH,
+        read_timeout=settings.REQUEST_READ_TIMEOUT,
+    )
 
     from incident_service.cli import register_commands
 

@@ -84,6 +84,9 @@ class Config:
     RATELIMIT_STORAGE_URI: str = "memory://"
     # Reports are short; a narrative of 20,000 characters in Cyrillic is about 40 KB.
     MAX_CONTENT_LENGTH: int = 256 * 1024
+    # Seconds a client may stay silent while sending a request body (gunicorn): a phone on a
+    # bad link stalls for seconds, not for the minutes a deliberate slow upload would.
+    REQUEST_READ_TIMEOUT: int = 20
     DEFAULT_LANGUAGE: str = "ru"
     # Bearer token that monitoring sends to /healthz to see pipeline details (empty: only on a
     # developer's machine).
@@ -142,6 +145,7 @@ class Config:
             SESSION_IDLE_MINUTES=_int(env, "SESSION_IDLE_MINUTES", 30),
             RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI") or limiter_default,
             MAX_CONTENT_LENGTH=_int(env, "MAX_CONTENT_LENGTH", 256 * 1024),
+            REQUEST_READ_TIMEOUT=_int(env, "REQUEST_READ_TIMEOUT", 20),
             DEFAULT_LANGUAGE=env.get("DEFAULT_LANGUAGE", "ru"),
             HEALTHZ_TOKEN=env.get("HEALTHZ_TOKEN", ""),
             TRUSTED_PROXIES=_int(env, "TRUSTED_PROXIES", 0),
