@@ -280,7 +280,7 @@ def p90_ms(samples: list[float]) -> float:
 def run(reports: int, runs: int) -> None:
     from incident_service import create_app
     from incident_service.auth import teams
-    from incident_service.cases import triage
+    from incident_service.cases import queue as case_queue
     from incident_service.models import db
 
     engine = sa.create_engine(POSTGRES_URL)
@@ -324,9 +324,9 @@ def run(reports: int, runs: int) -> None:
 
             def query_only() -> float:
                 with app.app_context():
-                    statement = triage.queue_statement(
+                    statement = case_queue.queue_statement(
                         organisation_id=organisation_id,
-                        filters=triage.QueueFilters(),
+                        filters=case_queue.QueueFilters(),
                         viewer_id=viewer_id,
                         index_key=index_key,
                         page=1,
@@ -334,18 +334,18 @@ def run(reports: int, runs: int) -> None:
                     began = time.perf_counter()
                     rows = list(db.session.scalars(statement))
                     took = time.perf_counter() - began
-                    assert len(rows) == triage.PAGE_SIZE + 1
+                    assert len(rows) == case_queue.PAGE_SIZE + 1
                     db.session.remove()
                 return took
 
-            real_summarise = triage.summarise
+            real_summarise = case_queue.summarise
 
             def page(decrypt: bool) -> float:
-                triage.summarise = real_summarise if decrypt else (lambda report, key: None)
+                case_queue.summarise = real_summarise if decrypt else (lambda report, key: None)
                 began = time.perf_counter()
                 response = client.get("/cases/")
                 took = time.perf_counter() - began
-                triage.summarise = real_summarise
+                case_queue.summarise = real_summarise
                 body = response.get_data(as_text=True)
                 assert response.status_code == 200
                 assert body.count('href="/cases/') - body.count('href="/cases/?') >= 50

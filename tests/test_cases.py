@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from incident_service.auth import teams
-from incident_service.cases import messaging, triage
+from incident_service.cases import messaging, queue
 from incident_service.constants import MessageAuthor, ReportStatus, Role
 from incident_service.models import (
     AuditEntry,
@@ -100,7 +100,7 @@ def test_does_the_queue_show_fifty_rows_a_page(app, desk):
         made = {submit(narrative=f"SYNTHETIC report {n}").report_id for n in range(53)}
     first = _queue_ids(client)
     second = _queue_ids(client, "?page=2")
-    assert len(first) == triage.PAGE_SIZE
+    assert len(first) == queue.PAGE_SIZE
     assert len(second) == 3
     assert set(first) | set(second) == made
     page = client.get("/cases/").get_data(as_text=True)

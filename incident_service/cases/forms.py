@@ -21,12 +21,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from incident_service import taxonomy
 from incident_service.cases.export import EXPORT_PARTS
-from incident_service.cases.triage import (
-    MAX_NOTE_LENGTH,
-    PRIORITIES,
-    VERIFICATION_LEVELS,
-    QueueFilters,
-)
+from incident_service.cases.queue import QueueFilters
+from incident_service.cases.triage import MAX_NOTE_LENGTH, PRIORITIES, VERIFICATION_LEVELS
 from incident_service.constants import ReportStatus
 from incident_service.numbers import ascii_int
 

@@ -31,6 +31,7 @@ from incident_service.auth.teams import TeamKeyUnavailable
 from incident_service.cases import deletion as report_deletion
 from incident_service.cases import events, messaging, team_access, triage
 from incident_service.cases import export as case_export
+from incident_service.cases import queue as case_queue
 from incident_service.cases.forms import (
     EXPORT_LABELS,
     PRIORITY_LABELS,
@@ -106,7 +107,7 @@ def queue(team_key: RecipientPrivateKey) -> ResponseReturnValue:
     principal = current_staff()
     filters = parse_filters(request.args)
     page = parse_page(request.args)
-    result = triage.load_queue(
+    result = case_queue.load_queue(
         organisation_id=principal.organisation_id,
         filters=filters,
         viewer_id=principal.id,

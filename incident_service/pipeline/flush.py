@@ -363,6 +363,30 @@ def _settle(session: Session, batch: _Batch, written: _Written) -> FlushResult:
     if not ids:
         session.rollback()
         return result
+    # Tags are read after the reports are locked: a withdrawal deletes a record only under its
+    # report's lock, so the tags seen here still hold when this transaction commits.
+    current = _lock_reports(session, ids)
+    present = _present_tags(session, [batch.tags[report_id] for report_id in ids])
+    settlement = _plan_settlement(batch, ids, current, present, result)
+    _apply_settlement(session, settlement)
+    session.commit()
+    return result
+
+
+_Target = tuple[StatisticsState, str | None]
+
+
+@dataclass(frozen=True)
+class _Settlement:
+    """What settling writes: each report's new state (with a failure reason), grouped so that
+    one UPDATE sets a group, and the reports whose pool rows are deleted."""
+
+    targets: dict[_Target, list[str]]
+    leave_pool: list[str]
+
+
+def _lock_reports(session: Session, ids: Sequence[str]) -> dict[str, Any]:
+    """Read the batch's reports as they are now, under their row locks (PostgreSQL)."""
     query = (
         select(
             Report.id,
@@ -376,12 +400,21 @@ def _settle(session: Session, batch: _Batch, written: _Written) -> FlushResult:
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    current = {row[0]: row for row in session.execute(query)}
-    present = _present_tags(session, [batch.tags[report_id] for report_id in ids])
+    return {row[0]: row for row in session.execute(query)}
+
+
+def _plan_settlement(
+    batch: _Batch,
+    ids: Sequence[str],
+    current: dict[str, Any],
+    present: set[bytes],
+    result: FlushResult,
+) -> _Settlement:
+    """Decide each report's new state and whether it leaves the pool, counting the outcome in
+    `result` (no database access)."""
     candidate_ids = {report_id for report_id, _ in batch.candidates.values()}
     in_pipeline = (StatisticsState.WAITING.value, StatisticsState.RECORDED.value)
-
-    targets: dict[tuple[StatisticsState, str | None], list[str]] = {}
+    targets: dict[_Target, list[str]] = {}
     leave_pool: list[str] = []
     for report_id in ids:
         row = current.get(report_id)
@@ -392,7 +425,7 @@ def _settle(session: Session, batch: _Batch, written: _Written) -> FlushResult:
         counts = counts_for_statistics(
             consent_statistics=consent, status=status, deletion_requested=deletion_requested
         )
-        target: tuple[StatisticsState, str | None] | None = None
+        target: _Target | None = None
         if batch.tags[report_id] in present:
             target = (StatisticsState.RECORDED, None)
             if not counts:
@@ -420,14 +453,19 @@ def _settle(session: Session, batch: _Batch, written: _Written) -> FlushResult:
         if target is not None:
             targets.setdefault(target, []).append(report_id)
         leave_pool.append(report_id)
-    if leave_pool:
+    return _Settlement(targets=targets, leave_pool=leave_pool)
+
+
+def _apply_settlement(session: Session, settlement: _Settlement) -> None:
+    """Delete the settled reports' pool rows, then set their states (not committed)."""
+    if settlement.leave_pool:
         session.execute(
-            delete(MixingPoolEntry).where(among(session, MixingPoolEntry.report_id, leave_pool))
+            delete(MixingPoolEntry).where(
+                among(session, MixingPoolEntry.report_id, settlement.leave_pool)
+            )
         )
-    for (state_value, error_reason), members in targets.items():
+    for (state_value, error_reason), members in settlement.targets.items():
         set_state(session, members, state_value, error_reason)
-    session.commit()
-    return result
 
 
 def _withdraw_settled(total: FlushResult) -> None:
