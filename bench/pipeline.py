@@ -125,7 +125,9 @@ def _requeue_backlog() -> None:
     """Put every report back into the mixing pool, as before the first run, and vacuum."""
     _delete_statistical_records()
     db.session.execute(
-        sa.text("INSERT INTO mixing_pool (report_id, queued_at) SELECT id, now() FROM reports")
+        sa.text(
+            "INSERT INTO mixing_pool (report_id, queued_on) SELECT id, CURRENT_DATE FROM reports"
+        )
     )
     db.session.execute(sa.text("UPDATE reports SET statistics_state = 'waiting'"))
     db.session.commit()

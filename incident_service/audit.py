@@ -2,6 +2,12 @@
 release is an entry chained to the one before, so that altering or removing a row breaks the
 chain at that row (`incident-service audit verify`).
 
+Times are coarse on purpose. An entry about a report, and every reporter action, records the day
+only (midnight UTC); staff-only matters (logins, accounts, tokens, releases) record the minute.
+A reporter's actions join the chain after their day has ended, all of the day at once in random
+order (`fold_reporter_actions`), so that neither a time nor a place in the chain between timed
+staff entries ties a report to a moment a provider's connection records could name.
+
 Each link is an HMAC-SHA256 under `audit.key`, a key file the web and worker processes hold and
 the database does not: someone who can only write to the database cannot forge a consistent
 chain after changing a row. Cutting entries off the end leaves a shorter valid chain, which is
@@ -15,16 +21,20 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from incident_service.keystore import current_keyring
-from incident_service.models import AuditEntry, db, utcnow
+from incident_service.models import AuditEntry, PendingReporterAction, db, today, utcnow
 
 GENESIS_HASH = "0" * 64
+# Objects whose entries may keep the minute: they never name a report or a reporter.
+STAFF_OBJECTS = frozenset({"user", "api_token", "release", "organisation"})
+_shuffle = random.SystemRandom().shuffle
 
 
 class AuditChainBroken(Exception):
@@ -93,6 +103,14 @@ def _lock_chain() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
 
 
+def entry_time(object_type: str, now: dt.datetime | None = None) -> dt.datetime:
+    """The time an entry records: the minute for staff-only objects, else the day."""
+    moment = now or utcnow()
+    if object_type in STAFF_OBJECTS:
+        return moment.replace(second=0, microsecond=0)
+    return dt.datetime.combine(moment.date(), dt.time())
+
+
 def record(
     action: str,
     *,
@@ -100,6 +118,7 @@ def record(
     object_type: str = "",
     object_id: str = "",
     detail: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEntry:
     """Append an entry in the caller's transaction (the caller commits).
 
@@ -108,7 +127,7 @@ def record(
     _lock_chain()
     last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
-        at=utcnow(),
+        at=at if at is not None else entry_time(object_type),
         actor_id=actor_id,
         action=action,
         object_type=object_type,
@@ -120,6 +139,52 @@ def record(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def record_reporter_action(
+    action: str, *, report_id: str, detail: Mapping[str, Any] | None = None
+) -> None:
+    """Hold a reporter's action until its day has ended (no commit); `fold_reporter_actions`
+    then puts it in the chain."""
+    db.session.add(
+        PendingReporterAction(
+            action=action, report_id=report_id, detail=_canonical_detail(detail), on_day=today()
+        )
+    )
+
+
+def fold_reporter_actions(*, before: dt.date | None = None) -> int:
+    """Append the reporter actions of every day before `before` (default: today) to the chain,
+    each day's in random order and timed at its midnight, then commit. Returns how many."""
+    cutoff = before or today()
+    pending = list(
+        db.session.scalars(
+            select(PendingReporterAction)
+            .where(PendingReporterAction.on_day < cutoff)
+            .order_by(PendingReporterAction.on_day)
+        )
+    )
+    by_day: dict[dt.date, list[PendingReporterAction]] = {}
+    for action in pending:
+        by_day.setdefault(action.on_day, []).append(action)
+    for day, actions in sorted(by_day.items()):
+        _shuffle(actions)
+        for action in actions:
+            record(
+                action.action,
+                object_type="report",
+                object_id=action.report_id,
+                detail=json.loads(action.detail),
+                at=dt.datetime.combine(day, dt.time()),
+            )
+    if pending:
+        db.session.execute(
+            delete(PendingReporterAction).where(
+                PendingReporterAction.id.in_([action.id for action in pending])
+            )
+        )
+    db.session.commit()
+    return len(pending)
 
 
 def verify_chain(*, expected_head: str | None = None) -> ChainReport:
@@ -147,3 +212,26 @@ def verify_chain(*, expected_head: str | None = None) -> ChainReport:
             last_id, "the head recorded earlier is no longer in the chain (entries removed)"
         )
     return ChainReport(entries=count, last_hash=prev_hash)
+
+
+def coarsen_chain() -> tuple[str, str, int]:
+    """Check the chain, then give every entry the time this version would have recorded
+    (`entry_time`) and recompute every link; commit. Returns (old head, new head, changed)."""
+    old = verify_chain()
+    key = _audit_key()
+    _lock_chain()
+    prev_hash = GENESIS_HASH
+    changed = 0
+    for entry in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        coarse = entry_time(entry.object_type, entry.at)
+        if entry.action.startswith("reporter."):
+            coarse = dt.datetime.combine(entry.at.date(), dt.time())
+        if coarse != entry.at:
+            entry.at = coarse
+            changed += 1
+        entry.prev_hash = prev_hash
+        entry.entry_hash = _entry_hash(entry, key)
+        prev_hash = entry.entry_hash
+    record("audit.coarsened", object_type="organisation", detail={"previous_head": old.last_hash})
+    db.session.commit()
+    return old.last_hash, verify_chain().last_hash, changed

@@ -322,8 +322,9 @@ class Intervention(db.Model):  # type: ignore[name-defined,misc]
 class MixingPoolEntry(db.Model):  # type: ignore[name-defined,misc]
     """A consenting report waiting to be anonymised in the next shuffled batch.
 
-    The row (and its time) is deleted when the batch is written, so nothing outlives the
-    batch that could tie a record to the moment its report arrived.
+    The row is deleted when the batch is written. It keeps the day the report was queued, never
+    the time: a time to the second beside a report id dates the submission for anyone holding
+    a provider's connection records.
     """
 
     __tablename__ = "mixing_pool"
@@ -331,7 +332,7 @@ class MixingPoolEntry(db.Model):  # type: ignore[name-defined,misc]
     report_id: Mapped[str] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
-    queued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    queued_on: Mapped[dt.date] = mapped_column(Date, default=today, index=True)
 
 
 class StatisticalRecord(db.Model):  # type: ignore[name-defined,misc]
@@ -480,7 +481,11 @@ class PrivacyLedgerEntry(db.Model):  # type: ignore[name-defined,misc]
 
 
 class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
-    """One hash-chained entry: entry_hash = SHA-256(prev_hash || canonical fields)."""
+    """One hash-chained entry: entry_hash = HMAC(prev_hash || canonical fields).
+
+    `at` is the day (midnight UTC) for anything about a report and for reporter actions, and
+    the minute for staff-only matters (logins, accounts, tokens, releases): see `audit.py`.
+    """
 
     __tablename__ = "audit_log"
 
@@ -493,3 +498,17 @@ class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class PendingReporterAction(db.Model):  # type: ignore[name-defined,misc]
+    """A reporter's action (a message, consent withdrawn, deletion asked) waiting to join the
+    audit chain. Entries join after their day has ended, all of a day at once in random order,
+    so that their place in the chain between timed staff entries cannot date them."""
+
+    __tablename__ = "pending_reporter_actions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    on_day: Mapped[dt.date] = mapped_column(Date, default=today, index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    report_id: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -276,8 +276,9 @@ def test_can_a_partner_app_send_a_message_withdraw_and_ask_for_deletion(app, cli
     with app.app_context():
         report = db.session.query(Report).one()
         assert (report.consent_statistics, report.deletion_requested) == (False, True)
-        # One withdrawal for the consent, one for the deletion request (idempotent).
-        assert sent == [(dispatch.TASK_PIPELINE_WITHDRAW, (report.id,))] * 2
+        # One reconciliation for the consent, one for the deletion request; neither names the
+        # report, so no message in Redis ties it to the moment the reporter acted.
+        assert sent == [(dispatch.TASK_PIPELINE_RECONCILE, ())] * 2
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from incident_service.constants import StatisticsState
-from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db, utcnow
+from incident_service.models import MixingPoolEntry, Report, StatisticalRecord, db, today
 from incident_service.pipeline import flush as flushing
 from incident_service.pipeline.anonymise import withdrawal_tag
 from incident_service.pipeline.flush import (
@@ -70,8 +70,11 @@ def overdue_app(tmp_path: Path, backend: str) -> Iterator[Flask]:
 
 
 def _age_pool(app: Flask) -> None:
-    old = utcnow() - dt.timedelta(seconds=app.config["ANONYMISE_MAX_WAIT"] + 1)
-    db.session.execute(sa.update(MixingPoolEntry).values(queued_at=old))
+    """As if the reports were queued yesterday: the pool keeps the day, not the time, so the
+    default wait (6 h) rounds up to one whole day."""
+    assert app.config["ANONYMISE_MAX_WAIT"] <= 24 * 3600
+    yesterday = today() - dt.timedelta(days=1)
+    db.session.execute(sa.update(MixingPoolEntry).values(queued_on=yesterday))
     db.session.commit()
 
 

@@ -268,6 +268,8 @@ def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_pa
         dispatch.TASK_PIPELINE_SWEEP,
         dispatch.TASK_PIPELINE_WITHDRAW,
         dispatch.TASK_PIPELINE_RESTORE,
+        dispatch.TASK_PIPELINE_RECONCILE,
+        dispatch.TASK_AUDIT_FOLD,
         dispatch.TASK_RETENTION_PURGE,
     }
     assert pipeline_tasks <= set(found["tasks"])
@@ -275,6 +277,7 @@ def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_pa
     assert set(found["schedule"]) == {
         dispatch.TASK_PIPELINE_NUDGE,
         dispatch.TASK_PIPELINE_SWEEP,
+        dispatch.TASK_AUDIT_FOLD,
         dispatch.TASK_RETENTION_PURGE,
         dispatch.TASK_RELEASE_GENERATE,
     }

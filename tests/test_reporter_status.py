@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 
 import pytest
 from sqlalchemy import select
 
+from incident_service import audit
 from incident_service.cases.messaging import post_message, read_thread, reporter_private_key
 from incident_service.constants import MessageAuthor, ReportStatus
 from incident_service.crypto.receipts import format_receipt
-from incident_service.models import AuditEntry, Message, Report, db
+from incident_service.models import AuditEntry, Message, Report, db, today
 from incident_service.pipeline import dispatch
 from tests.factories import submit
 from tests.reporter_helpers import text_of
@@ -127,10 +129,14 @@ def test_can_a_reporter_answer_and_the_case_team_read_it(app, client):
             (MessageAuthor.REPORTER, "SYNTHETIC more: it was Tuesday")
         ]
         assert report.unread_for_caseworkers == 1
+        # The entry joins the audit chain once the day is over, timed at its midnight.
+        assert audit.fold_reporter_actions() == 0
+        assert audit.fold_reporter_actions(before=today() + dt.timedelta(days=1)) == 1
         (entry,) = db.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "reporter.message")
         ).all()
         assert entry.object_id == report_id and entry.actor_id is None
+        assert entry.at == dt.datetime.combine(today(), dt.time())
         assert "Tuesday" not in str(entry.detail)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from celery.schedules import crontab
 
 from incident_service.pipeline.dispatch import (
+    TASK_AUDIT_FOLD,
     TASK_PIPELINE_NUDGE,
     TASK_PIPELINE_SWEEP,
     TASK_RETENTION_PURGE,
@@ -32,6 +33,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": TASK_PIPELINE_SWEEP,
         "schedule": SWEEP_SECONDS,
         "options": {"expires": SWEEP_SECONDS - 30},
+    },
+    # Reporter actions of days that have ended join the audit chain (see incident_service.audit).
+    "audit-fold": {
+        "task": TASK_AUDIT_FOLD,
+        "schedule": crontab(minute=7),
+        "options": {"expires": 3000},
     },
     # Daily, at a quiet hour (UTC).
     "retention-purge": {

@@ -16,6 +16,7 @@ from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from incident_service import audit
 from incident_service.pipeline import dispatch, retention, withdrawal
 from incident_service.pipeline.flush import flush as flush_pool
 from incident_service.pipeline.flush import flush_if_due
@@ -71,6 +72,21 @@ def restore(report_id: str) -> str:
     if outcome is withdrawal.WithdrawalOutcome.REQUEUED:
         flush_if_due()
     return outcome.value
+
+
+@shared_task(name=dispatch.TASK_PIPELINE_RECONCILE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]
+def reconcile() -> dict[str, int]:
+    """A reporter withdrew consent or asked for deletion: find what changed by state, bring
+    the statistics in line, and write a batch if one is now due."""
+    result = withdrawal.reconcile_statistics()
+    flush_if_due()
+    return {"withdrawn": result.withdrawn, "restored": result.restored}
+
+
+@shared_task(name=dispatch.TASK_AUDIT_FOLD, **_COMMON, **_SMALL_LIMITS)  # type: ignore[untyped-decorator]
+def fold_reporter_actions() -> int:
+    """Hourly: reporter actions of days that have ended join the audit chain."""
+    return audit.fold_reporter_actions()
 
 
 @shared_task(name=dispatch.TASK_RETENTION_PURGE, **_COMMON, **_BATCH_LIMITS)  # type: ignore[untyped-decorator]

@@ -258,7 +258,7 @@ def post_withdraw_consent() -> ResponseReturnValue:
     changed = withdraw_statistics_consent(access)
     db.session.commit()
     if changed:
-        dispatch.enqueue(dispatch.TASK_PIPELINE_WITHDRAW, access.report.id)
+        dispatch.statistics_changed()
     return jsonify(_status_document(access))
 
 
@@ -269,7 +269,7 @@ def post_deletion_request() -> ResponseReturnValue:
     requested = request_deletion(access)
     db.session.commit()
     if requested:  # the statistics go at once; the sweep makes up for a lost message
-        dispatch.enqueue(dispatch.TASK_PIPELINE_WITHDRAW, access.report.id)
+        dispatch.statistics_changed()
     response = jsonify(_status_document(access))
     response.status_code = 202
     return response

@@ -77,8 +77,8 @@ def status_command() -> None:
     current = status()
     click.echo(f"awaiting anonymisation   {current.awaiting_anonymisation}")
     click.echo(f"waiting in mixing pool   {current.waiting_in_pool}")
-    if current.oldest_wait_hours is not None:
-        click.echo(f"oldest has waited        {current.oldest_wait_hours} h")
+    if current.oldest_wait_days is not None:
+        click.echo(f"oldest has waited        {current.oldest_wait_days} day(s)")
     click.echo(f"batch due                {'yes' if current.flush_due else 'no'}")
     click.echo(f"awaiting withdrawal      {current.awaiting_withdrawal}")
     click.echo(f"awaiting restore         {current.awaiting_restore}")

@@ -126,3 +126,23 @@ def audit_verify(expected_head: str | None) -> None:
         click.echo(f"audit chain BROKEN at entry {exc.entry_id}: {exc.reason}", err=True)
         sys.exit(1)
     click.echo(f"audit chain intact: {report.entries} entries, last hash {report.last_hash}")
+
+
+@audit_group.command("fold")
+@with_appcontext
+def audit_fold() -> None:
+    """Put the reporter actions of days that have ended into the chain (beat does it hourly)."""
+    click.echo(f"{audit.fold_reporter_actions()} reporter action(s) joined the audit chain")
+
+
+@audit_group.command("coarsen")
+@with_appcontext
+def audit_coarsen() -> None:
+    """Rewrite times finer than this version keeps (entries written before it), after checking
+    the chain, and re-chain; prints the old and new heads to keep."""
+    try:
+        old_head, new_head, changed = audit.coarsen_chain()
+    except audit.AuditChainBroken as exc:
+        click.echo(f"audit chain BROKEN at entry {exc.entry_id}: {exc.reason}", err=True)
+        sys.exit(1)
+    click.echo(f"{changed} entries coarsened; head {old_head} -> {new_head}")

@@ -132,12 +132,10 @@ def send_reporter_message(access: ReporterAccess, *, text: str) -> None:
     """
     message = post_message(access.report, author=MessageAuthor.REPORTER, text=text)
     db.session.flush()
-    # Like a caseworker's message: the entry names the report and the message, never the text.
-    audit.record(
-        "reporter.message",
-        object_type="report",
-        object_id=access.report.id,
-        detail={"message": message.id},
+    # Like a caseworker's message: the entry names the report and the message, never the text;
+    # it joins the audit chain once the day is over (see `audit.record_reporter_action`).
+    audit.record_reporter_action(
+        "reporter.message", report_id=access.report.id, detail={"message": message.id}
     )
 
 
@@ -151,7 +149,7 @@ def withdraw_statistics_consent(access: ReporterAccess) -> bool:
     if not report.consent_statistics:
         return False
     report.consent_statistics = False
-    audit.record("reporter.consent_withdrawn", object_type="report", object_id=report.id)
+    audit.record_reporter_action("reporter.consent_withdrawn", report_id=report.id)
     return True
 
 
@@ -161,5 +159,5 @@ def request_deletion(access: ReporterAccess) -> bool:
     if report.deletion_requested:
         return False
     report.deletion_requested = True
-    audit.record("reporter.deletion_requested", object_type="report", object_id=report.id)
+    audit.record_reporter_action("reporter.deletion_requested", report_id=report.id)
     return True

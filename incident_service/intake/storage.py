@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import (
     ARRAY,
     Boolean,
-    DateTime,
+    Date,
     Insert,
     LargeBinary,
     Select,
@@ -62,7 +62,6 @@ from incident_service.models import (
     db,
     random_id,
     today,
-    utcnow,
 )
 from incident_service.pipeline import dispatch
 
@@ -167,6 +166,7 @@ def record_report(
         recipients=[team_key],
     )
     consented = submission.consent.statistics
+    received = received_on or today()
     row: dict[str, Any] = {
         "id": report_id,
         "organisation_id": organisation_id,
@@ -182,7 +182,7 @@ def record_report(
             acts=submission.acts,
             children=submission.people.children_involved,
         ),
-        "received_on": received_on or today(),
+        "received_on": received,
         "consent_statistics": consented,
         "consent_follow_up": submission.consent.follow_up,
         "consent_ombudsman": submission.consent.share_with_ombudsman,
@@ -199,7 +199,8 @@ def record_report(
     facet_rows = _facet_rows(
         submission, report_id, organisation_id, ring.require_index_key().secret
     )
-    pool_row = {"report_id": report_id, "queued_at": utcnow()} if consented else None
+    # Queued today, whatever day the report is dated (the seed loader back-dates demo reports).
+    pool_row = {"report_id": report_id, "queued_on": today()} if consented else None
     _insert_report_rows(row, facet_rows, pool_row)
     return RecordedReport(id=report_id, consent_statistics=consented), receipt
 
@@ -234,7 +235,7 @@ def _insert_report_rows(
                 **report_row,
                 "facet_tags": [facet["tag"] for facet in facet_rows],
                 "pooled": pool_row is not None,
-                "queued_at": pool_row["queued_at"] if pool_row is not None else utcnow(),
+                "queued_on": pool_row["queued_on"] if pool_row is not None else today(),
             },
         )
         return
@@ -271,8 +272,8 @@ def _postgres_report_insert(columns: tuple[str, ...]) -> Insert:
     return (
         insert(MixingPoolEntry.__table__)
         .from_select(
-            ["report_id", "queued_at"],
-            select(report_id, bindparam("queued_at", type_=DateTime)).where(
+            ["report_id", "queued_on"],
+            select(report_id, bindparam("queued_on", type_=Date)).where(
                 bindparam("pooled", type_=Boolean)
             ),
         )

@@ -25,6 +25,11 @@ TASK_PIPELINE_FLUSH = "incident.pipeline.flush"
 TASK_PIPELINE_SWEEP = "incident.pipeline.sweep"
 TASK_PIPELINE_WITHDRAW = "incident.pipeline.withdraw"
 TASK_PIPELINE_RESTORE = "incident.pipeline.restore"
+# Carries no report id: after a reporter's own action (consent withdrawn, deletion asked), the
+# worker finds what changed by state, so that no message in Redis names the report beside the
+# moment it was sent.
+TASK_PIPELINE_RECONCILE = "incident.pipeline.reconcile"
+TASK_AUDIT_FOLD = "incident.audit.fold"
 TASK_RELEASE_GENERATE = "incident.releases.generate"
 TASK_RETENTION_PURGE = "incident.retention.purge"
 
@@ -36,6 +41,8 @@ RECOVERY = {
     TASK_PIPELINE_SWEEP: "the next scheduled sweep will run",
     TASK_PIPELINE_WITHDRAW: "the scheduled sweep will withdraw the record",
     TASK_PIPELINE_RESTORE: "the scheduled sweep will queue the report again",
+    TASK_PIPELINE_RECONCILE: "the scheduled sweep will bring the statistics in line",
+    TASK_AUDIT_FOLD: "the next hourly fold will run",
     TASK_RELEASE_GENERATE: "nothing retries it except last month's nightly draft: ask again",
     TASK_RETENTION_PURGE: "the next daily purge will run",
 }
@@ -80,6 +87,12 @@ def enqueue(task_name: str, *args: Any) -> bool:
             )
         return False
     return True
+
+
+def statistics_changed() -> bool:
+    """After a reporter's own action: ask the worker to bring the statistics in line with every
+    report's consent and status, without naming the report."""
+    return enqueue(TASK_PIPELINE_RECONCILE)
 
 
 def nudge_pipeline() -> bool:

@@ -2,10 +2,11 @@
 
 Intake puts every consenting report into `mixing_pool` (state `waiting`) in the same
 transaction as the report itself. Nothing is anonymised one by one: a flush happens only when
-at least `ANONYMISE_MIN_BATCH` reports wait, or the oldest has waited `ANONYMISE_MAX_WAIT`
-seconds and at least `ANONYMISE_MIN_OVERDUE_BATCH` wait (or an operator forces one). Each batch
-is written with its rows in random order and random ids, so neither row order, insert time nor
-id links a record to its report within its batch.
+at least `ANONYMISE_MIN_BATCH` reports wait, or the oldest has waited `ANONYMISE_MAX_WAIT` (in
+whole days: the pool keeps the day a report was queued, never the time) and at least
+`ANONYMISE_MIN_OVERDUE_BATCH` wait (or an operator forces one). Each batch is written with its
+rows in random order and random ids, so neither row order, insert time nor id links a record to
+its report within its batch.
 
 A batch takes two transactions, so that no transaction both writes records and touches the
 reports they come from (PostgreSQL stamps every row with the id of the transaction that wrote
@@ -60,7 +61,7 @@ from incident_service.models import (
     StatisticalRecord,
     db,
     random_id,
-    utcnow,
+    today,
 )
 from incident_service.pipeline.anonymise import (
     GeneralisedReport,
@@ -225,7 +226,7 @@ def _next_chunk(settings: _FlushSettings) -> tuple[int, int] | None:
     waiting = state.waiting
     if waiting <= 0:
         return None
-    minimum = 1 if settings.force else state.minimum(sizes=settings.sizes, now=utcnow())
+    minimum = 1 if settings.force else state.minimum(sizes=settings.sizes, today=today())
     if waiting < minimum:
         return None
     # Keep the tail with the last chunk rather than leave a runt batch behind.
@@ -279,7 +280,7 @@ def _lock_chunk(session: Session, limit: int) -> list[Any]:
             Report.deletion_requested,
         )
         .join(Report, Report.id == MixingPoolEntry.report_id)
-        .order_by(MixingPoolEntry.queued_at, MixingPoolEntry.report_id)
+        .order_by(MixingPoolEntry.queued_on, MixingPoolEntry.report_id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":

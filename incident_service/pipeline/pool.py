@@ -21,42 +21,50 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from incident_service.constants import UNCOUNTED_STATUSES, StatisticsState
-from incident_service.models import MixingPoolEntry, Report, db, utcnow
+from incident_service.models import MixingPoolEntry, Report, db, today
 
 
 @dataclass(frozen=True)
 class BatchSizes:
     """`ANONYMISE_MIN_BATCH`, `ANONYMISE_MIN_OVERDUE_BATCH` (never above the first) and
-    `ANONYMISE_MAX_WAIT`."""
+    `ANONYMISE_MAX_WAIT` in whole days."""
 
     batch: int
     overdue: int
-    max_wait: dt.timedelta
+    wait_days: int
 
 
 @dataclass(frozen=True)
 class PoolState:
     waiting: int
-    oldest_queued_at: dt.datetime | None
+    # The pool keeps the day a report was queued, never the time: a time to the second beside
+    # a report id is what a provider's connection records turn into a name.
+    oldest_queued_on: dt.date | None
 
-    def minimum(self, *, sizes: BatchSizes, now: dt.datetime) -> int:
+    def minimum(self, *, sizes: BatchSizes, today: dt.date) -> int:
         """The smallest batch that may be written now (without an operator forcing one)."""
-        return sizes.overdue if self.overdue(max_wait=sizes.max_wait, now=now) else sizes.batch
+        overdue = self.overdue(wait_days=sizes.wait_days, today=today)
+        return sizes.overdue if overdue else sizes.batch
 
-    def due(self, *, sizes: BatchSizes, now: dt.datetime) -> bool:
-        return self.waiting > 0 and self.waiting >= self.minimum(sizes=sizes, now=now)
+    def due(self, *, sizes: BatchSizes, today: dt.date) -> bool:
+        return self.waiting > 0 and self.waiting >= self.minimum(sizes=sizes, today=today)
 
-    def overdue(self, *, max_wait: dt.timedelta, now: dt.datetime) -> bool:
-        return self.oldest_queued_at is not None and now - self.oldest_queued_at >= max_wait
+    def overdue(self, *, wait_days: int, today: dt.date) -> bool:
+        return (
+            self.oldest_queued_on is not None and (today - self.oldest_queued_on).days >= wait_days
+        )
 
 
 def batch_sizes() -> BatchSizes:
     batch = max(1, int(current_app.config["ANONYMISE_MIN_BATCH"]))
     overdue = max(1, int(current_app.config["ANONYMISE_MIN_OVERDUE_BATCH"]))
+    max_wait = max(0, int(current_app.config["ANONYMISE_MAX_WAIT"]))
     return BatchSizes(
         batch=batch,
         overdue=min(batch, overdue),
-        max_wait=dt.timedelta(seconds=max(0, int(current_app.config["ANONYMISE_MAX_WAIT"]))),
+        # Rounded up to whole days, since the pool only knows the day: the default (6 h) means
+        # "queued before today".
+        wait_days=max(1, -(-max_wait // 86400)),
     )
 
 
@@ -66,13 +74,13 @@ def is_postgres() -> bool:
 
 def pool_state() -> PoolState:
     waiting, oldest = db.session.execute(
-        select(func.count(), func.min(MixingPoolEntry.queued_at))
+        select(func.count(), func.min(MixingPoolEntry.queued_on))
     ).one()
-    return PoolState(waiting=int(waiting), oldest_queued_at=oldest)
+    return PoolState(waiting=int(waiting), oldest_queued_on=oldest)
 
 
-def flush_due(now: dt.datetime | None = None) -> bool:
-    return pool_state().due(sizes=batch_sizes(), now=now or utcnow())
+def flush_due(day: dt.date | None = None) -> bool:
+    return pool_state().due(sizes=batch_sizes(), today=day or today())
 
 
 def counts_for_statistics(
@@ -118,8 +126,8 @@ def add_to_pool(report_ids: Sequence[str]) -> None:
     """Queue reports for the next batch; a report already queued stays queued once."""
     if not report_ids:
         return
-    now = utcnow()
-    rows = [{"report_id": report_id, "queued_at": now} for report_id in report_ids]
+    day = today()
+    rows = [{"report_id": report_id, "queued_on": day} for report_id in report_ids]
     statement: Any
     if is_postgres():
         statement = pg_insert(MixingPoolEntry).on_conflict_do_nothing()

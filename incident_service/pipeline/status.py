@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from incident_service.constants import StatisticsState
-from incident_service.models import Report, StatisticalRecord, db, utcnow
+from incident_service.models import Report, StatisticalRecord, db, today
 from incident_service.pipeline.pool import (
     awaiting_restore_condition,
     awaiting_withdrawal_condition,
@@ -32,7 +32,7 @@ class PipelineStatus:
     failed: int
     statistical_records: int
     flush_due: bool
-    oldest_wait_hours: float | None
+    oldest_wait_days: int | None
 
 
 def _count_reports(condition: ColumnElement[bool]) -> int:
@@ -41,7 +41,7 @@ def _count_reports(condition: ColumnElement[bool]) -> int:
 
 def status() -> PipelineStatus:
     """What an operator needs to see whether the pipeline keeps up."""
-    now = utcnow()
+    day = today()
     state = pool_state()
     awaiting = _count_reports(
         and_(
@@ -53,10 +53,9 @@ def status() -> PipelineStatus:
     )
     failed = _count_reports(Report.statistics_state == StatisticsState.FAILED.value)
     records = db.session.scalar(select(func.count()).select_from(StatisticalRecord))
-    oldest_hours = None
-    if state.oldest_queued_at is not None:
-        # Rounded: a precise age would tell an observer when the oldest report arrived.
-        oldest_hours = round((now - state.oldest_queued_at).total_seconds() / 3600, 1)
+    oldest_days = None
+    if state.oldest_queued_on is not None:
+        oldest_days = (day - state.oldest_queued_on).days
     return PipelineStatus(
         awaiting_anonymisation=awaiting,
         waiting_in_pool=state.waiting,
@@ -64,6 +63,6 @@ def status() -> PipelineStatus:
         awaiting_restore=_count_reports(awaiting_restore_condition()),
         failed=failed,
         statistical_records=int(records or 0),
-        flush_due=state.due(sizes=batch_sizes(), now=now),
-        oldest_wait_hours=oldest_hours,
+        flush_due=state.due(sizes=batch_sizes(), today=day),
+        oldest_wait_days=oldest_days,
     )
