@@ -8,8 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incident_service.crypto import DecryptionFailed, NoMatchingRecipient, RecipientPrivateKey
-from incident_service.crypto import SuiteId, bindings
+from incident_service.crypto import (
+    DecryptionFailed,
+    NoMatchingRecipient,
+    RecipientPrivateKey,
+    SuiteId,
+    bindings,
+)
 from incident_service.crypto.streams import (
     CHUNK_SIZE,
     MAGIC,
