@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -227,7 +226,8 @@ def s3_client(settings: Mapping[str, Any]) -> Any:
 def store_from_settings(settings: Mapping[str, Any]) -> EvidenceStore:
     if settings.get("EVIDENCE_STORE") == "s3":
         return S3Store(s3_client(settings), str(settings["EVIDENCE_S3_BUCKET"]))
-    return LocalStore(Path(str(settings["EVIDENCE_DIR"])))
+    folder = settings.get("EVIDENCE_DIR") or Path(str(settings["INSTANCE_PATH"])) / "evidence"
+    return LocalStore(Path(folder))
 
 
 def current_store() -> EvidenceStore:
@@ -238,16 +238,3 @@ def current_store() -> EvidenceStore:
         store = store_from_settings(current_app.config)
         extensions["incident_evidence_store"] = store
     return store
-
-
-def wait_until_reachable(store: EvidenceStore, *, seconds: float) -> None:
-    """Poll the store until it answers (a freshly started object store takes a moment)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            store.exists(new_object_name())
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
