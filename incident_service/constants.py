@@ -66,3 +66,11 @@ class Section(enum.StrEnum):
 
     STATISTICAL = "statistical"
     PRIVATE = "private"
+
+
+class EvidenceState(enum.StrEnum):
+    """Where an evidence file stands. Stored in the clear: it says nothing about the content."""
+
+    STORED = "stored"  # original sealed and stored; no working copy yet
+    WORKING_COPY = "working_copy"  # the metadata-stripped working copy exists beside it
+    DELETED = "deleted"  # objects removed (retention or deletion request); the log keeps its leaf

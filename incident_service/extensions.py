@@ -21,7 +21,7 @@ limiter = Limiter(key_func=rate_limit_key, default_limits=[], headers_enabled=Fa
 
 # Task modules live in `workers/`; the web names tasks by string and never imports them,
 # except in eager mode where Celery loads the modules listed here to run tasks in-process.
-TASK_MODULES = ["workers.tasks", "workers.release_tasks"]
+TASK_MODULES = ["workers.tasks", "workers.release_tasks", "workers.evidence_tasks"]
 
 __all__ = ["babel", "celery_init_app", "csrf", "db", "limiter", "login_manager"]
 

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from incident_service.constants import (
+    EvidenceState,
     ReleaseStatus,
     ReportStatus,
     StatisticsState,
@@ -512,3 +513,60 @@ class PendingReporterAction(db.Model):  # type: ignore[name-defined,misc]
     action: Mapped[str] = mapped_column(String(50))
     report_id: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence files and the transparency log of their commitments
+
+
+class EvidenceFile(db.Model):  # type: ignore[name-defined,misc]
+    """One file a reporter sent. Its bytes are in the file store, sealed; here: its sealed key
+    and metadata, the salted commitment, where the objects are, and coarse facts only.
+
+    No exact size (only the sealed size, which the store shows anyway, in buckets), no type,
+    no name and no time finer than the day: those are inside `sealed_metadata`.
+    """
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # The per-file content key, in an envelope for the team key only.
+    content_key_envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    # Salt, SHA-256, type, original name, day received: an envelope for the team key.
+    sealed_metadata: Mapped[bytes] = mapped_column(LargeBinary)
+    # HMAC-SHA256(salt, SHA-256): useless without the sealed salt, so a copy of the file does
+    # not lead here.
+    commitment: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    sealed_size: Mapped[int] = mapped_column(Integer)
+    original_object: Mapped[str] = mapped_column(String(64), unique=True)
+    working_object: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default=EvidenceState.STORED.value)
+    received_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class EvidenceLogLeaf(db.Model):  # type: ignore[name-defined,misc]
+    """A commitment in the append-only log. `leaf_index` stays empty until the day's batch is
+    appended in shuffled order, so an index never tells the order files arrived in a day.
+    Leaves outlive their files: the log is append-only."""
+
+    __tablename__ = "evidence_log_leaves"
+
+    commitment: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    received_on: Mapped[dt.date] = mapped_column(Date, index=True)
+
+
+class EvidenceTreeHead(db.Model):  # type: ignore[name-defined,misc]
+    """A signed tree head of the evidence log (Ed25519, the worker's signing key)."""
+
+    __tablename__ = "evidence_tree_heads"
+
+    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    # RFC 3161 timestamp token over the signed head, when a TSA is configured.
+    timestamp_token: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

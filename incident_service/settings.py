@@ -17,6 +17,7 @@ KNOWN_DEFAULT_SECRETS = frozenset({"", "dev", "changeme", "change-me", "secret",
 
 ENVIRONMENTS = ("development", "testing", "production")
 PROCESS_ROLES = ("all", "web", "worker")
+EVIDENCE_STORES = ("local", "s3")
 
 
 class UnsafeConfiguration(Exception):
@@ -42,6 +43,26 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise UnsafeConfiguration(name, f"expected a whole number, got {raw!r}") from exc
+
+
+def _evidence_settings(env: Mapping[str, str], instance: str) -> dict[str, Any]:
+    store = env.get("EVIDENCE_STORE") or "local"
+    if store not in EVIDENCE_STORES:
+        raise UnsafeConfiguration(
+            "EVIDENCE_STORE", f"must be one of {', '.join(EVIDENCE_STORES)}, got {store!r}"
+        )
+    return {
+        "EVIDENCE_STORE": store,
+        "EVIDENCE_DIR": env.get("EVIDENCE_DIR") or str(Path(instance) / "evidence"),
+        "EVIDENCE_S3_ENDPOINT": env.get("EVIDENCE_S3_ENDPOINT", ""),
+        "EVIDENCE_S3_BUCKET": env.get("EVIDENCE_S3_BUCKET", ""),
+        "EVIDENCE_S3_REGION": env.get("EVIDENCE_S3_REGION") or "us-east-1",
+        "EVIDENCE_S3_ACCESS_KEY_ID": env.get("EVIDENCE_S3_ACCESS_KEY_ID", ""),
+        "EVIDENCE_S3_SECRET_ACCESS_KEY": env.get("EVIDENCE_S3_SECRET_ACCESS_KEY", ""),
+        "EVIDENCE_MAX_BYTES": _int(env, "EVIDENCE_MAX_BYTES", 2 * 1024**3),
+        "TSA_URL": env.get("TSA_URL", ""),
+        "TSA_CERT_FILE": env.get("TSA_CERT_FILE", ""),
+    }
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,21 @@ class Config:
     # Reports stored per (daily-salted) address: the form, and partner apps through the API.
     REPORT_RATE_LIMIT: str = "10 per hour;30 per day"
     API_REPORT_RATE_LIMIT: str = "600 per hour"
+    # Evidence files: where their sealed streams are kept. `local` is a folder under the
+    # instance path (the embedded default); production uses an S3-compatible object store.
+    EVIDENCE_STORE: str = "local"
+    EVIDENCE_DIR: str = ""
+    EVIDENCE_S3_ENDPOINT: str = ""
+    EVIDENCE_S3_BUCKET: str = ""
+    EVIDENCE_S3_REGION: str = "us-east-1"
+    EVIDENCE_S3_ACCESS_KEY_ID: str = ""
+    EVIDENCE_S3_SECRET_ACCESS_KEY: str = ""
+    # The largest file accepted (bytes), judged as it streams.
+    EVIDENCE_MAX_BYTES: int = 2 * 1024**3
+    # An RFC 3161 timestamping authority that stamps each evidence log tree head (optional),
+    # and its certificate (PEM) that stamps must be signed with.
+    TSA_URL: str = ""
+    TSA_CERT_FILE: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -151,6 +187,7 @@ class Config:
             TRUSTED_PROXIES=_int(env, "TRUSTED_PROXIES", 0),
             REPORT_RATE_LIMIT=env.get("REPORT_RATE_LIMIT") or "10 per hour;30 per day",
             API_REPORT_RATE_LIMIT=env.get("API_REPORT_RATE_LIMIT") or "600 per hour",
+            **_evidence_settings(env, instance),
         )
 
     @property
@@ -190,6 +227,22 @@ class Config:
         if self.RATELIMIT_STORAGE_URI.startswith("memory"):
             raise UnsafeConfiguration(
                 "RATELIMIT_STORAGE_URI", "in-memory limits are per process; use Redis"
+            )
+        self._check_evidence_store()
+
+    def _check_evidence_store(self) -> None:
+        # The web process writes originals and the worker reads them: a folder inside one
+        # container is neither shared nor backed up (docs/decisions.md, evidence files).
+        if self.EVIDENCE_STORE != "s3":
+            raise UnsafeConfiguration(
+                "EVIDENCE_STORE", "production keeps evidence in an S3-compatible object store"
+            )
+        for name in ("EVIDENCE_S3_BUCKET", "EVIDENCE_S3_ACCESS_KEY_ID"):
+            if not getattr(self, name):
+                raise UnsafeConfiguration(name, "must be set when EVIDENCE_STORE is s3")
+        if len(self.EVIDENCE_S3_SECRET_ACCESS_KEY) < 16:
+            raise UnsafeConfiguration(
+                "EVIDENCE_S3_SECRET_ACCESS_KEY", "must be set to a long random secret"
             )
 
     def check_serving_role(self, expected: str) -> None:

@@ -44,6 +44,15 @@ def test_does_each_service_command_exist_in_the_project():
             assert argv[app_index + 1] in {"worker", "beat"}
 
 
+def test_do_web_and_worker_keep_evidence_in_the_object_store():
+    """Production refuses the local store: web and worker share the object store service."""
+    compose = _compose()
+    assert "objectstore" in compose["services"]
+    environment = compose["x-app-env"]
+    assert environment["EVIDENCE_STORE"] == "s3"
+    assert environment["EVIDENCE_S3_ENDPOINT"].startswith("http://objectstore:")
+
+
 def test_does_the_web_service_never_get_the_worker_keys():
     services = _compose()["services"]
     web_volumes = " ".join(services["web"].get("volumes", []))

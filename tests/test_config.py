@@ -24,6 +24,11 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "KEYS_DIR": str(keys),
         "INSTANCE_PATH": str(tmp_path),
+        "EVIDENCE_STORE": "s3",
+        "EVIDENCE_S3_ENDPOINT": "http://127.0.0.1:8333",
+        "EVIDENCE_S3_BUCKET": "evidence",
+        "EVIDENCE_S3_ACCESS_KEY_ID": "incident-service",
+        "EVIDENCE_S3_SECRET_ACCESS_KEY": "y" * 40,
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v != "<unset>"}
@@ -63,6 +68,9 @@ def test_does_a_sound_production_configuration_start(tmp_path):
         ({"CELERY_EAGER": "1"}, "CELERY_EAGER"),
         ({"ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"),
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
+        ({"EVIDENCE_STORE": "local"}, "EVIDENCE_STORE"),
+        ({"EVIDENCE_S3_BUCKET": "<unset>"}, "EVIDENCE_S3_BUCKET"),
+        ({"EVIDENCE_S3_SECRET_ACCESS_KEY": "short"}, "EVIDENCE_S3_SECRET_ACCESS_KEY"),
     ],
 )
 def test_does_production_refuse_each_unsafe_setting_by_name(tmp_path, override, setting):

@@ -16,6 +16,7 @@ from incident_service.pipeline.dispatch import (
     TASK_PIPELINE_SWEEP,
     TASK_RETENTION_PURGE,
 )
+from workers.evidence_tasks import EVIDENCE_BEAT_SCHEDULE
 from workers.release_tasks import RELEASE_BEAT_SCHEDULE
 
 FLUSH_CHECK_SECONDS = 60.0
@@ -48,4 +49,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     # Nightly: the draft release of the month that just ended (idempotent).
     **RELEASE_BEAT_SCHEDULE,
+    # Hourly: the evidence log's commitments of finished days, and a signed tree head.
+    **EVIDENCE_BEAT_SCHEDULE,
 }

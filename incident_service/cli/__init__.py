@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 from flask import Flask
 
-from incident_service.cli import keys, partners, pipeline, staff, summaries
+from incident_service.cli import evidence, keys, partners, pipeline, staff, summaries
 
 PLUGIN_GROUP = "incident_service.commands"
 
@@ -28,6 +28,7 @@ def register_commands(app: Flask) -> None:
         staff.audit_group,
         summaries.summaries_group,
         partners.partners_group,
+        evidence.evidence_group,
     ):
         app.cli.add_command(command)
     for entry in entry_points(group=PLUGIN_GROUP):

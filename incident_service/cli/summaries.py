@@ -159,7 +159,7 @@ def export_command(release_id: int, directory: Path) -> None:
     click.echo(f"wrote {len(release.files) + 2} files to {directory}")
 
 
-def _verify_key(path: Path | None) -> VerifyKey:
+def load_verify_key(path: Path | None) -> VerifyKey:
     if path is None:
         ring = current_keyring()
         try:
@@ -187,7 +187,7 @@ def _verify_key(path: Path | None) -> VerifyKey:
 @with_appcontext
 def verify_command(directory: Path, key_path: Path | None) -> None:
     """Check a downloaded release: the signature, and every file against the manifest."""
-    key = _verify_key(key_path)
+    key = load_verify_key(key_path)
     try:
         result = verify_directory(directory, verify_key=key)
     except ManifestError as exc:

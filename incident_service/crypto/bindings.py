@@ -72,3 +72,29 @@ def facet_tag(index_key: bytes, organisation_id: int, facet: str, value: str) ->
     """
     message = f"{organisation_id}|{facet}:{value}".encode()
     return hmac.new(index_key, message, hashlib.sha256).digest()[:16]
+
+
+def evidence_content_key(report_id: str, file_id: str) -> bytes:
+    """The envelope holding an evidence file's content key (sealed to the team key only)."""
+    return f"report/{report_id}/evidence/{file_id}/content-key".encode()
+
+
+def evidence_metadata(report_id: str, file_id: str) -> bytes:
+    """An evidence file's sealed metadata: salt, SHA-256, type, original name, day received."""
+    return f"report/{report_id}/evidence/{file_id}/metadata".encode()
+
+
+def evidence_stream(report_id: str, file_id: str, copy: str) -> bytes:
+    """The chunks of one copy (`original` or `working`) of an evidence file.
+
+    Bound into every chunk's associated data, so a chunk moved to another file, another report
+    or the other copy of the same file fails authentication.
+    """
+    return f"report/{report_id}/evidence/{file_id}/{copy}".encode()
+
+
+def evidence_tree_head(tree_size: int, root_hash: bytes, signed_on: str) -> bytes:
+    """The bytes an evidence log tree head signature covers (size, root, day signed)."""
+    return b"incident-service/v1/evidence-tree-head|" + (
+        tree_size.to_bytes(8, "big") + root_hash + b"|" + signed_on.encode("ascii")
+    )

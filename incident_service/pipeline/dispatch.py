@@ -32,6 +32,7 @@ TASK_PIPELINE_RECONCILE = "incident.pipeline.reconcile"
 TASK_AUDIT_FOLD = "incident.audit.fold"
 TASK_RELEASE_GENERATE = "incident.releases.generate"
 TASK_RETENTION_PURGE = "incident.retention.purge"
+TASK_EVIDENCE_TREE_HEAD = "incident.evidence.tree_head"
 
 # What does the work of a task whose message never reached Redis, for the log line. Every
 # task name above has an entry, and each says only what is true (tested).
@@ -45,6 +46,7 @@ RECOVERY = {
     TASK_AUDIT_FOLD: "the next hourly fold will run",
     TASK_RELEASE_GENERATE: "nothing retries it except last month's nightly draft: ask again",
     TASK_RETENTION_PURGE: "the next daily purge will run",
+    TASK_EVIDENCE_TREE_HEAD: "the next hourly run appends and signs everything due",
 }
 NO_RECOVERY = "nothing retries it: send it again"
 

@@ -1,0 +1,1 @@
+"""Evidence files: judged by their bytes, sealed as they stream, stored, and logged."""
