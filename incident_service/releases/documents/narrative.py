@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import force_locale
 
 from incident_service import taxonomy
+from incident_service.releases.periods import PeriodKind, ReleasePeriod
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English", "tg": "Тоҷикӣ"}
 
@@ -606,12 +607,12 @@ class Narrator:
 
     # Periods ---------------------------------------------------------------------------------
 
-    def period_title(self, period: Mapping[str, Any]) -> str:
-        kind, year, number = period["kind"], int(period["year"]), int(period["number"])
-        if kind == "month":
+    def period_title(self, period: ReleasePeriod) -> str:
+        kind, year, number = period.kind, period.year, period.number
+        if kind is PeriodKind.MONTH:
             name = MONTHS[self.language][number - 1]
             return f"{name.capitalize()} {year}"
-        if kind == "quarter":
+        if kind is PeriodKind.QUARTER:
             return {
                 "en": f"Q{number} {year}",
                 "ru": f"{ROMAN[number - 1]} квартал {year} года",
@@ -619,36 +620,27 @@ class Narrator:
             }[self.language]
         return {"en": f"{year}", "ru": f"{year} год", "tg": f"Соли {year}"}[self.language]
 
-    def period_in(self, period: Mapping[str, Any]) -> str:
+    def period_in(self, period: ReleasePeriod) -> str:
         """ "in November 2024", "в ноябре 2024 года", "дар моҳи ноябри соли 2024"."""
-        kind, year, number = period["kind"], int(period["year"]), int(period["number"])
+        kind, year, number = period.kind, period.year, period.number
         if self.language == "en":
-            if kind == "month":
+            if kind is PeriodKind.MONTH:
                 return f"in {MONTHS['en'][number - 1]} {year}"
-            if kind == "quarter":
+            if kind is PeriodKind.QUARTER:
                 ordinal = ["first", "second", "third", "fourth"][number - 1]
                 return f"in the {ordinal} quarter of {year}"
             return f"in {year}"
         if self.language == "ru":
-            if kind == "month":
+            if kind is PeriodKind.MONTH:
                 return f"в {MONTHS['ru_in'][number - 1]} {year} года"
-            if kind == "quarter":
+            if kind is PeriodKind.QUARTER:
                 return f"в {ROMAN[number - 1]} квартале {year} года"
             return f"в {year} году"
-        if kind == "month":
+        if kind is PeriodKind.MONTH:
             return f"дар моҳи {MONTHS['tg'][number - 1]}и соли {year}"
-        if kind == "quarter":
+        if kind is PeriodKind.QUARTER:
             return f"дар семоҳаи {ROMAN[number - 1]}-и соли {year}"
         return f"дар соли {year}"
-
-    def period_from_label(self, label: str) -> dict[str, Any]:
-        if "-Q" in label:
-            year, quarter = label.split("-Q")
-            return {"kind": "quarter", "year": int(year), "number": int(quarter)}
-        if "-" in label:
-            year, month = label.split("-")
-            return {"kind": "month", "year": int(year), "number": int(month)}
-        return {"kind": "year", "year": int(label), "number": 1}
 
     # Labels ----------------------------------------------------------------------------------
 

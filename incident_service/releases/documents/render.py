@@ -23,6 +23,7 @@ from incident_service import taxonomy
 from incident_service.releases.documents import charts
 from incident_service.releases.documents.export import audit_json, release_csv, release_json
 from incident_service.releases.documents.narrative import Narrator, row_label
+from incident_service.releases.periods import ReleasePeriod
 from incident_service.resources import resource_dir
 
 FONTS_DIR = resource_dir("static") / "fonts"
@@ -206,7 +207,7 @@ def _figure(content: Mapping[str, Any], table: str, key: str) -> tuple[int | Non
 
 
 def summary_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[str]:
-    period = content["period"]
+    period = ReleasePeriod.from_label(content["period"]["label"])
     status = content["status"]
     threshold = int(
         content["parameters"].get("threshold") or content["parameters"].get("case_threshold")
@@ -262,7 +263,7 @@ def _change_sentences(narrator: Narrator, content: Mapping[str, Any]) -> list[st
         return []
     previous = reports["previous"]
     percent = reports["change_percent"]
-    previous_in = narrator.period_in(narrator.period_from_label(comparison["previous_period"]))
+    previous_in = narrator.period_in(ReleasePeriod.from_label(comparison["previous_period"]))
     if percent is None or previous is None:
         return [narrator.text("no_comparison")]
     values = {
@@ -455,11 +456,12 @@ def document_view(content: Mapping[str, Any], language: str, *, digest: str = ""
         if t in tables
     ]
     method_name = narrator.text("method_dp" if dp else "method_suppression")
+    period_title = narrator.period_title(ReleasePeriod.from_label(content["period"]["label"]))
     return DocumentView(
         language=language,
-        title=narrator.text("document_title", period=narrator.period_title(content["period"])),
+        title=narrator.text("document_title", period=period_title),
         subtitle=narrator.text("subtitle"),
-        period_title=narrator.period_title(content["period"]),
+        period_title=period_title,
         text=_text_table(narrator),
         summary=summary_paragraphs(narrator, content),
         headline=headline_views(narrator, content),
