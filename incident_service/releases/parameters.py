@@ -113,53 +113,63 @@ def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None)
         )
     parameters["languages"] = [language for language in DOCUMENT_LANGUAGES if language in languages]
     if method is ReleaseMethod.SUPPRESSION:
-        parameters["threshold"] = _not_below(
-            "threshold", parameters["threshold"], defaults["threshold"], 1000
-        )
-        parameters["protection_width"] = _not_below(
-            "protection_width", parameters["protection_width"], defaults["protection_width"], 1000
-        )
-        tables = parameters["zero_sensitive_tables"]
-        if not isinstance(tables, list) or not set(tables) <= ZERO_SENSITIVE_CHOICES:
-            raise InvalidParameters(
-                "zero_sensitive_tables must be a list drawn from "
-                + ", ".join(sorted(ZERO_SENSITIVE_CHOICES))
-            )
-        dropped = set(defaults["zero_sensitive_tables"]) - set(tables)
-        if dropped:
-            raise WeakerThanDefault(
-                f"zero_sensitive_tables must keep {', '.join(sorted(dropped))}: a release may "
-                "only be stricter than the defaults"
-            )
-        parameters["zero_sensitive_tables"] = sorted(set(tables))
+        _check_suppression(parameters, defaults)
     else:
-        epsilon = parameters["epsilon"]
-        lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
-        if (
-            isinstance(epsilon, bool)
-            or not isinstance(epsilon, int | float)
-            or not 0 < float(epsilon) <= lifetime
-        ):
-            raise InvalidParameters(f"epsilon must be a number above 0 and at most {lifetime:g}")
-        if float(epsilon) > defaults["epsilon"]:
-            raise WeakerThanDefault(
-                f"epsilon {float(epsilon):g} is above the configured {defaults['epsilon']:g}: a "
-                "release may only be stricter than the defaults (a larger ε adds less noise)"
-            )
-        parameters["epsilon"] = float(epsilon)
-        contributions = parameters["contributions"]
-        if not isinstance(contributions, dict) or set(contributions) != set(DEFAULT_CONTRIBUTIONS):
-            raise InvalidParameters(
-                "contributions must give " + ", ".join(sorted(DEFAULT_CONTRIBUTIONS))
-            )
-        parameters["contributions"] = {
-            key: _whole(f"contributions.{key}", value, 1, 30)
-            for key, value in sorted(contributions.items())
-        }
-        parameters["case_threshold"] = _not_below(
-            "case_threshold", parameters["case_threshold"], defaults["case_threshold"], 1000
-        )
+        _check_differential_privacy(parameters, defaults)
     return parameters
+
+
+def _check_suppression(parameters: dict[str, Any], defaults: Mapping[str, Any]) -> None:
+    """The threshold rule's parameters, checked and normalised in place."""
+    parameters["threshold"] = _not_below(
+        "threshold", parameters["threshold"], defaults["threshold"], 1000
+    )
+    parameters["protection_width"] = _not_below(
+        "protection_width", parameters["protection_width"], defaults["protection_width"], 1000
+    )
+    tables = parameters["zero_sensitive_tables"]
+    if not isinstance(tables, list) or not set(tables) <= ZERO_SENSITIVE_CHOICES:
+        raise InvalidParameters(
+            "zero_sensitive_tables must be a list drawn from "
+            + ", ".join(sorted(ZERO_SENSITIVE_CHOICES))
+        )
+    dropped = set(defaults["zero_sensitive_tables"]) - set(tables)
+    if dropped:
+        raise WeakerThanDefault(
+            f"zero_sensitive_tables must keep {', '.join(sorted(dropped))}: a release may "
+            "only be stricter than the defaults"
+        )
+    parameters["zero_sensitive_tables"] = sorted(set(tables))
+
+
+def _check_differential_privacy(parameters: dict[str, Any], defaults: Mapping[str, Any]) -> None:
+    """ε and the contributions per report, checked and normalised in place."""
+    epsilon = parameters["epsilon"]
+    lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, int | float)
+        or not 0 < float(epsilon) <= lifetime
+    ):
+        raise InvalidParameters(f"epsilon must be a number above 0 and at most {lifetime:g}")
+    if float(epsilon) > defaults["epsilon"]:
+        raise WeakerThanDefault(
+            f"epsilon {float(epsilon):g} is above the configured {defaults['epsilon']:g}: a "
+            "release may only be stricter than the defaults (a larger ε adds less noise)"
+        )
+    parameters["epsilon"] = float(epsilon)
+    contributions = parameters["contributions"]
+    if not isinstance(contributions, dict) or set(contributions) != set(DEFAULT_CONTRIBUTIONS):
+        raise InvalidParameters(
+            "contributions must give " + ", ".join(sorted(DEFAULT_CONTRIBUTIONS))
+        )
+    parameters["contributions"] = {
+        key: _whole(f"contributions.{key}", value, 1, 30)
+        for key, value in sorted(contributions.items())
+    }
+    parameters["case_threshold"] = _not_below(
+        "case_threshold", parameters["case_threshold"], defaults["case_threshold"], 1000
+    )
 
 
 def canonical_json(document: Any) -> str:
