@@ -27,6 +27,7 @@ from incident_service.releases.differencing import (
 )
 from incident_service.releases.disclosure import DisclosureRules
 from incident_service.releases.periods import ReleasePeriod
+from incident_service.releases.table_specs import BuiltComponent
 
 CONTENT_FORMAT = 1
 
@@ -209,7 +210,7 @@ def _protect_against_differencing(
     *,
     period: ReleasePeriod,
     rules: DisclosureRules,
-    built: Sequence[release_tables.BuiltComponent],
+    built: Sequence[BuiltComponent],
     cases: CaseCounts,
     total: int | None,
     known: Iterable[str],
@@ -285,7 +286,7 @@ def suppression_content(
         "components": [],
         "differencing": {"compared_with": [], "cells_hidden": []},
     }
-    built: list[release_tables.BuiltComponent] = []
+    built: list[BuiltComponent] = []
     if counts.total == 0:
         content["status"] = ReleaseStatusCode.NO_REPORTS
     elif counts.total < rules.threshold:

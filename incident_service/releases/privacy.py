@@ -54,11 +54,12 @@ from incident_service.releases.record_values import (
     flag_lists,
     period_records,
 )
+from incident_service.releases.table_specs import NOT_STATED, TableSpec
 
 dp.enable_features("contrib")
 
 NULL = "\x00none"  # a category no code can take: OpenDP's "not in the list" bucket
-MISSING = release_tables.NOT_STATED
+MISSING = NOT_STATED
 CONFIDENCE = 0.95
 
 # Relative share of ε per query; the weights are public and part of the parameters' meaning.
@@ -195,14 +196,14 @@ def _group_key(group: str) -> str:
     return f"group:{group}"
 
 
-def _row_keys(spec: release_tables.TableSpec, *, level: int | None = None) -> list[str]:
+def _row_keys(spec: TableSpec, *, level: int | None = None) -> list[str]:
     return [r.key for r in spec.rows if level is None or r.level == level]
 
 
-def _table_specs(period: ReleasePeriod) -> dict[str, release_tables.TableSpec]:
+def _table_specs(period: ReleasePeriod) -> dict[str, TableSpec]:
     """Row lists of every table, from the taxonomy alone (the public key set)."""
     empty = RecordCounts()
-    specs: dict[str, release_tables.TableSpec] = {}
+    specs: dict[str, TableSpec] = {}
     for built in release_tables.record_components(empty, period, zero_sensitive_tables=()):
         for table in built.tables:
             specs[table.id] = table
@@ -234,9 +235,7 @@ def _epsilon_shares(period: ReleasePeriod, epsilon: float) -> dict[str, float]:
     return {q: epsilon * WEIGHTS[q] / weight_total for q in queries}
 
 
-def _draw_totals(
-    draws: _Draws, period: ReleasePeriod, specs: Mapping[str, release_tables.TableSpec]
-) -> None:
+def _draw_totals(draws: _Draws, period: ReleasePeriod, specs: Mapping[str, TableSpec]) -> None:
     """The number of reports, the persons affected, and reports by month."""
     share = draws.share
     total = db.session.scalar(sa.select(sa.func.count()).where(period_records(period))) or 0
@@ -258,7 +257,7 @@ def _draw_totals(
 def _draw_acts(
     draws: _Draws,
     period: ReleasePeriod,
-    specs: Mapping[str, release_tables.TableSpec],
+    specs: Mapping[str, TableSpec],
     caps: Mapping[str, int],
 ) -> None:
     acts = specs["by_act"]
@@ -285,9 +284,7 @@ def _draw_acts(
     )
 
 
-def _draw_places(
-    draws: _Draws, period: ReleasePeriod, specs: Mapping[str, release_tables.TableSpec]
-) -> None:
+def _draw_places(draws: _Draws, period: ReleasePeriod, specs: Mapping[str, TableSpec]) -> None:
     """Countries, federal districts and regions (one table), airports and types of place."""
     regions = specs["by_region"]
     countries = column_values(period, "country")
@@ -342,7 +339,7 @@ def _draw_places(
 def _draw_perpetrators_and_flags(
     draws: _Draws,
     period: ReleasePeriod,
-    specs: Mapping[str, release_tables.TableSpec],
+    specs: Mapping[str, TableSpec],
     caps: Mapping[str, int],
 ) -> None:
     draws.by_categories(
@@ -374,7 +371,7 @@ def _draw_perpetrators_and_flags(
 def _draw_citizenships_and_indicators(
     draws: _Draws,
     period: ReleasePeriod,
-    specs: Mapping[str, release_tables.TableSpec],
+    specs: Mapping[str, TableSpec],
     caps: Mapping[str, int],
 ) -> None:
     citizenship = specs["by_citizenship"]
@@ -418,7 +415,7 @@ def _draw_citizenships_and_indicators(
 
 
 def _draw_single_tables(
-    draws: _Draws, period: ReleasePeriod, specs: Mapping[str, release_tables.TableSpec]
+    draws: _Draws, period: ReleasePeriod, specs: Mapping[str, TableSpec]
 ) -> None:
     for table_id, column, vocabulary in release_tables.SINGLE_TABLES:
         draws.by_categories(
@@ -512,7 +509,7 @@ def dp_content(
 
 
 def _assemble(
-    specs: Mapping[str, release_tables.TableSpec], measured: Mapping[str, Measured]
+    specs: Mapping[str, TableSpec], measured: Mapping[str, Measured]
 ) -> dict[str, dict[str, Any]]:
     """Noisy values into the rows of each table; negative draws shown as 0 (post-processing,
     which costs no privacy), subtotals that are sums of noisy cells summed here."""
@@ -557,7 +554,7 @@ def _assemble(
     return tables
 
 
-def _query_keys(spec: release_tables.TableSpec, query: str) -> list[str]:
+def _query_keys(spec: TableSpec, query: str) -> list[str]:
     if query in ("by_act:groups", "by_citizenship:groups", "by_region:countries"):
         return [key for key in _row_keys(spec, level=0) if key != MISSING]
     if query == "by_act:codes" or query == "by_region:districts":

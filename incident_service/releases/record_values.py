@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from incident_service import taxonomy
 from incident_service.models import StatisticalRecord, db
 from incident_service.releases.periods import ReleasePeriod
-from incident_service.releases.tables import NOT_STATED
+from incident_service.releases.table_specs import NOT_STATED
 
 
 def period_records(period: ReleasePeriod) -> sa.ColumnElement[bool]:
