@@ -14,7 +14,7 @@ from incident_service.constants import ReleaseStatus, ReportStatus, Role
 from incident_service.models import AuditEntry, Release, Report, db
 from incident_service.releases import tables as release_tables
 from incident_service.releases.counts import count_records
-from incident_service.releases.disclosure import DisclosureRules, audit
+from incident_service.releases.disclosure import DisclosureRules
 from incident_service.releases.lifecycle import (
     NotAllowed,
     ReleaseTampered,
@@ -29,6 +29,7 @@ from incident_service.releases.periods import (
     UnknownPeriod,
     parse_period,
 )
+from incident_service.releases.suppression import audit
 from tests.factories import submit
 from tests.release_helpers import Q4, TODAY, all_tables, content, make_user, value
 from tests.release_helpers import audit as audit_of

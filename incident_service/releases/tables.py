@@ -1,10 +1,11 @@
 """The tables of a release, built from counts and protected by the threshold rule.
 
 Each table is a list of rows (`table_specs`); each row is one cell of a disclosure-control
-`Component` (`disclosure.py`), keyed "<table>/<row key>". This module knows which tables a release
+`Component` (`disclosure`), keyed "<table>/<row key>". This module knows which tables a release
 has, which rows they show, and which arithmetic ties them together (subtotals, several answers
-per report, yes/no implications); it hands the arithmetic to `protect` and keeps only what may
-be published. A suppressed cell is stored as `None`: its true value never leaves this module.
+per report, yes/no implications); it hands the arithmetic to `suppression.protect` and keeps
+only what may be published. A suppressed cell is stored as `None`: its true value never
+leaves this module.
 """
 
 from __future__ import annotations
@@ -24,15 +25,14 @@ from incident_service.releases.counts import (
 from incident_service.releases.differencing import PERSONS_KEY
 from incident_service.releases.disclosure import (
     Component,
-    ComponentProtection,
     DisclosureRules,
     add_flags,
     add_multi_response,
     add_partition,
-    protect,
 )
 from incident_service.releases.periods import PeriodKind, ReleasePeriod
 from incident_service.releases.places import places_component
+from incident_service.releases.suppression import ComponentProtection, protect
 from incident_service.releases.table_specs import (
     NOT_STATED,
     BuiltComponent,
