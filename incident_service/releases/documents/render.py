@@ -2,9 +2,7 @@
 
 Everything is rendered from the release content (published figures only) in the worker, once,
 when the release is generated; the files are then signed and never rendered again. The PDF is
-made by WeasyPrint from the same HTML, with a URL fetcher that refuses every network address
-and serves only the fonts shipped in `static/fonts/`, so that rendering can neither leak nor
-depend on what happens to be installed.
+laid out from the same HTML by `pdf.render_pdf`, offline.
 """
 
 from __future__ import annotations
@@ -14,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from flask import render_template
 
@@ -23,10 +19,9 @@ from incident_service import taxonomy
 from incident_service.releases.documents import charts
 from incident_service.releases.documents.export import audit_json, release_csv, release_json
 from incident_service.releases.documents.narrative import Narrator, row_label
+from incident_service.releases.documents.pdf import FONTS_DIR, render_pdf
 from incident_service.releases.periods import ReleasePeriod
-from incident_service.resources import resource_dir
 
-FONTS_DIR = resource_dir("static") / "fonts"
 CSS_PATH = Path(__file__).with_name("document.css")
 
 # Tables with more rows than this hide their zero rows in the body; the annex shows all.
@@ -57,10 +52,6 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 CHARTS = {"by_month": False, "by_act": True, "by_airport": True, "by_region": True}
 # What the body shows of each table; the annex shows every table in full.
 BODY_LEVELS = {"by_act": 0, "by_region": 1, "by_citizenship": 0}
-
-
-class RenderError(Exception):
-    """A file of a release could not be rendered."""
 
 
 @dataclass(frozen=True)
@@ -511,51 +502,6 @@ def render_document_html(view: DocumentView, *, for_pdf: bool = False) -> str:
     return render_template(
         "summaries/document.html", doc=view, css=_css(for_pdf=for_pdf), for_pdf=for_pdf
     )
-
-
-# --------------------------------------------------------------------------------------------
-# PDF without network
-
-
-class NetworkRefused(Exception):
-    """The renderer asked for something other than a shipped font or inline data."""
-
-
-def _offline_fetcher() -> Any:
-    """A WeasyPrint URL fetcher that serves the shipped fonts and inline `data:` URLs and
-    refuses everything else, fatally: a release must never reach the network while it is
-    rendered, nor read files outside `static/fonts/`, nor quietly fall back to system fonts."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class OfflineFetcher(URLFetcher):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__(
-                allowed_protocols=("file", "data"), allow_redirects=False, fail_on_errors=True
-            )
-
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            parsed = urlparse(url)
-            if parsed.scheme == "file":
-                path = Path(url2pathname(parsed.path)).resolve()
-                if path.parent == FONTS_DIR.resolve() and path.suffix == ".ttf" and path.is_file():
-                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": "font/ttf"})
-            elif parsed.scheme == "data":
-                return super().fetch(url, headers)  # decoded locally, no connection
-            raise NetworkRefused(f"refused to fetch a {parsed.scheme or 'relative'} resource")
-
-    return OfflineFetcher()
-
-
-def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML
-    from weasyprint.text.fonts import FontConfiguration
-
-    fonts = FontConfiguration()
-    document = HTML(string=html, url_fetcher=_offline_fetcher(), base_url=None)
-    pdf = document.write_pdf(font_config=fonts)
-    if not pdf:
-        raise RenderError("WeasyPrint produced no PDF")
-    return bytes(pdf)
 
 
 # --------------------------------------------------------------------------------------------
