@@ -5,7 +5,7 @@ of record months, broken down by any of the `Dimension`s, with every margin (sub
 asked. It always reads the current records, so a withdrawal or a new batch is reflected in the
 next call.
 
-Releases count through it: `release_counts.count_records` takes a release's total, persons
+Releases count through it: `counts.count_records` takes a release's total, persons
 figures, one-way counts, places and flag patterns from cubes of the release period (only the
 multi-valued questions still use their own per-report query there), so the aggregation
 benchmarked in `bench/pipeline.py` is the one production runs. It stores nothing: every cube is
