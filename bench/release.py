@@ -46,11 +46,13 @@ import sqlalchemy as sa  # noqa: E402
 from flask import current_app  # noqa: E402
 
 from incident_service import create_app, taxonomy  # noqa: E402
+from incident_service.constants import ReleaseMethod  # noqa: E402
 from incident_service.models import db  # noqa: E402
 from incident_service.releases import content as release_content  # noqa: E402
 from incident_service.releases import lifecycle as releases  # noqa: E402
 from incident_service.releases.counts import count_cases, count_records  # noqa: E402
 from incident_service.releases.documents import manifest, render  # noqa: E402
+from incident_service.releases.parameters import normalise_parameters, parameters_digest  # noqa: E402
 from incident_service.releases.periods import parse_period  # noqa: E402
 from incident_service.settings import Config  # noqa: E402
 
@@ -260,8 +262,8 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
 
 def one_release_by_stage() -> dict[str, float]:
     period = parse_period(PERIOD, today=TODAY)
-    parameters = releases.normalise_parameters(releases.ReleaseMethod.SUPPRESSION, None)
-    digest = releases.parameters_digest(releases.ReleaseMethod.SUPPRESSION, parameters)
+    parameters = normalise_parameters(ReleaseMethod.SUPPRESSION, None)
+    digest = parameters_digest(ReleaseMethod.SUPPRESSION, parameters)
     times: dict[str, float] = {}
     times["1 count"], (counts, cases) = timed(
         lambda: (count_records(period.record_months), count_cases(period.start, period.end))

@@ -5,7 +5,7 @@ attacker's problem is rebuilt from scratch over every possible pattern of answer
 have (all combinations of categories, all sets of ticked answers), with one unknown count per
 pattern, and solved as an integer program: the smallest and largest value each suppressed cell
 can take given every published figure. That formulation is larger and simpler than the compact
-one in `services/disclosure.py`, so agreement is evidence that both are right.
+one in `releases/suppression.py`, so agreement is evidence that both are right.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from incident_service.releases.disclosure import (
     add_flags,
     add_multi_response,
     add_partition,
-    audit,
-    protect,
 )
+from incident_service.releases.suppression import audit, protect
 
 RULES = DisclosureRules(threshold=10, protection_width=10)
 Pattern = tuple[object, ...]

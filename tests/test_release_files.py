@@ -21,7 +21,7 @@ from incident_service.releases.documents.manifest import (
     verify_directory,
     write_directory,
 )
-from incident_service.releases.documents.render import FONTS_DIR, NetworkRefused, _offline_fetcher
+from incident_service.releases.documents.pdf import FONTS_DIR, NetworkRefused, _offline_fetcher
 from incident_service.releases.lifecycle import generate_release
 from tests.release_helpers import Q4, TODAY, content
 from tests.statistics_factory import insert_records
@@ -96,10 +96,10 @@ def test_does_pdf_rendering_refuse_every_network_address():
 def test_does_the_pdf_take_its_fonts_from_the_project_not_the_system(monkeypatch):
     """Are the shipped fonts (with Cyrillic) what the PDF is set in, fetched from
     static/fonts/ through the offline fetcher?"""
-    from incident_service.releases.documents import render
+    from incident_service.releases.documents import pdf, render
 
     fetched: list[str] = []
-    make = render._offline_fetcher
+    make = pdf._offline_fetcher
 
     def spying_fetcher():
         fetcher = make()
@@ -112,16 +112,16 @@ def test_does_the_pdf_take_its_fonts_from_the_project_not_the_system(monkeypatch
         fetcher.fetch = fetch
         return fetcher
 
-    monkeypatch.setattr(render, "_offline_fetcher", spying_fetcher)
+    monkeypatch.setattr(pdf, "_offline_fetcher", spying_fetcher)
     html = (
         "<html><head><style>"
         + render._css(for_pdf=True)
         + "</style></head><body><p>Проверка шрифта</p><b>жирный</b></body></html>"
     )
-    pdf = pypdf.PdfReader(io.BytesIO(render.render_pdf(html)))
+    document = pypdf.PdfReader(io.BytesIO(pdf.render_pdf(html)))
     assert (FONTS_DIR / "DejaVuSans.ttf").as_uri() in fetched
     assert (FONTS_DIR / "DejaVuSans-Bold.ttf").as_uri() in fetched
-    assert "Проверка шрифта" in pdf.pages[0].extract_text()
+    assert "Проверка шрифта" in document.pages[0].extract_text()
 
 
 def test_does_a_remote_reference_stop_rendering_instead_of_reaching_the_network(monkeypatch):
@@ -130,7 +130,7 @@ def test_does_a_remote_reference_stop_rendering_instead_of_reaching_the_network(
 
     from weasyprint.urls import FatalURLFetchingError
 
-    from incident_service.releases.documents.render import render_pdf
+    from incident_service.releases.documents.pdf import render_pdf
 
     def no_network(*args, **kwargs):
         raise AssertionError("the renderer tried to open a connection")

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from incident_service.constants import ReleaseMethod
 from incident_service.models import Release, db
-from incident_service.releases.lifecycle import (
+from incident_service.releases.lifecycle import generate_release
+from incident_service.releases.parameters import (
     InvalidParameters,
     WeakerThanDefault,
     default_parameters,
-    generate_release,
     normalise_parameters,
 )
 from tests.release_helpers import TODAY, content

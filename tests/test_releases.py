@@ -14,7 +14,7 @@ from incident_service.constants import ReleaseStatus, ReportStatus, Role
 from incident_service.models import AuditEntry, Release, Report, db
 from incident_service.releases import tables as release_tables
 from incident_service.releases.counts import count_records
-from incident_service.releases.disclosure import DisclosureRules, audit
+from incident_service.releases.disclosure import DisclosureRules
 from incident_service.releases.lifecycle import (
     NotAllowed,
     ReleaseTampered,
@@ -25,9 +25,11 @@ from incident_service.releases.lifecycle import (
 )
 from incident_service.releases.periods import (
     PeriodNotFinished,
+    ReleasePeriod,
     UnknownPeriod,
     parse_period,
 )
+from incident_service.releases.suppression import audit
 from tests.factories import submit
 from tests.release_helpers import Q4, TODAY, all_tables, content, make_user, value
 from tests.release_helpers import audit as audit_of
@@ -95,6 +97,28 @@ def test_are_the_three_kinds_of_period_understood():
     year = parse_period("2024", today=TODAY)
     assert len(year.months) == 12 and "2024" in year.record_months
     assert parse_period("2024-Q1", today=TODAY).previous().label == "2023-Q4"
+
+
+@pytest.mark.parametrize(
+    ("label", "first", "last"),
+    [
+        ("2024", "2024-01", "2024-12"),
+        ("2024-Q3", "2024-07", "2024-09"),
+        ("2024-02", "2024-02", "2024-02"),
+        ("2031", "2031-01", "2031-12"),  # a stored label is not asked whether it has finished
+    ],
+)
+def test_are_stored_period_labels_read_back_as_the_months_they_name(label, first, last):
+    period = ReleasePeriod.from_label(label)
+    assert (period.months[0], period.months[-1], period.label) == (first, last, label)
+
+
+@pytest.mark.parametrize(
+    "label", ["2024-13", "2024-Q5", "24", "2024-03..2024-01", "spring", "2024-q"]
+)
+def test_is_a_malformed_stored_period_label_refused(label):
+    with pytest.raises(UnknownPeriod):
+        ReleasePeriod.from_label(label)
 
 
 def test_is_a_period_with_fewer_reports_than_the_threshold_published_without_figures(app_ctx):

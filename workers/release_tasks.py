@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from incident_service.pipeline import dispatch
 from incident_service.releases import lifecycle as releases
 from incident_service.releases.disclosure import AuditFailed
+from incident_service.releases.errors import ReleaseError
 from incident_service.releases.periods import PeriodError, last_finished_month
 from incident_service.releases.privacy import PrivacyBudgetExhausted
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 # Refusals a retry cannot fix: they are logged (their messages hold no report content).
-REFUSALS = (PeriodError, releases.ReleaseError, PrivacyBudgetExhausted, AuditFailed)
+REFUSALS = (PeriodError, ReleaseError, PrivacyBudgetExhausted, AuditFailed)
 
 # Added to the beat schedule by `workers.schedule`: the draft of last month, every night. The
 # task is idempotent, so running it daily costs one lookup once the draft exists.

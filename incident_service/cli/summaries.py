@@ -25,13 +25,14 @@ from incident_service.releases.documents.manifest import (
     verify_directory,
     write_directory,
 )
+from incident_service.releases.errors import ReleaseError
 from incident_service.releases.periods import PeriodError
 from incident_service.releases.privacy import PrivacyBudgetExhausted
 
 # The failures a staff member can act on; each carries a message written for them.
 EXPECTED = (
     PeriodError,
-    releases.ReleaseError,
+    ReleaseError,
     PrivacyBudgetExhausted,
     AuditFailed,
     KeyFileMissing,

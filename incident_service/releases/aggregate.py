@@ -1,10 +1,11 @@
 """Aggregation of statistical records into count cubes, computed in the database.
 
-The one entry point is `cube()`: counts of reports (or persons affected, or acts) for a
-`Period`, broken down by any of the `Dimension`s, with every margin (subtotal) when asked. It
-always reads the current records, so a withdrawal or a new batch is reflected in the next call.
+The one entry point is `cube()`: counts of reports (or persons affected, or acts) for a list
+of record months, broken down by any of the `Dimension`s, with every margin (subtotal) when
+asked. It always reads the current records, so a withdrawal or a new batch is reflected in the
+next call.
 
-Releases count through it: `release_counts.count_records` takes a release's total, persons
+Releases count through it: `counts.count_records` takes a release's total, persons
 figures, one-way counts, places and flag patterns from cubes of the release period (only the
 multi-valued questions still use their own per-report query there), so the aggregation
 benchmarked in `bench/pipeline.py` is the one production runs. It stores nothing: every cube is
@@ -30,13 +31,13 @@ a count of zero are absent; `categories()` lists every code a dimension can take
 that must show or treat zeros.
 
 Months: a record's `month` is "YYYY-MM", or "YYYY" when the reporter knew only the year. A
-year-only record is counted in a period only if the period covers that whole year, and its
-QUARTER is `None`.
+cube counts the records whose `month` is one of the values it is given, so whether year-only
+records count is the caller's choice: a release passes `ReleasePeriod.record_months`, which
+lists the year-only value for a year release only. A year-only record's QUARTER is `None`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import itertools
 import re
@@ -175,82 +176,16 @@ _VOCABULARIES: dict[Dimension, taxonomy.Vocabulary] = {
 }
 
 
-class InvalidPeriod(ValueError):
-    """A period label that is not YYYY, YYYY-Qn, YYYY-MM or YYYY-MM..YYYY-MM."""
-
-
-@dataclass(frozen=True)
-class Period:
-    """A run of whole months, both ends included ("YYYY-MM")."""
-
-    first_month: str
-    last_month: str
-
-    def __post_init__(self) -> None:
-        for month in (self.first_month, self.last_month):
-            if not _MONTH.fullmatch(month) or not 1 <= int(month[5:]) <= 12:
-                raise InvalidPeriod(f"not a month: {month!r}")
-        if self.first_month > self.last_month:
-            raise InvalidPeriod("the period ends before it starts")
-
-    @classmethod
-    def parse(cls, label: str) -> Period:
-        """Read a label: a year "2024", "2024-Q2", "2024-05", or "2024-01..2024-06"."""
-        text = label.strip()
-        if ".." in text:
-            first, _, last = text.partition("..")
-            return cls(first.strip(), last.strip())
-        if re.fullmatch(r"\d{4}", text):
-            return cls(f"{text}-01", f"{text}-12")
-        quarter = re.fullmatch(r"(\d{4})-Q([1-4])", text)
-        if quarter:
-            year, number = quarter.group(1), int(quarter.group(2))
-            return cls(f"{year}-{3 * number - 2:02d}", f"{year}-{3 * number:02d}")
-        if _MONTH.fullmatch(text):
-            return cls(text, text)
-        raise InvalidPeriod(f"not a period: {label!r}")
-
-    @classmethod
-    def from_dates(cls, start: dt.date, end: dt.date) -> Period:
-        """The months from `start`'s to `end`'s (a release's period_start/period_end)."""
-        return cls(taxonomy.month_of(start), taxonomy.month_of(end))
-
-    def months(self) -> list[str]:
-        year, month = int(self.first_month[:4]), int(self.first_month[5:])
-        result: list[str] = []
-        while True:
-            label = f"{year:04d}-{month:02d}"
-            result.append(label)
-            if label == self.last_month:
-                return result
-            month += 1
-            if month == 13:
-                year, month = year + 1, 1
-
-    def whole_years(self) -> list[str]:
-        """Years the period covers entirely (their year-only records count in it)."""
-        first, last = int(self.first_month[:4]), int(self.last_month[:4])
-        return [
-            f"{year:04d}"
-            for year in range(first, last + 1)
-            if self.first_month <= f"{year:04d}-01" and f"{year:04d}-12" <= self.last_month
-        ]
-
-    @property
-    def label(self) -> str:
-        if self.first_month == self.last_month:
-            return self.first_month
-        return f"{self.first_month}..{self.last_month}"
-
-
-_MONTH = re.compile(r"\d{4}-\d{2}")
+# A value of a record's `month`: "YYYY-MM", or "YYYY" for a record that gives only its year.
+_RECORD_MONTH = re.compile(r"\d{4}(-(0[1-9]|1[0-2]))?")
 
 
 @dataclass(frozen=True)
 class Cube:
-    """Counts by `dimensions` for `period`. See the module docstring for key conventions."""
+    """Counts by `dimensions` of the records of `months`. See the module docstring for key
+    conventions."""
 
-    period: Period
+    months: tuple[str, ...]
     dimensions: tuple[Dimension, ...]
     measure: Measure
     cells: Mapping[CellKey, int]
@@ -311,28 +246,43 @@ def _record_expression(dimension: Dimension, record: Any) -> ColumnElement[Any]:
     raise ValueError(f"{dimension} is not a column of statistical records")
 
 
-def _period_condition(period: Period, record: Any) -> ColumnElement[bool]:
-    """Months in the period, and year-only records of the years it covers entirely.
+def _record_months(months: Sequence[str]) -> tuple[str, ...]:
+    """The distinct values of `months`, in order, each checked to be a record's month."""
+    values = tuple(dict.fromkeys(months))
+    for value in values:
+        if not _RECORD_MONTH.fullmatch(value):
+            raise ValueError(f"not a record month (YYYY-MM or YYYY): {value!r}")
+    return values
 
-    Written as one range on `month` (a year "2024" sorts just before "2024-01"), minus the
-    year-only values that fall inside the range but whose year is only partly covered. A
-    plain range lets the planner estimate the rows; an OR of functions made PostgreSQL expect
-    a few thousand rows out of a million and sort them on disk.
+
+def _values_between(lower: str, upper: str) -> list[str]:
+    """Every value a record's `month` can take from `lower` to `upper`, both included."""
+    values: list[str] = []
+    for year in range(int(lower[:4]), int(upper[:4]) + 1):
+        for value in (f"{year:04d}", *(f"{year:04d}-{month:02d}" for month in range(1, 13))):
+            if lower <= value <= upper:
+                values.append(value)
+    return values
+
+
+def _months_condition(months: tuple[str, ...], record: Any) -> ColumnElement[bool]:
+    """`month IN (months)`, written as one range on `month` minus the values inside it that
+    are not asked for.
+
+    A year "2024" sorts just before "2024-01", so the record months of a release period (a
+    year's twelve months with its year-only value, say) are one unbroken range with nothing to
+    leave out. A plain range lets the planner estimate the rows; an OR of functions made
+    PostgreSQL expect a few thousand rows out of a million and sort them on disk.
     """
+    if not months:
+        return sa.false()
     month = record.c.month
-    lower = period.first_month
-    if lower.endswith("-01"):
-        lower = lower[:4]  # the year-only value of a wholly covered first year
-    whole = set(period.whole_years())
-    inside = [
-        f"{year:04d}"
-        for year in range(int(period.first_month[:4]), int(period.last_month[:4]) + 1)
-        if lower <= f"{year:04d}" <= period.last_month
-    ]
-    partial = [year for year in inside if year not in whole]
-    condition = sa.and_(month >= lower, month <= period.last_month)
-    if partial:
-        condition = sa.and_(condition, month.not_in(partial))
+    lower, upper = min(months), max(months)
+    wanted = set(months)
+    gaps = [value for value in _values_between(lower, upper) if value not in wanted]
+    condition = sa.and_(month >= lower, month <= upper)
+    if gaps:
+        condition = sa.and_(condition, month.not_in(gaps))
     return condition
 
 
@@ -387,7 +337,7 @@ def _plan(dimensions: tuple[Dimension, ...], measure: Measure) -> _Plan:
 def _finest_select(
     plan: _Plan,
     included_multi: frozenset[Dimension],
-    period: Period,
+    months: tuple[str, ...],
     filters: Mapping[Dimension, Collection[str | None]],
 ) -> sa.Select[Any]:
     """Counts grouped by the row-level dimensions and `included_multi`, as d0..dn and n."""
@@ -440,7 +390,7 @@ def _finest_select(
     else:
         measure = sa.func.count()
 
-    conditions = [_period_condition(period, record)]
+    conditions = [_months_condition(months, record)]
     for dimension, values in filters.items():
         if acts_row is not None and dimension in (Dimension.ACT, Dimension.ACT_GROUP):
             column_name = "act_code" if dimension is Dimension.ACT else "act_group"
@@ -517,14 +467,16 @@ def _cube_select(cells: Any, plan: _Plan, grouped_multi: frozenset[Dimension]) -
 
 def cube(
     *,
-    period: Period,
+    months: Sequence[str],
     dimensions: Sequence[Dimension],
     measure: Measure = Measure.REPORTS,
     margins: bool = True,
     filters: Mapping[Dimension, Collection[str | None]] | None = None,
 ) -> Cube:
-    """Count statistical records in `period` by `dimensions`, in one SQL statement.
+    """Count the statistical records of `months` by `dimensions`, in one SQL statement.
 
+    - `months`: the values of a record's `month` to count, "YYYY-MM" or "YYYY" for records
+      that give only their year (a release passes its period's `record_months`).
     - `measure`: REPORTS (records), PERSONS (sum of persons affected) or ACTS (act rows).
     - `margins`: also return every subtotal (all 2**k combinations of kept and summed-over
       dimensions, at most `MAX_DIMENSIONS_WITH_MARGINS` dimensions); otherwise only the
@@ -533,7 +485,7 @@ def cube(
       (`None` selects "not given"); for a multi-valued dimension, records having any of them.
       With `Measure.ACTS`, filters on ACT or ACT_GROUP select the acts counted.
 
-    Raises ValueError for repeated or too many dimensions.
+    Raises ValueError for repeated or too many dimensions, or a malformed month.
     """
     dims = tuple(Dimension(dimension) for dimension in dimensions)
     if len(set(dims)) != len(dims):
@@ -541,17 +493,18 @@ def cube(
     if margins and len(dims) > MAX_DIMENSIONS_WITH_MARGINS:
         raise ValueError(f"at most {MAX_DIMENSIONS_WITH_MARGINS} dimensions with margins")
     plan = _plan(dims, Measure(measure))
+    values = _record_months(months)
     active_filters = {Dimension(d): v for d, v in (filters or {}).items()}
 
     if not margins:
-        statement: Any = _finest_select(plan, frozenset(plan.multi), period, active_filters)
+        statement: Any = _finest_select(plan, frozenset(plan.multi), values, active_filters)
     else:
         grouping_sets = db.session.get_bind().dialect.name == "postgresql"
         selects: list[sa.Select[Any]] = []
         for size in range(len(plan.multi), -1, -1):
             for number, included in enumerate(itertools.combinations(plan.multi, size)):
                 grouped_multi = frozenset(included)
-                finest = _finest_select(plan, grouped_multi, period, active_filters)
+                finest = _finest_select(plan, grouped_multi, values, active_filters)
                 if grouping_sets:
                     cells = finest.subquery(f"cells_{size}_{number}")
                     selects.append(_cube_select(cells, plan, grouped_multi))
@@ -565,7 +518,7 @@ def cube(
         row[:width]: int(row[width]) for row in db.session.execute(statement) if row[width]
     }
     return Cube(
-        period=period,
+        months=values,
         dimensions=dims,
         measure=plan.measure,
         cells=cells_by_key,
@@ -573,22 +526,23 @@ def cube(
     )
 
 
-def categories(dimension: Dimension, period: Period | None = None) -> list[str]:
+def categories(dimension: Dimension, months: Sequence[str] | None = None) -> list[str]:
     """Every code `dimension` can take (the public key set for tables and noisy counts).
 
-    "Not given" (`None`) is not listed. MONTH, QUARTER and YEAR need a period; MONTH lists its
-    months followed by any whole years (for year-only records).
+    "Not given" (`None`) is not listed. MONTH, QUARTER and YEAR need the record months counted
+    (as `cube` takes them); MONTH lists the "YYYY-MM" months followed by the year-only values.
     """
     dimension = Dimension(dimension)
     if dimension in (Dimension.MONTH, Dimension.QUARTER, Dimension.YEAR):
-        if period is None:
-            raise ValueError(f"{dimension} categories depend on a period")
-        months = period.months()
+        if months is None:
+            raise ValueError(f"{dimension} categories depend on the months counted")
+        values = _record_months(months)
+        dated = sorted(value for value in values if len(value) == 7)
         if dimension is Dimension.MONTH:
-            return months + period.whole_years()
+            return dated + sorted(value for value in values if len(value) == 4)
         if dimension is Dimension.QUARTER:
-            return list(dict.fromkeys(taxonomy.quarter_of(month) for month in months))
-        return list(dict.fromkeys(taxonomy.year_of(month) for month in months))
+            return list(dict.fromkeys(taxonomy.quarter_of(month) for month in dated))
+        return list(dict.fromkeys(taxonomy.year_of(month) for month in dated))
     if dimension in _FLAGS:
         return [YES, NO]
     vocabulary = dimension.vocabulary

@@ -27,6 +27,7 @@ from incident_service.releases.differencing import (
 )
 from incident_service.releases.disclosure import DisclosureRules
 from incident_service.releases.periods import ReleasePeriod
+from incident_service.releases.table_specs import BuiltComponent
 
 CONTENT_FORMAT = 1
 
@@ -205,6 +206,65 @@ def differenced_case_handling(
     return section, audits, summary
 
 
+def _protect_against_differencing(
+    *,
+    period: ReleasePeriod,
+    rules: DisclosureRules,
+    built: Sequence[BuiltComponent],
+    cases: CaseCounts,
+    total: int | None,
+    known: Iterable[str],
+    published_overlapping: Sequence[PublishedFigures],
+) -> tuple[release_tables.ProtectedTables, dict[str, Any], list[dict[str, Any]], set[str]]:
+    """Protect the record tables and case handling, hiding every cell that published releases
+    of nested periods would let readers difference out: the protected tables, the case
+    section, its audits, and the cells hidden for differencing."""
+    forced: set[str] = set()
+    protected = release_tables.ProtectedTables(tables={}, audits=[], passed=True)
+    # Hiding a cell can expose another difference, so repeat until nothing changes.
+    for _round in range(6):
+        if built:
+            protected = release_tables.protect_components(
+                built, rules, also_suppress=forced, known=known
+            )
+        cases_section, case_audits = case_handling(cases, rules, also_suppress=forced, known=known)
+        risky = differencing_risks(
+            period=period,
+            tables=protected.tables,
+            total=total,
+            persons=protected.figures.get(PERSONS_KEY),
+            cases=cases_section,
+            others=published_overlapping,
+            threshold=rules.threshold,
+        )
+        if TOTAL_KEY in risky:
+            raise TotalWouldDisclose(period.label, [other.label for other in published_overlapping])
+        if risky <= forced:
+            break
+        forced |= risky
+    return protected, cases_section, case_audits, forced
+
+
+def _suppression_header(
+    period: ReleasePeriod,
+    parameters: Mapping[str, Any],
+    counts: RecordCounts,
+    generated_on: dt.date,
+) -> dict[str, Any]:
+    """What a threshold-rule release says before its figures are protected."""
+    return {
+        "format": CONTENT_FORMAT,
+        "period": period_dict(period),
+        "method": "suppression",
+        "parameters": dict(parameters),
+        "generated_on": generated_on.isoformat(),
+        "unit": "reports",
+        "reports": counts.total,
+        "persons_affected": None,
+        "tables": {},
+    }
+
+
 def suppression_content(
     *,
     period: ReleasePeriod,
@@ -219,24 +279,14 @@ def suppression_content(
         threshold=int(parameters["threshold"]),
         protection_width=int(parameters["protection_width"]),
     )
-    content: dict[str, Any] = {
-        "format": CONTENT_FORMAT,
-        "period": period_dict(period),
-        "method": "suppression",
-        "parameters": dict(parameters),
-        "generated_on": generated_on.isoformat(),
-        "unit": "reports",
-        "reports": counts.total,
-        "persons_affected": None,
-        "tables": {},
-    }
+    content = _suppression_header(period, parameters, counts, generated_on)
     audit: dict[str, Any] = {
         "method": "suppression",
         "rules": {"threshold": rules.threshold, "protection_width": rules.protection_width},
         "components": [],
         "differencing": {"compared_with": [], "cells_hidden": []},
     }
-    built: list[release_tables.BuiltComponent] = []
+    built: list[BuiltComponent] = []
     if counts.total == 0:
         content["status"] = ReleaseStatusCode.NO_REPORTS
     elif counts.total < rules.threshold:
@@ -256,29 +306,15 @@ def suppression_content(
         | {CASE_RECEIVED_KEY},
         published_overlapping,
     )
-    forced: set[str] = set()
-    protected = release_tables.ProtectedTables(tables={}, audits=[], passed=True)
-    # Hiding a cell can expose another difference, so repeat until nothing changes.
-    for _round in range(6):
-        if built:
-            protected = release_tables.protect_components(
-                built, rules, also_suppress=forced, known=known
-            )
-        cases_section, case_audits = case_handling(cases, rules, also_suppress=forced, known=known)
-        risky = differencing_risks(
-            period=period,
-            tables=protected.tables,
-            total=content["reports"],
-            persons=protected.figures.get(PERSONS_KEY),
-            cases=cases_section,
-            others=published_overlapping,
-            threshold=rules.threshold,
-        )
-        if TOTAL_KEY in risky:
-            raise TotalWouldDisclose(period.label, [other.label for other in published_overlapping])
-        if risky <= forced:
-            break
-        forced |= risky
+    protected, cases_section, case_audits, forced = _protect_against_differencing(
+        period=period,
+        rules=rules,
+        built=built,
+        cases=cases,
+        total=content["reports"],
+        known=known,
+        published_overlapping=published_overlapping,
+    )
     if built:
         content["tables"] = protected.tables
         # Audited with the group-size table; None when it would single out a report.

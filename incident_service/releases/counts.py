@@ -43,7 +43,7 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
-from incident_service.releases.aggregate import YES, Cube, Dimension, Measure, Period, cube
+from incident_service.releases.aggregate import YES, Cube, Dimension, Measure, cube
 
 Code = str | None
 
@@ -110,53 +110,20 @@ class CaseCounts:
     days_to_triage: list[int] = field(default_factory=list)
 
 
-def _period_of(months: Sequence[str]) -> tuple[Period, dict[Dimension, list[str | None]]] | None:
-    """The aggregate period (and, rarely, a MONTH filter) that selects exactly `months`.
-
-    `months` holds "YYYY-MM" values and "YYYY" values (records whose reporter knew only the
-    year). A release period's `record_months` lists "YYYY" only for a year release, and an
-    aggregate `Period` counts a year-only record only when it covers that whole year: so for
-    every release period the span from its first to its last month selects the same records
-    as `month IN (months)`, and no filter is needed. Any other list (a gap, a year without its
-    year-only value) adds a MONTH filter, so the result is still exactly `month IN (months)`.
-    `None` for an empty list.
-    """
-    values = set(months)
-    if not values:
-        return None
-    starts = [value if len(value) == 7 else f"{value}-01" for value in values]
-    ends = [value if len(value) == 7 else f"{value}-12" for value in values]
-    period = Period(min(starts), max(ends))
-    covered = set(period.months()) | set(period.whole_years())
-    if covered == values:
-        return period, {}
-    selected: list[str | None] = [*sorted(values)]
-    return period, {Dimension.MONTH: selected}
-
-
 def count_records(months: Sequence[str]) -> RecordCounts:
-    """Every count a release needs from the statistical records of `months`.
+    """Every count a release needs from the statistical records of `months` (the values of a
+    record's `month` to count, as `aggregate.cube()` takes them: a period's `record_months`).
 
     The one-way counts, the persons figures, the places and the flag patterns come from
     `aggregate.cube()`, the same aggregation the pipeline benchmark measures; the answers of
     multi-valued questions from `_multi` (see there why).
     """
     counts = RecordCounts()
-    selection = _period_of(months)
-    if selection is None:
-        return counts
-    period, filters = selection
 
     def counted(
         *dimensions: Dimension, measure: Measure = Measure.REPORTS, margins: bool = False
     ) -> Cube:
-        return cube(
-            period=period,
-            dimensions=dimensions,
-            measure=measure,
-            margins=margins,
-            filters=filters,
-        )
+        return cube(months=months, dimensions=dimensions, measure=measure, margins=margins)
 
     # Reports and persons per group-size band, each with its grand total as the margin.
     bands = counted(Dimension.GROUP_SIZE_BAND, margins=True)

@@ -13,7 +13,6 @@ about a release changes after it is generated.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 
 from incident_service import audit as audit_log
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
-from incident_service.i18n import DOCUMENT_LANGUAGES
+from incident_service.crypto import SigningKey
 from incident_service.keystore import current_keyring
 from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
 from incident_service.releases import privacy
 from incident_service.releases.content import (
+    ContentResult,
     comparison,
     suppression_content,
 )
@@ -41,42 +41,19 @@ from incident_service.releases.differencing import (
     hidden_keys,
 )
 from incident_service.releases.disclosure import AuditFailed
-from incident_service.releases.periods import ReleasePeriod, parse_period
-
-ZERO_SENSITIVE_CHOICES = frozenset(
-    {"coercion", "vulnerable", "by_act", "by_perpetrator", "by_airport", "case_status"}
+from incident_service.releases.errors import ReleaseError
+from incident_service.releases.parameters import (
+    canonical_json,
+    normalise_parameters,
+    parameters_digest,
+    release_method,
 )
-DEFAULT_CHANGE_MIN_BASE = 30
-DEFAULT_CONTRIBUTIONS = {
-    "acts": 3,
-    "act_groups": 2,
-    "perpetrators": 2,
-    "citizenships": 2,
-    "indicators": 2,
-}
-
-
-class ReleaseError(Exception):
-    """Base of the named failures below; messages are fit to show to staff."""
-
-
-class UnknownMethod(ReleaseError):
-    def __init__(self, method: str) -> None:
-        choices = ", ".join(m.value for m in ReleaseMethod)
-        super().__init__(f"unknown method {method!r}; use one of: {choices}")
-
-
-class InvalidParameters(ReleaseError):
-    pass
+from incident_service.releases.periods import ReleasePeriod, parse_period
 
 
 class ReleaseNotFound(ReleaseError):
     def __init__(self, release_id: object) -> None:
         super().__init__(f"no release {release_id}")
-
-
-class WeakerThanDefault(InvalidParameters):
-    """A parameter that would protect less than the configured default."""
 
 
 class NotAllowed(ReleaseError):
@@ -123,140 +100,6 @@ class DraftKeepsBudget(ReleaseError):
             "a differentially private draft cannot be discarded: its noise was drawn and its "
             "privacy budget is spent"
         )
-
-
-# --------------------------------------------------------------------------------------------
-# Parameters
-
-
-def _method(method: str | ReleaseMethod) -> ReleaseMethod:
-    try:
-        return ReleaseMethod(method)
-    except ValueError:
-        raise UnknownMethod(str(method)) from None
-
-
-def default_parameters(method: ReleaseMethod) -> dict[str, Any]:
-    threshold = int(current_app.config["SUPPRESSION_THRESHOLD"])
-    common: dict[str, Any] = {
-        "change_min_base": max(DEFAULT_CHANGE_MIN_BASE, threshold),
-        "languages": list(DOCUMENT_LANGUAGES),
-    }
-    if method is ReleaseMethod.SUPPRESSION:
-        return {
-            "threshold": threshold,
-            "protection_width": threshold,
-            "zero_sensitive_tables": ["coercion"],
-            **common,
-        }
-    return {
-        "epsilon": float(current_app.config["DP_RELEASE_EPSILON"]),
-        "contributions": dict(DEFAULT_CONTRIBUTIONS),
-        "case_threshold": threshold,
-        **common,
-    }
-
-
-def _whole(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidParameters(f"{name} must be a whole number from {low} to {high}")
-    return value
-
-
-def _not_below(name: str, value: Any, floor: int, high: int) -> int:
-    """A whole number that may raise protection above the configured default, never lower it.
-    Refused with the parameter's name rather than clamped: a release must say what it used."""
-    whole = _whole(name, value, 1, high)
-    if whole < floor:
-        raise WeakerThanDefault(
-            f"{name} {whole} is below the configured {floor}: a release may only be stricter "
-            "than the defaults"
-        )
-    return whole
-
-
-def normalise_parameters(method: ReleaseMethod, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Defaults filled in, every value checked: the canonical parameters of a release.
-
-    The defaults come from the configuration and are the weakest protection allowed: a
-    threshold, protection width, case threshold or comparison base may be raised, ε lowered
-    and zero-sensitive tables added, but never the other way round."""
-    defaults = default_parameters(method)
-    parameters = dict(defaults)
-    for name, value in (given or {}).items():
-        if name not in parameters:
-            raise InvalidParameters(f"{name} is not a parameter of the {method.value} method")
-        parameters[name] = value
-    parameters["change_min_base"] = _not_below(
-        "change_min_base", parameters["change_min_base"], defaults["change_min_base"], 1_000_000
-    )
-    languages = parameters["languages"]
-    if (
-        not isinstance(languages, list)
-        or not languages
-        or any(language not in DOCUMENT_LANGUAGES for language in languages)
-    ):
-        raise InvalidParameters(
-            f"languages must be a list drawn from {', '.join(DOCUMENT_LANGUAGES)}"
-        )
-    parameters["languages"] = [language for language in DOCUMENT_LANGUAGES if language in languages]
-    if method is ReleaseMethod.SUPPRESSION:
-        parameters["threshold"] = _not_below(
-            "threshold", parameters["threshold"], defaults["threshold"], 1000
-        )
-        parameters["protection_width"] = _not_below(
-            "protection_width", parameters["protection_width"], defaults["protection_width"], 1000
-        )
-        tables = parameters["zero_sensitive_tables"]
-        if not isinstance(tables, list) or not set(tables) <= ZERO_SENSITIVE_CHOICES:
-            raise InvalidParameters(
-                "zero_sensitive_tables must be a list drawn from "
-                + ", ".join(sorted(ZERO_SENSITIVE_CHOICES))
-            )
-        dropped = set(defaults["zero_sensitive_tables"]) - set(tables)
-        if dropped:
-            raise WeakerThanDefault(
-                f"zero_sensitive_tables must keep {', '.join(sorted(dropped))}: a release may "
-                "only be stricter than the defaults"
-            )
-        parameters["zero_sensitive_tables"] = sorted(set(tables))
-    else:
-        epsilon = parameters["epsilon"]
-        lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
-        if (
-            isinstance(epsilon, bool)
-            or not isinstance(epsilon, int | float)
-            or not 0 < float(epsilon) <= lifetime
-        ):
-            raise InvalidParameters(f"epsilon must be a number above 0 and at most {lifetime:g}")
-        if float(epsilon) > defaults["epsilon"]:
-            raise WeakerThanDefault(
-                f"epsilon {float(epsilon):g} is above the configured {defaults['epsilon']:g}: a "
-                "release may only be stricter than the defaults (a larger ε adds less noise)"
-            )
-        parameters["epsilon"] = float(epsilon)
-        contributions = parameters["contributions"]
-        if not isinstance(contributions, dict) or set(contributions) != set(DEFAULT_CONTRIBUTIONS):
-            raise InvalidParameters(
-                "contributions must give " + ", ".join(sorted(DEFAULT_CONTRIBUTIONS))
-            )
-        parameters["contributions"] = {
-            key: _whole(f"contributions.{key}", value, 1, 30)
-            for key, value in sorted(contributions.items())
-        }
-        parameters["case_threshold"] = _not_below(
-            "case_threshold", parameters["case_threshold"], defaults["case_threshold"], 1000
-        )
-    return parameters
-
-
-def canonical_json(document: Any) -> str:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def parameters_digest(method: ReleaseMethod, parameters: Mapping[str, Any]) -> str:
-    text = canonical_json({"method": method.value, "parameters": parameters})
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,12 +182,9 @@ def generate_release(
     """The release for (period, method, parameters): the stored one if it exists, else a new,
     signed draft. Commits. Raises a `PeriodError`, `ReleaseError` or `PrivacyBudgetExhausted`
     with a message fit for staff."""
-    from incident_service.releases.documents.manifest import build_manifest, sign_manifest
-    from incident_service.releases.documents.render import render_release_files
-
     generated_on = today or dt.datetime.now(dt.UTC).date()
     release_period = parse_period(period, today=generated_on)
-    chosen = _method(method)
+    chosen = release_method(method)
     canonical = normalise_parameters(chosen, parameters)
     digest = parameters_digest(chosen, canonical)
     existing = find_release(release_period.label, chosen, digest)
@@ -353,8 +193,24 @@ def generate_release(
 
     ring = current_keyring()
     signing_key = ring.require_signing_key()  # fail before any work, let alone any noise
-    cases = count_cases(release_period.start, release_period.end)
     lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
+    result = _draft_content(release_period, chosen, canonical, generated_on, lifetime=lifetime)
+    release = _signed_draft(
+        release_period, chosen, canonical, digest, result, generated_on, signing_key
+    )
+    return _store_draft(release, release_period, chosen, canonical, digest, lifetime=lifetime)
+
+
+def _draft_content(
+    release_period: ReleasePeriod,
+    chosen: ReleaseMethod,
+    canonical: Mapping[str, Any],
+    generated_on: dt.date,
+    *,
+    lifetime: float,
+) -> ContentResult:
+    """Count, protect (or draw the noise) and audit; compare with the previous release."""
+    cases = count_cases(release_period.start, release_period.end)
     if chosen is ReleaseMethod.SUPPRESSION:
         try:
             result = suppression_content(
@@ -386,6 +242,21 @@ def generate_release(
         previous_release_id=previous.id if previous is not None else None,
         min_base=canonical["change_min_base"],
     )
+    return result
+
+
+def _signed_draft(
+    release_period: ReleasePeriod,
+    chosen: ReleaseMethod,
+    canonical: Mapping[str, Any],
+    digest: str,
+    result: ContentResult,
+    generated_on: dt.date,
+    signing_key: SigningKey,
+) -> Release:
+    """Every file rendered from the content, the signed manifest, all in an unsaved draft."""
+    from incident_service.releases.documents.manifest import build_manifest, sign_manifest
+    from incident_service.releases.documents.render import render_release_files
 
     rendered = render_release_files(result.content, result.audit, digest=digest)
     manifest = build_manifest(
@@ -397,7 +268,7 @@ def generate_release(
         files=rendered,
         verify_key=signing_key.verify_key,
     )
-    release = Release(
+    return Release(
         period=release_period.label,
         period_start=release_period.start,
         period_end=release_period.end,
@@ -419,6 +290,19 @@ def generate_release(
             for file in rendered
         ],
     )
+
+
+def _store_draft(
+    release: Release,
+    release_period: ReleasePeriod,
+    chosen: ReleaseMethod,
+    canonical: Mapping[str, Any],
+    digest: str,
+    *,
+    lifetime: float,
+) -> Release:
+    """Store the draft (and a DP release's ledger entry) in one transaction and commit; the
+    release stored by a concurrent identical request wins over this one."""
     try:
         if chosen is ReleaseMethod.DIFFERENTIAL_PRIVACY:
             privacy.lock_ledger()

@@ -120,19 +120,35 @@ class ReleasePeriod:
     def is_finished(self, today: dt.date) -> bool:
         return self.end < today
 
+    @classmethod
+    def from_label(cls, label: str) -> ReleasePeriod:
+        """The period a stored label names ("2024-11", "2024-Q4", "2024"), as release content
+        and comparisons keep it. Unlike `parse_period` it does not ask whether the period has
+        finished or is recent enough: a label already stored was checked when it was made."""
+        period = _read_label(label.strip())
+        if period is None:
+            raise UnknownPeriod(label)
+        return period
+
+
+def _read_label(text: str) -> ReleasePeriod | None:
+    """The period `text` names, or None if it names none."""
+    if match := _MONTH.fullmatch(text):
+        month = int(match.group(2))
+        if 1 <= month <= 12:
+            return ReleasePeriod(PeriodKind.MONTH, int(match.group(1)), month)
+        return None
+    if match := _QUARTER.fullmatch(text):
+        return ReleasePeriod(PeriodKind.QUARTER, int(match.group(1)), int(match.group(2)))
+    if match := _YEAR.fullmatch(text):
+        return ReleasePeriod(PeriodKind.YEAR, int(match.group(1)), 1)
+    return None
+
 
 def parse_period(text: str, *, today: dt.date | None = None) -> ReleasePeriod:
     """Parse "2024-11", "2024-Q4" or "2024"; refuse malformed, too early or unfinished periods."""
     cleaned = (text or "").strip()
-    period: ReleasePeriod | None = None
-    if match := _MONTH.fullmatch(cleaned):
-        month = int(match.group(2))
-        if 1 <= month <= 12:
-            period = ReleasePeriod(PeriodKind.MONTH, int(match.group(1)), month)
-    elif match := _QUARTER.fullmatch(cleaned):
-        period = ReleasePeriod(PeriodKind.QUARTER, int(match.group(1)), int(match.group(2)))
-    elif match := _YEAR.fullmatch(cleaned):
-        period = ReleasePeriod(PeriodKind.YEAR, int(match.group(1)), 1)
+    period = _read_label(cleaned)
     if period is None or period.year < taxonomy.EARLIEST_INCIDENT_YEAR:
         raise UnknownPeriod(cleaned)
     now = today or dt.datetime.now(dt.UTC).date()

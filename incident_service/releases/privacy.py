@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,11 +48,18 @@ from incident_service.releases.counts import CaseCounts, RecordCounts
 from incident_service.releases.differencing import PublishedFigures
 from incident_service.releases.disclosure import DisclosureRules
 from incident_service.releases.periods import PeriodKind, ReleasePeriod
+from incident_service.releases.record_values import (
+    capped_lists,
+    column_values,
+    flag_lists,
+    period_records,
+)
+from incident_service.releases.table_specs import NOT_STATED, TableSpec
 
 dp.enable_features("contrib")
 
 NULL = "\x00none"  # a category no code can take: OpenDP's "not in the list" bucket
-MISSING = release_tables.NOT_STATED
+MISSING = NOT_STATED
 CONFIDENCE = 0.95
 
 # Relative share of ε per query; the weights are public and part of the parameters' meaning.
@@ -183,58 +188,7 @@ def _margin(scale: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Record-level data (one value, or a bounded list of values, per report)
-
-
-def _period_records(period: ReleasePeriod) -> sa.ColumnElement[bool]:
-    return StatisticalRecord.month.in_(period.record_months)
-
-
-def _column_values(
-    period: ReleasePeriod, column: str, vocabulary: taxonomy.Vocabulary | None = None
-) -> list[str]:
-    """One value per report; "not stated" for none, and for a code outside `vocabulary`."""
-    attribute = getattr(StatisticalRecord, column)
-    return [
-        MISSING
-        if value is None or (vocabulary is not None and value not in vocabulary)
-        else str(value)
-        for value in db.session.scalars(sa.select(attribute).where(_period_records(period)))
-    ]
-
-
-def _capped_lists(
-    period: ReleasePeriod,
-    table: sa.Table,
-    column: str,
-    *,
-    cap: int,
-    none_value: str | None,
-    transform: Callable[[str], str] = str,
-) -> list[str]:
-    """Each report's values of a child table, at most `cap` of them chosen at random (so one
-    report moves the counts by at most `cap`), flattened; `none_value` for reports with none."""
-    records = StatisticalRecord.__table__
-    per_record: dict[str, set[str]] = defaultdict(set)
-    for record_id in db.session.scalars(sa.select(records.c.id).where(_period_records(period))):
-        per_record[record_id] = set()
-    rows = db.session.execute(
-        sa.select(table.c.record_id, table.c[column])
-        .join(records, records.c.id == table.c.record_id)
-        .where(_period_records(period))
-    )
-    for record_id, value in rows:
-        per_record[record_id].add(transform(value))
-    chooser = secrets.SystemRandom()
-    flat: list[str] = []
-    for values in per_record.values():
-        if not values:
-            if none_value is not None:
-                flat.append(none_value)
-            continue
-        ordered = sorted(values)
-        flat += ordered if len(ordered) <= cap else chooser.sample(ordered, cap)
-    return flat
+# Content
 
 
 def _group_key(group: str) -> str:
@@ -242,30 +196,265 @@ def _group_key(group: str) -> str:
     return f"group:{group}"
 
 
-def _flag_lists(period: ReleasePeriod, flags: Sequence[str]) -> list[str]:
-    columns = [getattr(StatisticalRecord, flag) for flag in flags]
-    flat: list[str] = []
-    for row in db.session.execute(sa.select(*columns).where(_period_records(period))):
-        flat += [flag for flag, value in zip(flags, row, strict=True) if value]
-    return flat
-
-
-# --------------------------------------------------------------------------------------------
-# Content
-
-
-def _row_keys(spec: release_tables.TableSpec, *, level: int | None = None) -> list[str]:
+def _row_keys(spec: TableSpec, *, level: int | None = None) -> list[str]:
     return [r.key for r in spec.rows if level is None or r.level == level]
 
 
-def _table_specs(period: ReleasePeriod) -> dict[str, release_tables.TableSpec]:
+def _table_specs(period: ReleasePeriod) -> dict[str, TableSpec]:
     """Row lists of every table, from the taxonomy alone (the public key set)."""
     empty = RecordCounts()
-    specs: dict[str, release_tables.TableSpec] = {}
+    specs: dict[str, TableSpec] = {}
     for built in release_tables.record_components(empty, period, zero_sensitive_tables=()):
         for table in built.tables:
             specs[table.id] = table
     return specs
+
+
+class _Draws:
+    """The noisy counts of one DP release, in the order they are drawn (the audit lists them
+    so), each query spending its share of ε."""
+
+    def __init__(self, share: Mapping[str, float]) -> None:
+        self.share = share
+        self.measured: dict[str, Measured] = {}
+
+    def by_categories(
+        self, query: str, data: list[str], categories: list[str], contributions: int
+    ) -> None:
+        self.measured[query] = _count_by_categories(
+            query, data, categories, contributions=contributions, epsilon=self.share[query]
+        )
+
+
+def _epsilon_shares(period: ReleasePeriod, epsilon: float) -> dict[str, float]:
+    """Each query's share of ε, by the public weights; a month release has no month table."""
+    queries = [
+        name for name in WEIGHTS if not (name == "by_month" and period.kind is PeriodKind.MONTH)
+    ]
+    weight_total = sum(WEIGHTS[q] for q in queries)
+    return {q: epsilon * WEIGHTS[q] / weight_total for q in queries}
+
+
+def _draw_totals(draws: _Draws, period: ReleasePeriod, specs: Mapping[str, TableSpec]) -> None:
+    """The number of reports, the persons affected, and reports by month."""
+    share = draws.share
+    total = db.session.scalar(sa.select(sa.func.count()).where(period_records(period))) or 0
+    draws.measured["reports"] = _count("reports", int(total), epsilon=share["reports"])
+    persons = list(
+        db.session.scalars(
+            sa.select(StatisticalRecord.persons_affected).where(period_records(period))
+        )
+    )
+    draws.measured["persons_affected"] = _sum(
+        "persons_affected", [int(p) for p in persons], epsilon=share["persons_affected"]
+    )
+    if "by_month" in share:
+        draws.by_categories(
+            "by_month", column_values(period, "month"), _row_keys(specs["by_month"]), 1
+        )
+
+
+def _draw_acts(
+    draws: _Draws,
+    period: ReleasePeriod,
+    specs: Mapping[str, TableSpec],
+    caps: Mapping[str, int],
+) -> None:
+    acts = specs["by_act"]
+    draws.by_categories(
+        "by_act:groups",
+        capped_lists(
+            period,
+            StatisticalAct.__table__,
+            "act_group",
+            cap=caps["act_groups"],
+            none_value=None,
+            transform=_group_key,
+        ),
+        _query_keys(acts, "by_act:groups"),
+        caps["act_groups"],
+    )
+    draws.by_categories(
+        "by_act:codes",
+        capped_lists(
+            period, StatisticalAct.__table__, "act_code", cap=caps["acts"], none_value=None
+        ),
+        _row_keys(acts, level=1),
+        caps["acts"],
+    )
+
+
+def _draw_places(draws: _Draws, period: ReleasePeriod, specs: Mapping[str, TableSpec]) -> None:
+    """Countries, federal districts and regions (one table), airports and types of place."""
+    regions = specs["by_region"]
+    countries = column_values(period, "country")
+    draws.by_categories(
+        "by_region:countries",
+        ["country:" + c for c in countries],
+        _row_keys(regions, level=0),
+        1,
+    )
+    place_rows = db.session.execute(
+        sa.select(
+            StatisticalRecord.country,
+            StatisticalRecord.federal_district,
+            StatisticalRecord.region,
+        ).where(period_records(period))
+    ).all()
+    draws.by_categories(
+        "by_region:districts",
+        [
+            f"district:{district or MISSING}" if country == "RU" else NULL
+            for country, district, _region in place_rows
+        ],
+        _row_keys(regions, level=1),
+        1,
+    )
+    draws.by_categories(
+        "by_region:regions",
+        [
+            (f"region:{region}" if region else f"region:{district}:{MISSING}")
+            if country == "RU" and district
+            else NULL
+            for country, district, region in place_rows
+        ],
+        _row_keys(regions, level=2),
+        1,
+    )
+    airports = specs["by_airport"]
+    draws.by_categories(
+        "by_airport",
+        column_values(period, "airport"),
+        _row_keys(airports, level=1),
+        1,
+    )
+    draws.by_categories(
+        "by_location_type",
+        column_values(period, "location_type", taxonomy.LOCATION_TYPES),
+        _row_keys(specs["by_location_type"]),
+        1,
+    )
+
+
+def _draw_perpetrators_and_flags(
+    draws: _Draws,
+    period: ReleasePeriod,
+    specs: Mapping[str, TableSpec],
+    caps: Mapping[str, int],
+) -> None:
+    draws.by_categories(
+        "by_perpetrator",
+        capped_lists(
+            period,
+            StatisticalPerpetrator.__table__,
+            "perpetrator",
+            cap=caps["perpetrators"],
+            none_value=MISSING,
+        ),
+        _row_keys(specs["by_perpetrator"]),
+        caps["perpetrators"],
+    )
+    draws.by_categories(
+        "coercion",
+        flag_lists(period, release_tables.COERCION_FLAGS),
+        list(release_tables.COERCION_FLAGS),
+        len(release_tables.COERCION_FLAGS),
+    )
+    draws.by_categories(
+        "vulnerable",
+        flag_lists(period, release_tables.VULNERABLE_FLAGS),
+        list(release_tables.VULNERABLE_FLAGS),
+        len(release_tables.VULNERABLE_FLAGS),
+    )
+
+
+def _draw_citizenships_and_indicators(
+    draws: _Draws,
+    period: ReleasePeriod,
+    specs: Mapping[str, TableSpec],
+    caps: Mapping[str, int],
+) -> None:
+    citizenship = specs["by_citizenship"]
+    draws.by_categories(
+        "by_citizenship:groups",
+        capped_lists(
+            period,
+            StatisticalCitizenship.__table__,
+            "origin_region",
+            cap=1,
+            none_value=None,
+            transform=_group_key,
+        ),
+        _query_keys(citizenship, "by_citizenship:groups"),
+        1,
+    )
+    draws.by_categories(
+        "by_citizenship:codes",
+        capped_lists(
+            period,
+            StatisticalCitizenship.__table__,
+            "citizenship",
+            cap=caps["citizenships"],
+            none_value=MISSING,
+        ),
+        [*_row_keys(citizenship, level=1), MISSING],
+        caps["citizenships"],
+    )
+    draws.by_categories(
+        "by_indicator",
+        capped_lists(
+            period,
+            StatisticalIndicator.__table__,
+            "indicator",
+            cap=caps["indicators"],
+            none_value=MISSING,
+        ),
+        _row_keys(specs["by_indicator"]),
+        caps["indicators"],
+    )
+
+
+def _draw_single_tables(
+    draws: _Draws, period: ReleasePeriod, specs: Mapping[str, TableSpec]
+) -> None:
+    for table_id, column, vocabulary in release_tables.SINGLE_TABLES:
+        draws.by_categories(
+            table_id,
+            column_values(period, column, taxonomy.VOCABULARIES[vocabulary]),
+            _row_keys(specs[table_id]),
+            1,
+        )
+
+
+def _dp_audit(
+    epsilon: float,
+    measured: Mapping[str, Measured],
+    case_audits: list[dict[str, Any]],
+    case_differencing: dict[str, Any],
+) -> dict[str, Any]:
+    """What each query spent, as OpenDP maps it, and the audit of the exact case handling."""
+    spent = sum(m.epsilon for m in measured.values())
+    return {
+        "method": ReleaseMethod.DIFFERENTIAL_PRIVACY.value,
+        "epsilon": epsilon,
+        "epsilon_spent": spent,
+        "privacy_unit": "one report",
+        "noise": "discrete Laplace (OpenDP 0.16, make_count_by_categories / make_sum)",
+        "confidence_of_margins": CONFIDENCE,
+        "queries": [
+            {
+                "query": m.query,
+                "epsilon": m.epsilon,
+                "scale": m.scale,
+                "contributions_per_report": m.contributions,
+                "margin_95": round(m.margin, 2),
+            }
+            for m in measured.values()
+        ],
+        "components": case_audits,
+        "differencing": case_differencing,
+        "passed": spent <= epsilon * (1 + 1e-9) and all(c["passed"] for c in case_audits),
+    }
 
 
 def dp_content(
@@ -281,173 +470,15 @@ def dp_content(
     nested periods like a threshold-rule release's."""
     epsilon = float(parameters["epsilon"])
     caps: Mapping[str, int] = parameters["contributions"]
-    queries = [
-        name for name in WEIGHTS if not (name == "by_month" and period.kind is PeriodKind.MONTH)
-    ]
-    weight_total = sum(WEIGHTS[q] for q in queries)
-    share = {q: epsilon * WEIGHTS[q] / weight_total for q in queries}
     specs = _table_specs(period)
-    measured: dict[str, Measured] = {}
-
-    def measure(query: str, data: list[str], categories: list[str], contributions: int) -> Measured:
-        result = _count_by_categories(
-            query, data, categories, contributions=contributions, epsilon=share[query]
-        )
-        measured[query] = result
-        return result
-
-    total = db.session.scalar(sa.select(sa.func.count()).where(_period_records(period))) or 0
-    measured["reports"] = _count("reports", int(total), epsilon=share["reports"])
-    persons = list(
-        db.session.scalars(
-            sa.select(StatisticalRecord.persons_affected).where(_period_records(period))
-        )
-    )
-    measured["persons_affected"] = _sum(
-        "persons_affected", [int(p) for p in persons], epsilon=share["persons_affected"]
-    )
-
-    if "by_month" in share:
-        measure("by_month", _column_values(period, "month"), _row_keys(specs["by_month"]), 1)
-    acts = specs["by_act"]
-    measure(
-        "by_act:groups",
-        _capped_lists(
-            period,
-            StatisticalAct.__table__,
-            "act_group",
-            cap=caps["act_groups"],
-            none_value=None,
-            transform=_group_key,
-        ),
-        _query_keys(acts, "by_act:groups"),
-        caps["act_groups"],
-    )
-    measure(
-        "by_act:codes",
-        _capped_lists(
-            period, StatisticalAct.__table__, "act_code", cap=caps["acts"], none_value=None
-        ),
-        _row_keys(acts, level=1),
-        caps["acts"],
-    )
-    regions = specs["by_region"]
-    countries = _column_values(period, "country")
-    measure(
-        "by_region:countries",
-        ["country:" + c for c in countries],
-        _row_keys(regions, level=0),
-        1,
-    )
-    place_rows = db.session.execute(
-        sa.select(
-            StatisticalRecord.country,
-            StatisticalRecord.federal_district,
-            StatisticalRecord.region,
-        ).where(_period_records(period))
-    ).all()
-    measure(
-        "by_region:districts",
-        [
-            f"district:{district or MISSING}" if country == "RU" else NULL
-            for country, district, _region in place_rows
-        ],
-        _row_keys(regions, level=1),
-        1,
-    )
-    measure(
-        "by_region:regions",
-        [
-            (f"region:{region}" if region else f"region:{district}:{MISSING}")
-            if country == "RU" and district
-            else NULL
-            for country, district, region in place_rows
-        ],
-        _row_keys(regions, level=2),
-        1,
-    )
-    airports = specs["by_airport"]
-    measure(
-        "by_airport",
-        _column_values(period, "airport"),
-        _row_keys(airports, level=1),
-        1,
-    )
-    measure(
-        "by_location_type",
-        _column_values(period, "location_type", taxonomy.LOCATION_TYPES),
-        _row_keys(specs["by_location_type"]),
-        1,
-    )
-    measure(
-        "by_perpetrator",
-        _capped_lists(
-            period,
-            StatisticalPerpetrator.__table__,
-            "perpetrator",
-            cap=caps["perpetrators"],
-            none_value=MISSING,
-        ),
-        _row_keys(specs["by_perpetrator"]),
-        caps["perpetrators"],
-    )
-    measure(
-        "coercion",
-        _flag_lists(period, release_tables.COERCION_FLAGS),
-        list(release_tables.COERCION_FLAGS),
-        len(release_tables.COERCION_FLAGS),
-    )
-    measure(
-        "vulnerable",
-        _flag_lists(period, release_tables.VULNERABLE_FLAGS),
-        list(release_tables.VULNERABLE_FLAGS),
-        len(release_tables.VULNERABLE_FLAGS),
-    )
-    citizenship = specs["by_citizenship"]
-    measure(
-        "by_citizenship:groups",
-        _capped_lists(
-            period,
-            StatisticalCitizenship.__table__,
-            "origin_region",
-            cap=1,
-            none_value=None,
-            transform=_group_key,
-        ),
-        _query_keys(citizenship, "by_citizenship:groups"),
-        1,
-    )
-    measure(
-        "by_citizenship:codes",
-        _capped_lists(
-            period,
-            StatisticalCitizenship.__table__,
-            "citizenship",
-            cap=caps["citizenships"],
-            none_value=MISSING,
-        ),
-        [*_row_keys(citizenship, level=1), MISSING],
-        caps["citizenships"],
-    )
-    measure(
-        "by_indicator",
-        _capped_lists(
-            period,
-            StatisticalIndicator.__table__,
-            "indicator",
-            cap=caps["indicators"],
-            none_value=MISSING,
-        ),
-        _row_keys(specs["by_indicator"]),
-        caps["indicators"],
-    )
-    for table_id, column, vocabulary in release_tables.SINGLE_TABLES:
-        measure(
-            table_id,
-            _column_values(period, column, taxonomy.VOCABULARIES[vocabulary]),
-            _row_keys(specs[table_id]),
-            1,
-        )
+    draws = _Draws(_epsilon_shares(period, epsilon))
+    _draw_totals(draws, period, specs)
+    _draw_acts(draws, period, specs, caps)
+    _draw_places(draws, period, specs)
+    _draw_perpetrators_and_flags(draws, period, specs, caps)
+    _draw_citizenships_and_indicators(draws, period, specs, caps)
+    _draw_single_tables(draws, period, specs)
+    measured = draws.measured
 
     tables = _assemble(specs, measured)
     reports = max(0, measured["reports"].values[0])
@@ -473,33 +504,12 @@ def dp_content(
         "tables": tables,
         "case_handling": cases_section,
     }
-    spent = sum(m.epsilon for m in measured.values())
-    audit = {
-        "method": ReleaseMethod.DIFFERENTIAL_PRIVACY.value,
-        "epsilon": epsilon,
-        "epsilon_spent": spent,
-        "privacy_unit": "one report",
-        "noise": "discrete Laplace (OpenDP 0.16, make_count_by_categories / make_sum)",
-        "confidence_of_margins": CONFIDENCE,
-        "queries": [
-            {
-                "query": m.query,
-                "epsilon": m.epsilon,
-                "scale": m.scale,
-                "contributions_per_report": m.contributions,
-                "margin_95": round(m.margin, 2),
-            }
-            for m in measured.values()
-        ],
-        "components": case_audits,
-        "differencing": case_differencing,
-        "passed": spent <= epsilon * (1 + 1e-9) and all(c["passed"] for c in case_audits),
-    }
+    audit = _dp_audit(epsilon, measured, case_audits, case_differencing)
     return ContentResult(content=content, audit=audit)
 
 
 def _assemble(
-    specs: Mapping[str, release_tables.TableSpec], measured: Mapping[str, Measured]
+    specs: Mapping[str, TableSpec], measured: Mapping[str, Measured]
 ) -> dict[str, dict[str, Any]]:
     """Noisy values into the rows of each table; negative draws shown as 0 (post-processing,
     which costs no privacy), subtotals that are sums of noisy cells summed here."""
@@ -544,7 +554,7 @@ def _assemble(
     return tables
 
 
-def _query_keys(spec: release_tables.TableSpec, query: str) -> list[str]:
+def _query_keys(spec: TableSpec, query: str) -> list[str]:
     if query in ("by_act:groups", "by_citizenship:groups", "by_region:countries"):
         return [key for key in _row_keys(spec, level=0) if key != MISSING]
     if query == "by_act:codes" or query == "by_region:districts":

@@ -1,10 +1,11 @@
 """The tables of a release, built from counts and protected by the threshold rule.
 
-Each table is a list of rows; each row is one cell of a disclosure-control `Component`
-(`services/disclosure.py`), keyed "<table>/<row key>". This module knows which tables a release
+Each table is a list of rows (`table_specs`); each row is one cell of a disclosure-control
+`Component` (`disclosure`), keyed "<table>/<row key>". This module knows which tables a release
 has, which rows they show, and which arithmetic ties them together (subtotals, several answers
-per report, yes/no implications); it hands the arithmetic to `protect` and keeps only what may
-be published. A suppressed cell is stored as `None`: its true value never leaves this module.
+per report, yes/no implications); it hands the arithmetic to `suppression.protect` and keeps
+only what may be published. A suppressed cell is stored as `None`: its true value never
+leaves this module.
 """
 
 from __future__ import annotations
@@ -18,24 +19,28 @@ from incident_service import taxonomy
 from incident_service.releases.counts import (
     FLAG_COLUMNS,
     CaseCounts,
-    Code,
     MultiCounts,
     RecordCounts,
 )
 from incident_service.releases.differencing import PERSONS_KEY
 from incident_service.releases.disclosure import (
     Component,
-    ComponentProtection,
     DisclosureRules,
     add_flags,
     add_multi_response,
     add_partition,
-    protect,
 )
 from incident_service.releases.periods import PeriodKind, ReleasePeriod
-
-NOT_STATED = "-"
-ANY = "*"
+from incident_service.releases.places import places_component
+from incident_service.releases.suppression import ComponentProtection, protect
+from incident_service.releases.table_specs import (
+    NOT_STATED,
+    BuiltComponent,
+    RowSpec,
+    TableSpec,
+    row_for,
+    single_leaves,
+)
 
 # One-way demographic and context tables: (table id, record column, vocabulary name).
 SINGLE_TABLES = (
@@ -50,79 +55,6 @@ SINGLE_TABLES = (
 VULNERABLE_FLAGS = ("women_involved", "children_involved")
 COERCION_FLAGS = ("contract_offered", "contract_signed", "citizenship_promised", "payment_offered")
 CASE_FLAGS = ("triaged", "referred", "closed")
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    """A row of a table: its key, what names it, and its codes for the long CSV."""
-
-    key: str
-    vocabulary: str | None
-    code: str | None
-    level: int = 0
-    dims: tuple[tuple[str, str | None], ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "vocabulary": self.vocabulary,
-            "code": self.code,
-            "level": self.level,
-            "dims": dict(self.dims),
-        }
-
-
-@dataclass
-class TableSpec:
-    id: str
-    dimension: str  # what the rows are (month, act, region, ...): names the CSV column
-    unit: str = "reports"
-    multi: bool = False  # a report can be in several rows
-    rows: list[RowSpec] = field(default_factory=list)
-    total_key: str | None = None  # a row that is the table's own total, if any
-
-    def cell(self, row: RowSpec) -> str:
-        return f"{self.id}/{row.key}"
-
-
-@dataclass
-class BuiltComponent:
-    component: Component
-    tables: list[TableSpec]
-    # Cells published outside any table (persons affected): key → published value or None.
-    extra: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------------------------
-# Row helpers
-
-
-def _vocabulary_codes(name: str) -> list[str]:
-    return taxonomy.VOCABULARIES[name].codes()
-
-
-def _single_leaves(observed: Mapping[Code, int], vocabulary: str) -> dict[str, int]:
-    """Every code of the vocabulary (zeros too: a reader knows the list) and "not stated",
-    which also takes values outside the vocabulary (the anonymiser's "UNK" reporter role)."""
-    codes = _vocabulary_codes(vocabulary)
-    leaves = dict.fromkeys(codes, 0)
-    leaves[NOT_STATED] = 0
-    for code, count in observed.items():
-        key = code if code in leaves and code != NOT_STATED else NOT_STATED
-        leaves[key] += count
-    return leaves
-
-
-def _row_for(vocabulary: str, key: str, *, level: int = 0, dimension: str) -> RowSpec:
-    known = key in taxonomy.VOCABULARIES[vocabulary]
-    code = key if known else None
-    return RowSpec(
-        key=key,
-        vocabulary=vocabulary if known else None,
-        code=code,
-        level=level,
-        dims=((dimension, code),),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +116,7 @@ def _multi_component(
                 )
             )
         for code in codes:
-            row = _row_for(
+            row = row_for(
                 code_vocabulary, code, level=1 if publish_groups else 0, dimension=dimension
             )
             if publish_groups and group_dimension:
@@ -300,13 +232,13 @@ def single_component(
     counts: RecordCounts, table_id: str, column: str, vocabulary: str
 ) -> BuiltComponent:
     observed = dict(counts.single.get(column, {}))
-    leaves = _single_leaves(observed, vocabulary)
+    leaves = single_leaves(observed, vocabulary)
     table = TableSpec(id=table_id, dimension=column)
     for key in leaves:
         table.rows.append(
             RowSpec(key=key, vocabulary=None, code=None, dims=((column, None),))
             if key == NOT_STATED
-            else _row_for(vocabulary, key, dimension=column)
+            else row_for(vocabulary, key, dimension=column)
         )
     component = Component(name=table_id, total=counts.total)
     add_partition(component, leaves=leaves, cells={table.cell(r): [r.key] for r in table.rows})
@@ -331,7 +263,7 @@ def group_size_component(counts: RecordCounts) -> BuiltComponent:
     of one person shows as 41). Audited like any cell, it is hidden when it would."""
     built = single_component(counts, "by_group_size", "group_size_band", "group_size_bands")
     component = built.component
-    leaves = _single_leaves(dict(counts.single.get("group_size_band", {})), "group_size_bands")
+    leaves = single_leaves(dict(counts.single.get("group_size_band", {})), "group_size_bands")
     persons = dict.fromkeys(leaves, 0)
     for code, n in counts.persons_by_band.items():
         key = code if code in persons and code != NOT_STATED else NOT_STATED
@@ -347,133 +279,6 @@ def group_size_component(counts: RecordCounts) -> BuiltComponent:
     component.cell(PERSONS_KEY, terms, counts.persons_affected)
     built.extra.append(PERSONS_KEY)
     return built
-
-
-PlaceLeaf = tuple[Code, Code, Code, Code]  # country, federal district, region, airport
-
-
-def _a_priori_places() -> list[PlaceLeaf]:
-    """Every place a record could hold under the anonymiser's rules (a region implies Russia
-    and its district; an airport implies its region), in the order tables list them."""
-    leaves: list[PlaceLeaf] = [("RU", None, None, None)]
-    for district in taxonomy.FEDERAL_DISTRICTS:
-        leaves.append(("RU", district.code, None, None))
-        for region in taxonomy.REGIONS.children(district.code):
-            leaves.append(("RU", district.code, region.code, None))
-            for airport in taxonomy.AIRPORTS.children(region.code):
-                leaves.append(("RU", district.code, region.code, airport.code))
-    leaves += [(c, None, None, None) for c in taxonomy.COUNTRIES.codes() if c != "RU"]
-    return leaves
-
-
-def _leaf_key(leaf: PlaceLeaf) -> str:
-    return "|".join(part or "" for part in leaf)
-
-
-def places_component(counts: RecordCounts) -> BuiltComponent:
-    """Countries, federal districts, regions, airports and location types: one component,
-    because an airport lies in a region and (where the data shows it) implies "airport" as
-    the type of place."""
-    geo: dict[PlaceLeaf, int] = dict.fromkeys(_a_priori_places(), 0)
-    locations: dict[str, int] = _single_leaves({}, "location_types")
-    airport_not_air = 0
-    air_without_airport = 0
-    for (country, district, region, airport, location), n in counts.places.items():
-        leaf = (country, district, region, airport)
-        geo[leaf] = geo.get(leaf, 0) + n
-        key = NOT_STATED if location is None else location
-        locations[key] = locations.get(key, 0) + n
-        if airport is not None and location != "AIR":
-            airport_not_air += n
-        if airport is None and location == "AIR":
-            air_without_airport += n
-
-    component = Component(name="places", total=counts.total)
-    geo_index = {leaf: component.variable(_leaf_key(leaf), n) for leaf, n in geo.items()}
-    location_index = {key: component.variable(f"location:{key}", n) for key, n in locations.items()}
-    component.equal(((i, 1.0) for i in geo_index.values()), counts.total)
-    component.equal(((i, 1.0) for i in location_index.values()), counts.total)
-    airport_leaves = [i for leaf, i in geo_index.items() if leaf[3] is not None]
-    air = location_index["AIR"]
-    # Rules the data obeys are assumed known to readers: assuming more can only make the
-    # audit stricter.
-    if airport_not_air == 0:
-        component.at_most(((air, -1.0), *((i, 1.0) for i in airport_leaves)), 0)
-    if air_without_airport == 0:
-        component.at_most(((air, 1.0), *((i, -1.0) for i in airport_leaves)), 0)
-
-    def geo_cell(key: str, predicate: Any) -> None:
-        members = [(i, 1.0) for leaf, i in geo_index.items() if predicate(leaf)]
-        value = sum(n for leaf, n in geo.items() if predicate(leaf))
-        component.cell(key, members, value)
-
-    regions = TableSpec(id="by_region", dimension="region")
-    for country in taxonomy.COUNTRIES.codes():
-        row = RowSpec(
-            key=f"country:{country}",
-            vocabulary="countries",
-            code=country,
-            dims=(("country", country),),
-        )
-        regions.rows.append(row)
-        geo_cell(regions.cell(row), lambda leaf, c=country: leaf[0] == c)
-        if country != "RU":
-            continue
-        for district in [*taxonomy.FEDERAL_DISTRICTS.codes(), None]:
-            row = RowSpec(
-                key=f"district:{district or NOT_STATED}",
-                vocabulary="federal_districts" if district else None,
-                code=district,
-                level=1,
-                dims=(("country", "RU"), ("federal_district", district)),
-            )
-            regions.rows.append(row)
-            geo_cell(regions.cell(row), lambda leaf, d=district: leaf[0] == "RU" and leaf[1] == d)
-            if district is None:
-                continue
-            for region in [*(t.code for t in taxonomy.REGIONS.children(district)), None]:
-                row = RowSpec(
-                    key=f"region:{region or district + ':' + NOT_STATED}",
-                    vocabulary="regions" if region else None,
-                    code=region,
-                    level=2,
-                    dims=(("country", "RU"), ("federal_district", district), ("region", region)),
-                )
-                regions.rows.append(row)
-                geo_cell(
-                    regions.cell(row),
-                    lambda leaf, d=district, r=region: (
-                        leaf[0] == "RU" and leaf[1] == d and leaf[2] == r
-                    ),
-                )
-    # An observed place outside the a-priori list (a reporter's region that is not their
-    # airport's) is counted in every row whose code it carries, like any other.
-
-    airports = TableSpec(id="by_airport", dimension="airport", total_key=ANY)
-    total_row = RowSpec(key=ANY, vocabulary=None, code=None, dims=(("airport", None),))
-    airports.rows.append(total_row)
-    geo_cell(airports.cell(total_row), lambda leaf: leaf[3] is not None)
-    for airport in taxonomy.AIRPORTS.codes():
-        row = RowSpec(
-            key=airport,
-            vocabulary="airports",
-            code=airport,
-            level=1,
-            dims=(("region", taxonomy.airport_region(airport)), ("airport", airport)),
-        )
-        airports.rows.append(row)
-        geo_cell(airports.cell(row), lambda leaf, a=airport: leaf[3] == a)
-
-    location_table = TableSpec(id="by_location_type", dimension="location_type")
-    for key, n in locations.items():
-        row = (
-            RowSpec(key=key, vocabulary=None, code=None, dims=(("location_type", None),))
-            if key == NOT_STATED
-            else _row_for("location_types", key, dimension="location_type")
-        )
-        location_table.rows.append(row)
-        component.cell(location_table.cell(row), ((location_index[key], 1.0),), n)
-    return BuiltComponent(component, [regions, airports, location_table])
 
 
 def _implications(

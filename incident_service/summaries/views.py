@@ -29,6 +29,8 @@ from incident_service.releases.documents.manifest import (
     signature_file,
 )
 from incident_service.releases.documents.render import document_view, file_stem
+from incident_service.releases.errors import ReleaseError
+from incident_service.releases.parameters import UnknownMethod
 from incident_service.releases.periods import PeriodError, parse_period
 from incident_service.summaries.downloads import attachment, release_file
 
@@ -83,8 +85,8 @@ def generate() -> ResponseReturnValue:
     try:
         period = parse_period(period_text)
         if method not in {m.value for m in ReleaseMethod}:
-            raise releases.UnknownMethod(method)
-    except (PeriodError, releases.ReleaseError) as exc:
+            raise UnknownMethod(method)
+    except (PeriodError, ReleaseError) as exc:
         flash(str(exc), "error")
         return redirect(url_for("summaries.index"))
     if dispatch.enqueue(dispatch.TASK_RELEASE_GENERATE, period.label, method):
@@ -164,7 +166,7 @@ def _decide(release_id: int, decision: _Decision) -> bool:
         db.session.commit()
     except releases.ReleaseNotFound:
         abort(404)
-    except releases.ReleaseError as exc:
+    except ReleaseError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return False

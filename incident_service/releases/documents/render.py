@@ -2,9 +2,7 @@
 
 Everything is rendered from the release content (published figures only) in the worker, once,
 when the release is generated; the files are then signed and never rendered again. The PDF is
-made by WeasyPrint from the same HTML, with a URL fetcher that refuses every network address
-and serves only the fonts shipped in `static/fonts/`, so that rendering can neither leak nor
-depend on what happens to be installed.
+laid out from the same HTML by `pdf.render_pdf`, offline.
 """
 
 from __future__ import annotations
@@ -14,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from flask import render_template
 
@@ -23,9 +19,9 @@ from incident_service import taxonomy
 from incident_service.releases.documents import charts
 from incident_service.releases.documents.export import audit_json, release_csv, release_json
 from incident_service.releases.documents.narrative import Narrator, row_label
-from incident_service.resources import resource_dir
+from incident_service.releases.documents.pdf import FONTS_DIR, render_pdf
+from incident_service.releases.periods import ReleasePeriod
 
-FONTS_DIR = resource_dir("static") / "fonts"
 CSS_PATH = Path(__file__).with_name("document.css")
 
 # Tables with more rows than this hide their zero rows in the body; the annex shows all.
@@ -56,10 +52,6 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 CHARTS = {"by_month": False, "by_act": True, "by_airport": True, "by_region": True}
 # What the body shows of each table; the annex shows every table in full.
 BODY_LEVELS = {"by_act": 0, "by_region": 1, "by_citizenship": 0}
-
-
-class RenderError(Exception):
-    """A file of a release could not be rendered."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +198,7 @@ def _figure(content: Mapping[str, Any], table: str, key: str) -> tuple[int | Non
 
 
 def summary_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[str]:
-    period = content["period"]
+    period = ReleasePeriod.from_label(content["period"]["label"])
     status = content["status"]
     threshold = int(
         content["parameters"].get("threshold") or content["parameters"].get("case_threshold")
@@ -262,7 +254,7 @@ def _change_sentences(narrator: Narrator, content: Mapping[str, Any]) -> list[st
         return []
     previous = reports["previous"]
     percent = reports["change_percent"]
-    previous_in = narrator.period_in(narrator.period_from_label(comparison["previous_period"]))
+    previous_in = narrator.period_in(ReleasePeriod.from_label(comparison["previous_period"]))
     if percent is None or previous is None:
         return [narrator.text("no_comparison")]
     values = {
@@ -455,11 +447,12 @@ def document_view(content: Mapping[str, Any], language: str, *, digest: str = ""
         if t in tables
     ]
     method_name = narrator.text("method_dp" if dp else "method_suppression")
+    period_title = narrator.period_title(ReleasePeriod.from_label(content["period"]["label"]))
     return DocumentView(
         language=language,
-        title=narrator.text("document_title", period=narrator.period_title(content["period"])),
+        title=narrator.text("document_title", period=period_title),
         subtitle=narrator.text("subtitle"),
-        period_title=narrator.period_title(content["period"]),
+        period_title=period_title,
         text=_text_table(narrator),
         summary=summary_paragraphs(narrator, content),
         headline=headline_views(narrator, content),
@@ -509,51 +502,6 @@ def render_document_html(view: DocumentView, *, for_pdf: bool = False) -> str:
     return render_template(
         "summaries/document.html", doc=view, css=_css(for_pdf=for_pdf), for_pdf=for_pdf
     )
-
-
-# --------------------------------------------------------------------------------------------
-# PDF without network
-
-
-class NetworkRefused(Exception):
-    """The renderer asked for something other than a shipped font or inline data."""
-
-
-def _offline_fetcher() -> Any:
-    """A WeasyPrint URL fetcher that serves the shipped fonts and inline `data:` URLs and
-    refuses everything else, fatally: a release must never reach the network while it is
-    rendered, nor read files outside `static/fonts/`, nor quietly fall back to system fonts."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class OfflineFetcher(URLFetcher):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__(
-                allowed_protocols=("file", "data"), allow_redirects=False, fail_on_errors=True
-            )
-
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            parsed = urlparse(url)
-            if parsed.scheme == "file":
-                path = Path(url2pathname(parsed.path)).resolve()
-                if path.parent == FONTS_DIR.resolve() and path.suffix == ".ttf" and path.is_file():
-                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": "font/ttf"})
-            elif parsed.scheme == "data":
-                return super().fetch(url, headers)  # decoded locally, no connection
-            raise NetworkRefused(f"refused to fetch a {parsed.scheme or 'relative'} resource")
-
-    return OfflineFetcher()
-
-
-def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML
-    from weasyprint.text.fonts import FontConfiguration
-
-    fonts = FontConfiguration()
-    document = HTML(string=html, url_fetcher=_offline_fetcher(), base_url=None)
-    pdf = document.write_pdf(font_config=fonts)
-    if not pdf:
-        raise RenderError("WeasyPrint produced no PDF")
-    return bytes(pdf)
 
 
 # --------------------------------------------------------------------------------------------
