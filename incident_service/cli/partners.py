@@ -11,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from incident_service.auth import api_tokens
+from incident_service.cli import summaries
 from incident_service.models import db
 
 
@@ -49,14 +50,5 @@ def token_list() -> None:
         click.echo(f"{row.id:>5}  {state}  {row.label}")
 
 
-@token_group.command("revoke")
-@click.argument("token_id", type=int)
-@with_appcontext
-def token_revoke(token_id: int) -> None:
-    """Revoke a partner token at once."""
-    try:
-        row = api_tokens.revoke_token(token_id)
-        db.session.commit()
-    except api_tokens.TokenError as exc:
-        raise click.ClickException(f"no token {token_id}") from exc
-    click.echo(f"token {row.id} revoked on {row.revoked_on}")
+# Revoking is the same for every kind of token: the officials' command serves here too.
+token_group.add_command(summaries.token_revoke, "revoke")
