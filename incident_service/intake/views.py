@@ -201,6 +201,9 @@ def _keep_draft(
 def _hand_over_receipt(receipt: str) -> ResponseReturnValue:
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
     shown (a second report from another tab before the first page loaded) is kept with it."""
+    # The filed form's draft goes first: a browser without records yet (the usual case) costs
+    # no round trip for it.
+    handoff.delete(handoff.DRAFT)
     pending = handoff.get(handoff.RECEIPT) or {}
     receipts = [r for r in pending.get("receipts", []) if isinstance(r, str) and r != receipt]
     receipts.append(receipt)
@@ -209,7 +212,6 @@ def _hand_over_receipt(receipt: str) -> ResponseReturnValue:
     except handoff.StoreUnavailable:
         # Redis is down: the reporter must never lose a receipt, so the POST shows it itself.
         return _receipt_page(receipts, degraded=True)
-    handoff.delete(handoff.DRAFT)
     return _see_other("reporter.report")
 
 
