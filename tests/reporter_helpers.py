@@ -68,12 +68,29 @@ def open_form(client: FlaskClient, url: str = "/report") -> dict[str, str]:
     return hidden_fields(response.get_data(as_text=True))
 
 
+def post_and_follow(client: FlaskClient, url: str, data: dict[str, Any]) -> Any:
+    """POST as a browser does: the answer must be "303 See Other" to a page of this site, which
+    is then fetched with GET. Returns that page's response (`.history[0]` is the 303)."""
+    response = client.post(url, data=data, follow_redirects=True)
+    codes = [step.status_code for step in response.history]
+    assert codes == [303], f"POST {url} answered {codes or response.status_code}, not one 303"
+    location = response.history[0].headers["Location"]
+    assert location.startswith("/") and not location.startswith("//"), location
+    return response
+
+
 def file_report(client: FlaskClient, **overrides: Any) -> tuple[Any, str | None]:
-    """Open the form and send it. Returns the response and the receipt (digits) if shown."""
+    """Open the form and send it, following the redirect. Returns the page the browser ends on
+    and the receipt (digits) if that page shows one."""
     hidden = open_form(client)
-    response = client.post("/report", data={**hidden, **form_data(**overrides)})
+    response = post_and_follow(client, "/report", {**hidden, **form_data(**overrides)})
+    return response, receipt_on(response)
+
+
+def receipt_on(response: Any) -> str | None:
+    """The receipt (digits) a page shows, if any."""
     match = RECEIPT_ON_PAGE.search(response.get_data(as_text=True))
-    return response, (match.group(1).replace(" ", "") if match else None)
+    return match.group(1).replace(" ", "") if match else None
 
 
 def report_count(app: Flask) -> int:

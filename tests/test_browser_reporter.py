@@ -60,6 +60,15 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= PHONE[0]
 
+    # Sent too early, without saying what happened: the answer is a redirect to the form
+    # again, which opens at the question to answer, with what was typed kept.
+    narrative = "SYNTHETIC: моро дар фурудгоҳ се соат нигоҳ доштанд <b>"
+    driver.find_element(By.NAME, "narrative").send_keys(narrative)
+    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    assert driver.find_element(By.ID, "e-acts").is_displayed()
+    assert driver.current_url.endswith("/report#field-acts")
+    assert driver.find_element(By.NAME, "narrative").get_property("value") == narrative
+
     for act in ("BRD.01", "BRD.02", "BRD.03"):
         checkbox = driver.find_element(By.CSS_SELECTOR, f'input[name="acts"][value="{act}"]')
         driver.execute_script("arguments[0].scrollIntoView()", checkbox)
@@ -73,13 +82,12 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     _open_section(driver, "6.")
     driver.find_element(By.CSS_SELECTOR, 'input[name="citizenship"][value="TJK"]').click()
     driver.find_element(By.NAME, "group_size").send_keys("30")
-    narrative = "SYNTHETIC: моро дар фурудгоҳ се соат нигоҳ доштанд <b>"
-    driver.find_element(By.NAME, "narrative").send_keys(narrative)
     driver.find_element(By.CSS_SELECTOR, 'input[name="consent_statistics"][value="yes"]').click()
     driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
 
     receipt_text = driver.find_element(By.CSS_SELECTOR, "p#receipt").text
     assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt_text)
+    assert driver.current_url.endswith("/report")  # a GET page: Reload sends nothing again
     assert driver.find_element(By.TAG_NAME, "h1").text == "Муроҷиати шумо фиристода шуд"
     with csrf_app.app_context():
         report = db.session.query(Report).one()
@@ -105,6 +113,10 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     # which the driver waits for (implicit wait), rather than reading the page source at once.
     assert driver.find_element(By.CSS_SELECTOR, ".flash").text == "Паёми шумо фиристода шуд."
     assert "SYNTHETIC: боз як чиз" in driver.find_element(By.CSS_SELECTOR, ".msg .text").text
+    # Reloading the page keeps it open without sending anything again.
+    driver.refresh()
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".msg .text")) == 1
+    assert receipt_text.replace(" ", "") not in driver.page_source.replace(" ", "")
 
     # No cookie outlives the browser.
     for cookie in driver.get_cookies():

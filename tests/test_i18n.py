@@ -19,7 +19,7 @@ from incident_service.i18n import LANGUAGES
 from incident_service.models import Report, db
 from tests import PROJECT_ROOT
 from tests.factories import submit
-from tests.reporter_helpers import file_report, text_of
+from tests.reporter_helpers import file_report, post_and_follow, text_of
 
 TRANSLATIONS = PROJECT_ROOT / "incident_service" / "translations"
 TRANSLATED = ("ru", "tg", "uz", "ky")
@@ -33,6 +33,7 @@ REPORTER_SOURCES = (
     # The catalogues still name the old home of the reporter's views until the next
     # `pybabel update` rewrites their locations.
     "incident_service/reporter/",
+    "incident_service/intake/views.py",
     "incident_service/api/",
     "incident_service/intake/validation.py",
     "incident_service/intake/reporter_access.py",
@@ -117,22 +118,27 @@ def _pages(app, language: str) -> dict[str, str]:
         report = db.session.get(Report, result.report_id)
         post_message(report, author=MessageAuthor.CASEWORKER, text="SYNTHETIC 1")
         db.session.commit()
+
+    def sent(url: str, data: dict) -> str:
+        return str(post_and_follow(client, url, data).get_data(as_text=True))
+
     pages = {
         "index": client.get("/").get_data(as_text=True),
         "form": client.get("/report").get_data(as_text=True),
-        "form with errors": client.post(
-            "/report", data={"duration_hours": "x", "group_size": "0", "consent_statistics": ""}
-        ).get_data(as_text=True),
+        "form with errors": sent(
+            "/report", {"duration_hours": "x", "group_size": "0", "consent_statistics": ""}
+        ),
+        "form refused, page expired": sent("/report", {"csrf_token": "x"}),
         "lookup": client.get("/status").get_data(as_text=True),
-        "lookup failed": client.post("/status", data={"receipt": "1"}).get_data(as_text=True),
-        "status": client.post("/status", data={"receipt": result.receipt}).get_data(as_text=True),
-        "status with error": client.post(
-            "/status", data={"receipt": result.receipt, "action": "delete"}
-        ).get_data(as_text=True),
-        "exit": client.get("/exit").get_data(as_text=True),
+        "lookup failed": sent("/status", {"receipt": "1"}),
+        "lookup after the page closed": sent("/status", {"action": "message", "text": "x"}),
+        "status": sent("/status", {"receipt": result.receipt}),
+        "status with error": sent("/status", {"action": "delete"}),
+        "status with notice": sent("/status", {"action": "message", "text": "SYNTHETIC 2"}),
     }
     response, _receipt = file_report(client)
     pages["receipt"] = response.get_data(as_text=True)
+    pages["exit"] = client.get("/exit").get_data(as_text=True)
     return pages
 
 
@@ -196,7 +202,7 @@ def test_is_the_default_language_russian(app):
 
 def test_are_validation_messages_in_the_reporters_language(client):
     client.get("/report?lang=tg")
-    page = client.post("/report", data={"group_size": "abc"}).get_data(as_text=True)
+    page = post_and_follow(client, "/report", {"group_size": "abc"}).get_data(as_text=True)
     with client.application.test_request_context(), force_locale("tg"):
         expected = str(_catalogue("tg").get("This must be a number.").string)
     assert expected in page
@@ -227,3 +233,13 @@ def test_are_compiled_catalogues_there_for_every_language():
     for language in LANGUAGES:
         assert (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").exists(), language
         assert Path(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").exists(), language
+
+
+def test_do_kept_errors_follow_a_change_of_language(client):
+    """A refused form's errors are checked again when shown, so a reporter who then picks
+    another language reads them in it."""
+    client.get("/report?lang=ru")
+    post_and_follow(client, "/report", {"group_size": "abc", "narrative": "SYNTHETIC kept"})
+    page = client.get("/report?lang=ky").get_data(as_text=True)
+    expected = str(_catalogue("ky").get("This must be a number.").string)
+    assert '<html lang="ky">' in page and expected in page and "SYNTHETIC kept" in page

@@ -1,4 +1,7 @@
-"""The report form at /report: filing, every validation rule, double submission, CSRF, size."""
+"""The report form at /report: filing, every validation rule, double submission, CSRF, size.
+
+Every POST answers 303 to GET /report (POST/redirect/GET): the receipt, or the form again with
+what was typed and the errors, comes from a short-lived record (`intake.handoff`)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ import pytest
 from flask import Flask
 from markupsafe import escape
 
+from incident_service import ratelimit
 from incident_service.crypto.receipts import new_submission_token
-from incident_service.intake.forms import ReportForm
+from incident_service.intake.forms import FIELD_OF_PATH, FIELD_ORDER, ReportForm
 from incident_service.intake.submission import MAX_CONTACT, MAX_NARRATIVE, MAX_PLACE_TEXT
 from incident_service.intake.validation import parse_report
 from incident_service.models import db
@@ -24,6 +28,8 @@ from tests.reporter_helpers import (
     open_form,
     open_private_section,
     open_statistical_section,
+    post_and_follow,
+    receipt_on,
     report_count,
 )
 
@@ -37,9 +43,10 @@ REQUIRED_ONLY = {
 
 def test_can_a_reporter_file_a_report_answering_only_the_required_questions(app, client):
     hidden = open_form(client)
-    response = client.post("/report", data={**hidden, **REQUIRED_ONLY})
+    response = post_and_follow(client, "/report", {**hidden, **REQUIRED_ONLY})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
+    assert response.history[0].headers["Location"] == "/report"
     receipt = re.search(r'id="receipt">([\d ]+)<', page)
     assert receipt is not None
     assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt.group(1))
@@ -127,9 +134,10 @@ def test_is_each_bad_answer_named_beside_its_field_with_everything_typed_kept(
     overrides = {"narrative": "SYNTHETIC what I typed <b>must</b> stay — ёжик 🙂", **overrides}
     response, receipt = file_report(client, **overrides)
     page = response.get_data(as_text=True)
-    assert response.status_code == 422
     assert receipt is None
-    assert f'id="e-{field}"' in page
+    # The page opens at the field to fix (the only error here), without a script.
+    assert response.history[0].headers["Location"] == f"/report#field-{field}"
+    assert f'id="e-{field}"' in page and f'id="field-{field}"' in page
     # Everything typed comes back: the narrative (escaped), the place, the ticked boxes.
     assert str(escape(overrides["narrative"])) in page
     if "place_text" not in overrides:
@@ -144,9 +152,9 @@ def test_does_changing_language_half_way_keep_every_answer_and_store_nothing(app
     back as typed, in Tajik, with no error marked, and nothing is filed yet."""
     hidden = open_form(client, "/report?lang=ru")
     typed = form_data(narrative="SYNTHETIC half-way — ёжик 🙂", acts=["BRD.02"])
-    response = client.post("/report", data={**hidden, **typed, "lang": "tg"})
+    response = post_and_follow(client, "/report", {**hidden, **typed, "lang": "tg"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.history[0].headers["Location"] == "/report"
     assert '<html lang="tg">' in page
     assert str(escape("SYNTHETIC half-way — ёжик 🙂")) in page
     assert 'value="BRD.02" checked' in page and 'value="SYNTHETIC terminal 1"' in page
@@ -162,20 +170,67 @@ def test_does_changing_language_half_way_keep_every_answer_and_store_nothing(app
 
 def test_is_the_submission_token_kept_when_the_form_comes_back_with_errors(client):
     hidden = open_form(client)
-    response = client.post("/report", data={**hidden, **form_data(acts=None)})
+    response = post_and_follow(client, "/report", {**hidden, **form_data(acts=None)})
     assert hidden_fields(response.get_data(as_text=True))["token"] == hidden["token"]
+
+
+def test_does_the_page_open_at_the_first_field_to_fix(client):
+    response = client.post("/report", data=form_data(group_size="0", country=None, acts=None))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/report#field-acts"
+    response = client.post("/report", data=form_data(group_size="0", narrative="x" * 20_001))
+    assert response.headers["Location"] == "/report#field-group_size"
+
+
+def test_does_every_place_an_error_is_shown_have_its_anchor(client):
+    page = client.get("/report").get_data(as_text=True)
+    assert set(FIELD_OF_PATH.values()) <= set(FIELD_ORDER)
+    for name in FIELD_ORDER:
+        assert page.count(f'id="field-{name}"') == 1, name
+
+
+def test_are_the_answers_still_there_on_reload_and_gone_once_filed(app, client):
+    hidden = open_form(client)
+    typed = form_data(narrative="SYNTHETIC kept across reloads", acts=None)
+    post_and_follow(client, "/report", {**hidden, **typed})
+    again = client.get("/report").get_data(as_text=True)  # Reload, or the form opened anew
+    assert "SYNTHETIC kept across reloads" in again and 'id="e-acts"' in again
+    _response, receipt = file_report(client, narrative="SYNTHETIC kept across reloads")
+    assert receipt is not None
+    fresh = client.get("/report").get_data(as_text=True)
+    assert "SYNTHETIC kept across reloads" not in fresh and 'class="error"' not in fresh
+
+
+def test_is_the_receipt_shown_once_and_never_in_the_redirect(app, client):
+    hidden = open_form(client)
+    answer = client.post("/report", data={**hidden, **form_data()})
+    assert answer.status_code == 303 and answer.headers["Location"] == "/report"
+    assert answer.get_data(as_text=True).count("receipt") == 0
+    page = client.get("/report")
+    receipt = receipt_on(page)
+    assert receipt is not None
+    again = client.get("/report").get_data(as_text=True)
+    assert receipt not in again.replace(" ", "") and 'id="receipt"' not in again
+    assert '<form method="post" action="/report"' in again  # a fresh form instead
 
 
 def test_does_pressing_send_twice_file_one_report_and_show_the_same_receipt(app, client):
     hidden = open_form(client)
     data = {**hidden, **form_data()}
-    first = client.post("/report", data=data).get_data(as_text=True)
-    second = client.post("/report", data=data).get_data(as_text=True)
-    receipt_first = re.search(r'id="receipt">([\d ]+)<', first)
-    receipt_second = re.search(r'id="receipt">([\d ]+)<', second)
-    assert receipt_first and receipt_second
-    assert receipt_first.group(1) == receipt_second.group(1)
+    first = receipt_on(post_and_follow(client, "/report", data))
+    second = receipt_on(post_and_follow(client, "/report", data))
+    assert first is not None and first == second
     assert report_count(app) == 1
+
+
+def test_does_a_press_whose_page_never_loaded_keep_its_receipt(app, client):
+    """Two reports sent before the first receipt page could load: both numbers are shown."""
+    first = client.post("/report", data={**open_form(client), **form_data()})
+    second = client.post("/report", data={"token": "ab" * 32, **form_data(narrative="other")})
+    assert first.status_code == second.status_code == 303
+    page = client.get("/report").get_data(as_text=True)
+    assert len(re.findall(r'class="receipt"', page)) == 2
+    assert report_count(app) == 2
 
 
 def test_do_two_forms_opened_separately_file_two_reports(app, client):
@@ -188,18 +243,19 @@ def test_do_two_forms_opened_separately_file_two_reports(app, client):
 def test_does_a_reused_token_with_different_answers_file_a_new_report(app, client):
     """A token alone never opens someone else's receipt: it is bound to the content."""
     hidden = open_form(client)
-    first = client.post("/report", data={**hidden, **form_data()})
-    second = client.post("/report", data={**hidden, **form_data(narrative="SYNTHETIC other")})
-    assert re.search(r'id="receipt">([\d ]+)<', first.get_data(as_text=True)).group(1) != (
-        re.search(r'id="receipt">([\d ]+)<', second.get_data(as_text=True)).group(1)
+    first = post_and_follow(client, "/report", {**hidden, **form_data()})
+    second = post_and_follow(
+        client, "/report", {**hidden, **form_data(narrative="SYNTHETIC other")}
     )
+    assert receipt_on(first) is not None and receipt_on(second) is not None
+    assert receipt_on(first) != receipt_on(second)
     assert report_count(app) == 2
 
 
 @pytest.mark.parametrize("token", ["", "abc", "zz" * 32, "00" * 31])
 def test_does_a_tampered_submission_token_still_file_exactly_one_report(app, client, token):
-    response = client.post("/report", data={"token": token, **form_data()})
-    assert response.status_code == 200
+    response = post_and_follow(client, "/report", {"token": token, **form_data()})
+    assert receipt_on(response) is not None
     assert report_count(app) == 1
 
 
@@ -243,27 +299,35 @@ def test_is_the_pipeline_left_alone_when_statistics_consent_is_refused(client, m
     assert seen == []
 
 
-def test_does_a_body_over_the_size_limit_get_413_and_store_nothing(app, client):
+def test_does_a_body_over_the_size_limit_store_nothing_and_say_so(app, client):
     limit = app.config["MAX_CONTENT_LENGTH"]
     hidden = open_form(client)
-    response = client.post("/report", data={**hidden, **form_data(narrative="x" * (limit + 10))})
-    assert response.status_code == 413
-    assert 'class="error"' in response.get_data(as_text=True)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    data = {**hidden, **form_data(narrative="x" * (limit + 10))}
+    response = post_and_follow(client, "/report", data)
+    page = response.get_data(as_text=True)
+    assert "What you sent is too large." in page and 'class="error"' in page
+    assert "xxxxxxxxxx" not in page
     assert report_count(app) == 0
 
 
-def test_is_a_report_refused_without_the_csrf_token_with_everything_typed_kept(csrf_app):
+def test_is_a_report_refused_without_the_csrf_token_and_nothing_sent_shown_again(csrf_app):
+    """What a stale form (or one replayed from a phone's history) meets: "start again", never
+    the answers it carried."""
     client = csrf_app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     hidden = open_form(client)
     hidden.pop("csrf_token")
-    response = client.post("/report", data={**hidden, **form_data(narrative="SYNTHETIC kept")})
+    data = {**hidden, **form_data(narrative="SYNTHETIC not echoed")}
+    response = post_and_follow(client, "/report", data)
     page = response.get_data(as_text=True)
-    assert response.status_code == 400
-    assert "SYNTHETIC kept" in page
-    assert 'value="BRD.02" checked' in page
-    # A fresh CSRF token comes with the page, so pressing the button again works.
-    retry = {**hidden_fields(page), **form_data(narrative="SYNTHETIC kept")}
-    assert client.post("/report", data=retry).status_code == 200
+    assert "This page has expired and nothing was sent. Please start again." in page
+    assert "SYNTHETIC not echoed" not in page
+    assert 'value="BRD.02" checked' not in page
+    # A fresh CSRF token comes with the page, so starting again works.
+    retry = {**hidden_fields(page), **form_data(narrative="SYNTHETIC second try")}
+    assert receipt_on(post_and_follow(client, "/report", retry)) is not None
+    assert "expired" not in client.get("/report").get_data(as_text=True)  # said once
     assert report_count(csrf_app) == 1
 
 
@@ -279,7 +343,7 @@ def test_is_a_csrf_token_from_another_session_refused(csrf_app):
     victim = csrf_app.test_client()
     hidden = open_form(victim)
     response = victim.post("/report", data={**hidden, "csrf_token": stolen, **form_data()})
-    assert response.status_code == 400
+    assert response.status_code == 303
     assert report_count(csrf_app) == 0
 
 
@@ -295,3 +359,20 @@ def test_does_the_year_picker_offer_exactly_the_accepted_years(client, app: Flas
     years = [int(y) for y in re.findall(r"<option(?: selected)?>(\d{4})</option>", select)]
     assert min(years) == 2000
     assert max(years) in (dt.date.today().year, dt.date.today().year + 1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_is_the_page_answered_directly_when_redis_is_down(app, monkeypatch):
+    """The handoff store unreachable: the POST shows its page itself, so the reporter never
+    loses a receipt nor an answer, and is told to close the browser when leaving."""
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:1/0"
+    monkeypatch.setattr(ratelimit, "_clients", {})
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    refused = client.post("/report", data=form_data(narrative="SYNTHETIC kept", acts=None))
+    assert refused.status_code == 422
+    assert "SYNTHETIC kept" in refused.get_data(as_text=True)
+    filed = client.post("/report", data={**open_form(client), **form_data()})
+    assert filed.status_code == 200 and receipt_on(filed) is not None
+    assert "also close the browser" in filed.get_data(as_text=True)
+    assert report_count(app) == 1

@@ -8,18 +8,35 @@ from incident_service import ratelimit
 from incident_service.models import Report, db
 from tests.conftest import require_redis
 from tests.factories import report_payload
-from tests.reporter_helpers import form_data, open_form
+from tests.reporter_helpers import form_data, open_form, post_and_follow, receipt_on
+
+TOO_MANY = "Too many tries. Please wait a few minutes and try again."
+
+
+def _file(client, data=None) -> str:
+    """Send the form as a browser does (POST, 303, GET); what the page then says:
+    "receipt", "too many" or "form" (the form again, with its errors if any)."""
+    client.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+    page = post_and_follow(client, "/report", data if data is not None else form_data())
+    if receipt_on(page) is not None:
+        return "receipt"
+    return "too many" if TOO_MANY in page.get_data(as_text=True) else "form"
 
 
 def test_is_the_form_refused_after_the_limit_with_everything_typed_kept(app):
     app.config["REPORT_RATE_LIMIT"] = "2 per hour"
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     for _ in range(2):
-        assert client.post("/report", data=form_data()).status_code == 200
-    refused = client.post("/report", data=form_data(narrative="SYNTHETIC third, kept as typed"))
-    assert refused.status_code == 429
+        assert _file(client) == "receipt"
+    refused = post_and_follow(
+        client, "/report", form_data(narrative="SYNTHETIC third, kept as typed")
+    )
     page = refused.get_data(as_text=True)
+    assert TOO_MANY in page
     assert "SYNTHETIC third, kept as typed" in page
+    # Still there on a later visit in this session, for the try after the wait.
+    assert "SYNTHETIC third, kept as typed" in client.get("/report").get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Report).count() == 2
 
@@ -29,8 +46,8 @@ def test_do_refused_or_invalid_forms_not_use_up_the_allowance(app):
     app.config["REPORT_RATE_LIMIT"] = "2 per hour"
     client = app.test_client()
     for _ in range(5):
-        assert client.post("/report", data=form_data(acts=None)).status_code == 422
-    assert client.post("/report", data=form_data()).status_code == 200
+        assert _file(client, form_data(acts=None)) == "form"
+    assert _file(client) == "receipt"
 
 
 def test_is_the_anonymous_api_limited_per_address_with_a_problem_document(app):
@@ -51,9 +68,11 @@ def test_does_switching_language_on_the_form_not_use_up_the_allowance(app):
     app.config["REPORT_RATE_LIMIT"] = "2 per hour"
     client = app.test_client()
     for language in ("tg", "uz", "ky", "ru", "en"):
-        assert client.post("/report", data={**form_data(), "lang": language}).status_code == 200
-    assert client.post("/report", data=form_data()).status_code == 200
-    assert client.post("/report", data=form_data()).status_code == 200
+        assert (
+            _file(client, {**form_data(), "lang": language}) == "form"
+        )  # answers kept, nothing filed
+    assert _file(client) == "receipt"
+    assert _file(client) == "receipt"
     with app.app_context():
         assert db.session.query(Report).count() == 2
 
@@ -62,8 +81,9 @@ def _fresh_redis_counts(url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url)
-    for key in client.scan_iter("incident:filing:*"):
-        client.delete(key)
+    for pattern in ("incident:filing:*", "incident:handoff:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -78,17 +98,19 @@ def test_are_filings_counted_in_redis_where_every_web_process_sees_them(app, mon
     app.config.update(RATELIMIT_STORAGE_URI=url, REPORT_RATE_LIMIT="2 per hour")
     client = app.test_client()
     pressed = {**open_form(client), **form_data()}
-    assert client.post("/report", data=pressed).status_code == 200
-    assert client.post("/report", data=pressed).status_code == 200  # the same report again
-    assert app.test_client().post("/report", data=form_data()).status_code == 200
+    assert _file(client, pressed) == "receipt"
+    assert _file(client, pressed) == "receipt"  # the same report again
+    assert _file(app.test_client()) == "receipt"
     counters = redis.Redis.from_url(url)
     keys = list(counters.scan_iter("incident:filing:*"))
     assert len(keys) == 1 and int(counters.get(keys[0]) or 0) == 2
     assert b"127.0.0.1" not in keys[0] and b"report" not in keys[0]
     # It lives until the end of its hour, not for an hour from the last report.
     assert 0 < counters.ttl(keys[0]) <= 3600
-    refused = app.test_client().post("/report", data=form_data(narrative="SYNTHETIC kept"))
-    assert refused.status_code == 429
+    other = app.test_client()
+    other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    refused = post_and_follow(other, "/report", form_data(narrative="SYNTHETIC kept"))
+    assert TOO_MANY in refused.get_data(as_text=True)
     assert "SYNTHETIC kept" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Report).count() == 2
@@ -101,7 +123,9 @@ def test_is_a_report_still_taken_when_the_counter_cannot_be_reached(app, monkeyp
     monkeypatch.setattr(ratelimit, "_clients", {})
     client = app.test_client()
     for _ in range(3):
-        assert client.post("/report", data=form_data()).status_code == 200
+        # The handoff store is down too: the receipt page is the POST's own answer.
+        page = client.post("/report", data=form_data())
+        assert page.status_code == 200 and receipt_on(page) is not None
     response = client.post("/api/v1/reports", json=report_payload())
     assert response.status_code == 201
 
@@ -115,11 +139,11 @@ def test_do_refused_filings_not_use_up_the_longer_window(app, monkeypatch):
     clock = [1_800_000_000.0]  # at the start of an hour and well inside a day
     monkeypatch.setattr(throttle.time, "time", lambda: clock[0])
     client = app.test_client()
-    assert client.post("/report", data=form_data()).status_code == 200
+    assert _file(client) == "receipt"
     for _ in range(3):
-        assert client.post("/report", data=form_data()).status_code == 429
+        assert _file(client) == "too many"
     clock[0] += 3600
-    assert client.post("/report", data=form_data()).status_code == 200
-    assert client.post("/report", data=form_data()).status_code == 429  # the day is full
+    assert _file(client) == "receipt"
+    assert _file(client) == "too many"  # the day is full
     with app.app_context():
         assert db.session.query(Report).count() == 2

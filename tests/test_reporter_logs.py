@@ -25,6 +25,11 @@ def _every_logged_text(caplog) -> list[str]:
     return texts
 
 
+def _status(client, data: dict[str, str]) -> None:
+    """POST to the status page and fetch the page the redirect leads to, as a browser does."""
+    client.post("/status", data=data, follow_redirects=True)
+
+
 def test_does_a_whole_visit_leave_no_address_or_receipt_in_the_logs(app, caplog):
     app.config["RECEIPT_ATTEMPT_LIMIT"] = "2 per minute"
     caplog.set_level(logging.DEBUG)
@@ -35,7 +40,7 @@ def test_does_a_whole_visit_leave_no_address_or_receipt_in_the_logs(app, caplog)
         client.environ_base["HTTP_USER_AGENT"] = "SyntheticPhone/1.0 (test)"
         # The form: a bad answer, then a good one, then a double press.
         client.get("/?lang=tg")
-        client.post("/report", data={"group_size": "x"})
+        client.post("/report", data={"group_size": "x"}, follow_redirects=True)
         _response, receipt = file_report(client)
         assert receipt is not None
         receipts.append(receipt)
@@ -46,12 +51,12 @@ def test_does_a_whole_visit_leave_no_address_or_receipt_in_the_logs(app, caplog)
         receipts.append(api.get_json()["receipt"])
         client.post("/api/v1/reports", data="{", content_type="application/json")
         # The status page: right, wrong, actions, and the throttle.
-        client.post("/status", data={"receipt": format_receipt(receipt)})
-        client.post("/status", data={"receipt": receipt, "action": "message", "text": "SYNTHETIC"})
-        client.post("/status", data={"receipt": receipt, "action": "withdraw", "confirm": "y"})
+        _status(client, {"receipt": format_receipt(receipt)})
+        _status(client, {"action": "message", "text": "SYNTHETIC"})  # the open page: no receipt
+        _status(client, {"receipt": receipt, "action": "withdraw", "confirm": "y"})
         client.post("/api/v1/status", json={"receipt": receipts[-1]})
         for _ in range(3):
-            client.post("/status", data={"receipt": "9" * 20})
+            _status(client, {"receipt": "9" * 20})
         client.get("/exit")
     assert caplog.records, "the visit should have logged something (e.g. the throttle)"
     needles = [ADDRESS, ADDRESS_V6, "SyntheticPhone"]

@@ -14,7 +14,7 @@ from flask_babel import force_locale, gettext
 from incident_service.i18n import LANGUAGES
 from tests import PROJECT_ROOT
 from tests.factories import submit
-from tests.reporter_helpers import file_report
+from tests.reporter_helpers import file_report, form_data, open_form, post_and_follow
 
 FORM_PAGE_BUDGET = 50 * 1024
 SENSITIVE_FIELDS = ("narrative", "place_text", "contact_value", "receipt", "text")
@@ -25,16 +25,19 @@ def _reporter_pages(app: Flask) -> dict[str, str]:
     client = app.test_client()
     with app.app_context():
         receipt = submit().receipt
+    too_large = {"narrative": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}
     pages = {
         "index": client.get("/").get_data(as_text=True),
         "form": client.get("/report").get_data(as_text=True),
-        "form with errors": client.post("/report", data={"acts": "DET.01"}).get_data(as_text=True),
+        "form with errors": post_and_follow(client, "/report", {"acts": "DET.01"}).get_data(
+            as_text=True
+        ),
         "lookup": client.get("/status").get_data(as_text=True),
-        "lookup failed": client.post("/status", data={"receipt": "1" * 20}).get_data(as_text=True),
-        "status": client.post("/status", data={"receipt": receipt}).get_data(as_text=True),
-        "too large": client.post(
-            "/report", data={"narrative": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}
-        ).get_data(as_text=True),
+        "lookup failed": post_and_follow(client, "/status", {"receipt": "1" * 20}).get_data(
+            as_text=True
+        ),
+        "status": post_and_follow(client, "/status", {"receipt": receipt}).get_data(as_text=True),
+        "too large": post_and_follow(client, "/report", too_large).get_data(as_text=True),
     }
     _response, _receipt = file_report(client)
     pages["receipt"] = _response.get_data(as_text=True)
@@ -106,8 +109,44 @@ def test_are_reporter_cookies_gone_when_the_browser_closes(app):
     assert cookies, "the language choice should at least be kept for the session"
     for cookie in cookies:
         attributes = cookie.lower()
-        assert "expires=" not in attributes and "max-age=" not in attributes, cookie
         assert "httponly" in attributes and "samesite=strict" in attributes, cookie
+        if cookie.startswith("s=;"):  # the quick exit empties the cookie: an expiry in the past
+            assert "expires=thu, 01 jan 1970" in attributes, cookie
+            continue
+        assert "expires=" not in attributes and "max-age=" not in attributes, cookie
+    assert responses[-1].headers.getlist("Set-Cookie")[0].startswith("s=;")
+
+
+def test_does_every_reporter_post_answer_with_a_redirect_to_a_page(csrf_app):
+    """POST/redirect/GET: whatever a reporter sends, the answer is "303 See Other" to a GET
+    page of this site, so the browser's history never holds a form to send again."""
+    client = csrf_app.test_client()
+    with csrf_app.app_context():
+        receipt = submit().receipt
+    token = open_form(client)["csrf_token"]
+    posts = [
+        ("/report", form_data(acts=None)),
+        ("/report", {**form_data(), "lang": "tg"}),
+        ("/report", form_data()),
+        ("/status", {"receipt": "1" * 20}),
+        ("/status", {"action": "message", "text": "SYNTHETIC before opening"}),
+        ("/status", {"receipt": receipt}),
+        ("/status", {"action": "message", "text": ""}),
+        ("/status", {"action": "message", "text": "SYNTHETIC answer"}),
+        ("/status", {"action": "withdraw"}),
+        ("/status", {"action": "withdraw", "confirm": "y"}),
+        ("/status", {"action": "delete", "confirm": "y"}),
+        ("/status", {"action": "close"}),
+        ("/report", {"narrative": "x" * (csrf_app.config["MAX_CONTENT_LENGTH"] + 1)}),
+    ]
+    for url, data in posts:
+        response = client.post(url, data={"csrf_token": token, **data})
+        assert response.status_code == 303, (url, data)
+        assert response.headers["Location"].split("#")[0] == url, (url, data)
+        assert receipt not in response.get_data(as_text=True)
+    for url in ("/report", "/status"):  # a form token that does not match
+        response = client.post(url, data={"csrf_token": "stale", **form_data()})
+        assert response.status_code == 303 and response.headers["Location"] == url
 
 
 def test_does_the_api_set_no_cookie_even_when_a_language_is_asked_for(client):

@@ -1,4 +1,7 @@
-"""The status page at /status: a receipt typed in, the thread, answers, withdrawal, deletion."""
+"""The status page at /status: a receipt typed in, the thread, answers, withdrawal, deletion.
+
+Every POST answers 303 to GET /status. While the page is open its receipt is kept server-side,
+sealed under a key in the session cookie (`intake.handoff`), so no page or form carries it."""
 
 from __future__ import annotations
 
@@ -9,14 +12,14 @@ import re
 import pytest
 from sqlalchemy import select
 
-from incident_service import audit
+from incident_service import audit, ratelimit
 from incident_service.cases.messaging import post_message, read_thread, reporter_private_key
 from incident_service.constants import MessageAuthor, ReportStatus
 from incident_service.crypto.receipts import format_receipt
 from incident_service.models import AuditEntry, Message, Report, db, today
 from incident_service.pipeline import dispatch
 from tests.factories import submit
-from tests.reporter_helpers import text_of
+from tests.reporter_helpers import post_and_follow, text_of
 
 GENERIC_FAILURE = "No report was found for this number."
 
@@ -49,10 +52,15 @@ def _errors(page: str) -> list[str]:
     return re.findall(r'class="error"[^>]*>([^<]*)<', page)
 
 
+def _post(client, data):
+    """POST to /status as a browser does, following the 303; returns the page's response."""
+    return post_and_follow(client, "/status", data)
+
+
 def test_can_a_reporter_read_a_reply_with_only_the_receipt(app, client):
     report_id, receipt = _filed(app)
     _caseworker_says(app, report_id, "SYNTHETIC Are you still held? <i>reply</i>")
-    response = client.post("/status", data={"receipt": format_receipt(receipt)})
+    response = _post(client, {"receipt": format_receipt(receipt)})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "SYNTHETIC Are you still held? &lt;i&gt;reply&lt;/i&gt;" in page
@@ -69,7 +77,7 @@ def test_can_a_reporter_read_a_reply_with_only_the_receipt(app, client):
 )
 def test_is_the_receipt_accepted_as_people_type_it(app, client, typed):
     _report_id, receipt = _filed(app)
-    response = client.post("/status", data={"receipt": typed(receipt)})
+    response = _post(client, {"receipt": typed(receipt)})
     assert 'id="status"' in response.get_data(as_text=True)
 
 
@@ -78,7 +86,7 @@ def test_does_every_wrong_receipt_get_the_same_answer(app, client):
     wrong_digit = receipt[:-1] + str((int(receipt[-1]) + 1) % 10)
     answers = set()
     for typed in [wrong_digit, "1234", "not a number at all", "", "9" * 200]:
-        response = client.post("/status", data={"receipt": typed})
+        response = _post(client, {"receipt": typed})
         page = response.get_data(as_text=True)
         assert 'id="status"' not in page
         answers.add((response.status_code, tuple(_errors(page))))
@@ -94,30 +102,74 @@ def test_is_a_receipt_in_the_url_ignored(app, client):
     assert receipt not in page
 
 
-def test_does_the_status_page_keep_the_receipt_only_in_hidden_fields_of_post_forms(app, client):
+def test_does_the_status_page_carry_the_receipt_nowhere(app, client):
+    """Not in the page, its forms, its links, the redirect or the cookie: the open page's
+    receipt waits server-side, sealed under the cookie's key."""
     _report_id, receipt = _filed(app)
-    response = client.post("/status", data={"receipt": receipt})
+    response = _post(client, {"receipt": format_receipt(receipt)})
     page = response.get_data(as_text=True)
+    assert 'id="status"' in page
     forms = re.findall(r"<form[^>]*>", page)
     assert forms and all('method="post"' in form for form in forms)
     assert all('autocomplete="off"' in form for form in forms)
-    for href in re.findall(r'href="([^"]*)"', page):
-        assert receipt not in href
-    shown = [m.start() for m in re.finditer(receipt, page)]
-    hidden = [m.start() for m in re.finditer(f'name="receipt" value="{receipt}"', page)]
-    assert len(shown) == len(hidden) > 0
+    assert receipt not in page and format_receipt(receipt) not in page
+    assert 'name="receipt"' not in page
+    assert response.history[0].headers["Location"] == "/status"
     # Not in the session cookie either (it is signed, not encrypted, so it could be read).
-    for cookie in response.headers.getlist("Set-Cookie"):
-        payload = cookie.split("=", 1)[1].split(".")[0]
-        decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        assert receipt.encode() not in decoded
+    for answer in (response.history[0], response):
+        for cookie in answer.headers.getlist("Set-Cookie"):
+            payload = cookie.split("=", 1)[1].split(".")[0]
+            decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+            assert receipt.encode() not in decoded
+
+
+def test_does_the_open_page_act_without_the_receipt_and_survive_a_reload(app, client):
+    report_id, receipt = _filed(app)
+    _post(client, {"receipt": receipt})
+    page = _post(client, {"action": "message", "text": "SYNTHETIC sent without the number"})
+    assert "Your message has been sent." in page.get_data(as_text=True)
+    reloaded = client.get("/status").get_data(as_text=True)
+    assert "SYNTHETIC sent without the number" in reloaded
+    assert "Your message has been sent." not in reloaded  # a notice is said once
+    with app.app_context():
+        assert db.session.query(Message).filter_by(report_id=report_id).count() == 1
+
+
+def test_does_close_end_the_open_page(app, client):
+    _report_id, receipt = _filed(app)
+    _post(client, {"receipt": receipt})
+    page = _post(client, {"action": "close"}).get_data(as_text=True)
+    assert 'id="status"' not in page and 'name="receipt"' in page
+    assert 'id="status"' not in client.get("/status").get_data(as_text=True)
+
+
+def test_does_leaving_quickly_end_the_open_page(app, client):
+    _report_id, receipt = _filed(app)
+    _post(client, {"receipt": receipt})
+    client.get("/exit")
+    assert 'id="status"' not in client.get("/status").get_data(as_text=True)
+
+
+def test_is_a_message_written_while_the_page_closed_kept(app, client):
+    """Writing a long answer can outlast the open page: the text waits for the number."""
+    _report_id, receipt = _filed(app)
+    page = _post(client, {"action": "message", "text": "SYNTHETIC written slowly"})
+    text = page.get_data(as_text=True)
+    assert "Please type your number again." in text and 'name="receipt"' in text
+    assert "SYNTHETIC written slowly" not in text  # not shown to whoever holds the phone
+    mistyped = _post(client, {"receipt": "1" * 20}).get_data(as_text=True)
+    assert GENERIC_FAILURE in mistyped
+    opened = _post(client, {"receipt": receipt}).get_data(as_text=True)
+    assert 'id="status"' in opened
+    assert re.search(r"<textarea[^>]*>\nSYNTHETIC written slowly</textarea>", opened)
+    with app.app_context():
+        assert db.session.query(Message).count() == 0  # kept, not sent
 
 
 def test_can_a_reporter_answer_and_the_case_team_read_it(app, client):
     report_id, receipt = _filed(app)
-    response = client.post(
-        "/status",
-        data={"receipt": receipt, "action": "message", "text": "SYNTHETIC more: it was Tuesday"},
+    response = _post(
+        client, {"receipt": receipt, "action": "message", "text": "SYNTHETIC more: it was Tuesday"}
     )
     page = response.get_data(as_text=True)
     assert "Your message has been sent." in page
@@ -143,10 +195,14 @@ def test_can_a_reporter_answer_and_the_case_team_read_it(app, client):
 @pytest.mark.parametrize("text", ["", "   \n ", "x" * 5001])
 def test_is_an_empty_or_overlong_answer_refused_with_nothing_stored(app, client, text):
     _report_id, receipt = _filed(app)
-    response = client.post("/status", data={"receipt": receipt, "action": "message", "text": text})
+    response = _post(client, {"receipt": receipt, "action": "message", "text": text})
     page = response.get_data(as_text=True)
     assert _errors(page)
+    assert response.history[0].headers["Location"] == "/status#field-text"
+    assert 'id="field-text"' in page
     assert "Your message has been sent." not in page
+    if text.strip():  # what was typed comes back, to be shortened
+        assert f">\n{text}</textarea>" in page
     with app.app_context():
         assert db.session.query(Message).count() == 0
 
@@ -165,15 +221,16 @@ def test_can_a_reporter_withdraw_statistics_consent_and_is_the_worker_told(
         return True
 
     monkeypatch.setattr(dispatch, "enqueue", spy)
-    unconfirmed = client.post("/status", data={"receipt": receipt, "action": "withdraw"})
+    unconfirmed = _post(client, {"receipt": receipt, "action": "withdraw"})
     assert _errors(unconfirmed.get_data(as_text=True))
     assert sent == []
-    page = client.post(
-        "/status", data={"receipt": receipt, "action": "withdraw", "confirm": "y"}
-    ).get_data(as_text=True)
+    page = _post(client, {"receipt": receipt, "action": "withdraw", "confirm": "y"}).get_data(
+        as_text=True
+    )
     assert "no longer be counted" in page
     assert "Stop counting my report" not in page
-    assert sent == [(dispatch.TASK_PIPELINE_WITHDRAW, (report_id,), False)]
+    # Committed first; the message names no report (dispatch.statistics_changed).
+    assert sent == [(dispatch.TASK_PIPELINE_RECONCILE, (), False)]
     with app.app_context():
         assert db.session.get(Report, report_id).consent_statistics is False
 
@@ -183,19 +240,19 @@ def test_is_withdrawing_twice_one_withdrawal(app, client, monkeypatch):
     sent = []
     monkeypatch.setattr(dispatch, "enqueue", lambda name, *args: sent.append(name) or True)
     for _ in range(2):
-        client.post("/status", data={"receipt": receipt, "action": "withdraw", "confirm": "y"})
-    assert sent == [dispatch.TASK_PIPELINE_WITHDRAW]
+        _post(client, {"receipt": receipt, "action": "withdraw", "confirm": "y"})
+    assert sent == [dispatch.TASK_PIPELINE_RECONCILE]
 
 
 def test_can_a_reporter_ask_for_deletion(app, client):
     report_id, receipt = _filed(app)
-    page = client.post(
-        "/status", data={"receipt": receipt, "action": "delete", "confirm": "y"}
-    ).get_data(as_text=True)
+    page = _post(client, {"receipt": receipt, "action": "delete", "confirm": "y"}).get_data(
+        as_text=True
+    )
     assert "The case team will delete your report." in page
     with app.app_context():
         assert db.session.get(Report, report_id).deletion_requested is True
-    again = client.post("/status", data={"receipt": receipt}).get_data(as_text=True)
+    again = _post(client, {"receipt": receipt}).get_data(as_text=True)
     assert "You have asked for your report to be deleted." in again
     assert "Ask to delete my report" not in again
 
@@ -213,18 +270,19 @@ def test_is_the_status_told_in_plain_words(app, client, status, words):
     with app.app_context():
         db.session.get(Report, report_id).status = status.value
         db.session.commit()
-    page = client.post("/status", data={"receipt": receipt}).get_data(as_text=True)
+    page = _post(client, {"receipt": receipt}).get_data(as_text=True)
     assert words in text_of(page)
     assert status.value not in text_of(page)
 
 
 def test_does_changing_language_on_the_status_page_keep_it_open(app, client):
     _report_id, receipt = _filed(app)
-    page = client.post("/status", data={"receipt": receipt, "lang": "ru"}).get_data(as_text=True)
+    page = _post(client, {"receipt": receipt}).get_data(as_text=True)
+    languages = re.search(r'<nav class="langs">(.*?)</nav>', page, re.S)
+    assert languages and 'href="?lang=ru"' in languages.group(1)
+    page = client.get("/status?lang=ru").get_data(as_text=True)
     assert 'id="status"' in page
     assert '<html lang="ru">' in page
-    languages = re.search(r'<form class="langs"[^>]*>(.*?)</form>', page, re.S)
-    assert languages and 'name="lang"' in languages.group(1)
 
 
 def _throttled_app(tmp_path, backend):
@@ -242,48 +300,53 @@ def throttled(tmp_path, backend):
     gen.close()
 
 
+def _refusal(page) -> str:
+    return " ".join(_errors(page.get_data(as_text=True)))
+
+
 def test_are_wrong_receipts_throttled(throttled):
     client = english(throttled.test_client())
-    statuses = [client.post("/status", data={"receipt": "1" * 20}).status_code for _ in range(4)]
-    assert statuses == [200, 200, 200, 429]
-    page = client.post("/status", data={"receipt": "1" * 20}).get_data(as_text=True)
+    refusals = [_refusal(_post(client, {"receipt": "1" * 20})) for _ in range(4)]
+    assert [GENERIC_FAILURE in r for r in refusals] == [True, True, True, False]
+    assert "Too many tries" in refusals[3]
+    page = _post(client, {"receipt": "1" * 20}).get_data(as_text=True)
     assert "Too many tries" in page
 
 
 def test_are_right_receipts_never_throttled(throttled):
     _report_id, receipt = _filed(throttled)
     client = english(throttled.test_client())
-    statuses = {client.post("/status", data={"receipt": receipt}).status_code for _ in range(8)}
-    assert statuses == {200}
+    pages = [_post(client, {"receipt": receipt}).get_data(as_text=True) for _ in range(8)]
+    assert all('id="status"' in page for page in pages)
 
 
 def test_do_the_page_and_the_api_share_one_count_of_wrong_receipts(throttled):
     client = english(throttled.test_client())
     for _ in range(3):
         client.post("/api/v1/status", json={"receipt": "2" * 20})
-    assert client.post("/status", data={"receipt": "2" * 20}).status_code == 429
+    assert "Too many tries" in _refusal(_post(client, {"receipt": "2" * 20}))
 
 
 def test_is_the_throttle_keyed_per_address(throttled):
     first = throttled.test_client()
     second = throttled.test_client()
+    first.environ_base.update(REMOTE_ADDR="192.0.2.1", HTTP_ACCEPT_LANGUAGE="en")
+    second.environ_base.update(REMOTE_ADDR="192.0.2.2", HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(3):
-        first.post("/status", data={"receipt": "1" * 20}, environ_base={"REMOTE_ADDR": "192.0.2.1"})
-    blocked = first.post(
-        "/status", data={"receipt": "1" * 20}, environ_base={"REMOTE_ADDR": "192.0.2.1"}
-    )
-    other = second.post(
-        "/status", data={"receipt": "1" * 20}, environ_base={"REMOTE_ADDR": "192.0.2.2"}
-    )
-    assert (blocked.status_code, other.status_code) == (429, 200)
+        _post(first, {"receipt": "1" * 20})
+    blocked = _refusal(_post(first, {"receipt": "1" * 20}))
+    other = _refusal(_post(second, {"receipt": "1" * 20}))
+    assert "Too many tries" in blocked and GENERIC_FAILURE in other
 
 
 def test_is_a_status_action_refused_without_the_csrf_token(csrf_app):
     _report_id, receipt = _filed(csrf_app)
-    client = csrf_app.test_client()
+    client = english(csrf_app.test_client())
     client.get("/status")
-    response = client.post("/status", data={"receipt": receipt, "action": "delete", "confirm": "y"})
-    assert response.status_code == 400
+    response = _post(client, {"receipt": receipt, "action": "delete", "confirm": "y"})
+    page = response.get_data(as_text=True)
+    assert "This page has expired and nothing was sent." in page
+    assert receipt not in page and 'id="status"' not in page
     with csrf_app.app_context():
         assert db.session.query(Report).one().deletion_requested is False
 
@@ -307,7 +370,29 @@ def test_does_the_status_page_never_name_the_caseworker(app, client):
             report, author=MessageAuthor.CASEWORKER, text="SYNTHETIC hello", author_user_id=user.id
         )
         db.session.commit()
-    page = client.post("/status", data={"receipt": receipt}).get_data(as_text=True)
+    page = _post(client, {"receipt": receipt}).get_data(as_text=True)
     assert "SYNTHETIC hello" in page
     assert "Case team" in text_of(page)
     assert "synthetic.caseworker" not in page
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_does_the_status_page_work_when_redis_is_down(app, client, monkeypatch):
+    """The handoff store unreachable: each POST shows its page itself, whose forms carry the
+    receipt in a hidden field, so the reporter can still read and answer."""
+    report_id, receipt = _filed(app)
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:1/0"
+    monkeypatch.setattr(ratelimit, "_clients", {})
+    opened = client.post("/status", data={"receipt": receipt})
+    page = opened.get_data(as_text=True)
+    assert opened.status_code == 200 and 'id="status"' in page
+    assert f'name="receipt" value="{receipt}"' in page
+    assert "also close the browser" in page
+    answered = client.post(
+        "/status", data={"receipt": receipt, "action": "message", "text": "SYNTHETIC still here"}
+    )
+    assert "Your message has been sent." in answered.get_data(as_text=True)
+    wrong = client.post("/status", data={"receipt": "1" * 20})
+    assert GENERIC_FAILURE in wrong.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Message).filter_by(report_id=report_id).count() == 1

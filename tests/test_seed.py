@@ -75,7 +75,8 @@ def test_can_a_demo_receipt_open_its_report_with_the_case_teams_question(app):
     with app.app_context():
         receipt = load_demo_reports(count=5).demo_receipts[0]
     client = app.test_client()
-    page = client.post("/status", data={"receipt": receipt, "lang": "en"}).get_data(as_text=True)
+    opened = client.post("/status", data={"receipt": receipt, "lang": "en"}, follow_redirects=True)
+    page = opened.get_data(as_text=True)
     assert "SYNTHETIC DEMO REPORT" in page and "Are you still held?" in page
 
 

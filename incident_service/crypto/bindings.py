@@ -55,6 +55,11 @@ def staff_session(session_id: str) -> bytes:
     return f"staff-session/{session_id}".encode()
 
 
+def handoff_record(browser_id: str, kind: str) -> bytes:
+    """A reporter's short-lived page record (`intake.handoff`), for one browser and kind."""
+    return f"handoff/{browser_id}/{kind}".encode()
+
+
 def team_key_grant(team_key_id: str, user_id: int) -> bytes:
     return f"team-key/{team_key_id}/user/{user_id}".encode()
 

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, TextAreaField
 
 from incident_service.crypto.receipts import new_submission_token
@@ -166,6 +167,38 @@ FIELD_OF_PATH: dict[str, str] = {
     "consent.share_with_ombudsman": "consent_other",
 }
 GENERAL_ERRORS = "_form"
+# The places errors are shown, in the order they appear on the page: the first one with an
+# error is where the page opens after a refusal (`#field-<name>`).
+FIELD_ORDER: tuple[str, ...] = (
+    "acts",
+    "when",
+    "country",
+    "region",
+    "airport",
+    "location_type",
+    "place_text",
+    "outcome",
+    "duration_hours",
+    "perpetrators",
+    "citizenship",
+    "sex",
+    "age_band",
+    "legal_status",
+    "group_size",
+    "women_involved",
+    "children_involved",
+    "coercion",
+    "payment_offered_rub",
+    "forced_labour_indicators",
+    "narrative",
+    "reporter_role",
+    "contact_channel",
+    "contact_value",
+    "consent_statistics",
+    "consent_other",
+)
+# Posted fields that are not answers: never kept in a draft.
+NOT_ANSWERS = frozenset({"csrf_token", "lang"})
 
 
 def errors_by_field(errors: dict[str, Any]) -> dict[str, str]:
@@ -174,6 +207,30 @@ def errors_by_field(errors: dict[str, Any]) -> dict[str, str]:
     for path, message in errors.items():
         shown.setdefault(FIELD_OF_PATH.get(path, GENERAL_ERRORS), str(message))
     return shown
+
+
+def first_invalid_field(errors: dict[str, str]) -> str | None:
+    """The first field on the page that shows one of `errors`, if any does."""
+    return next((name for name in FIELD_ORDER if name in errors), None)
+
+
+def posted_answers(form: MultiDict[str, str], *, token: str) -> list[list[str]]:
+    """What a browser posted to the report form, as [name, value] pairs for a draft: every
+    answer exactly as typed, the submission token the page carries, no CSRF token."""
+    answers = [[name, value] for name, value in form.items(multi=True) if name not in NOT_ANSWERS]
+    return [pair for pair in answers if pair[0] != "token"] + [["token", token]]
+
+
+def form_from_answers(answers: object) -> ReportForm:
+    """The report form filled in with a draft's answers (malformed pairs are skipped)."""
+    pairs = [
+        (str(pair[0]), str(pair[1]))
+        for pair in (answers if isinstance(answers, list) else [])
+        if isinstance(pair, list) and len(pair) == 2
+    ]
+    form = ReportForm(formdata=MultiDict(pairs))
+    form.ensure_token()
+    return form
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -229,7 +286,8 @@ def selectable_years(today: dt.date, earliest: int) -> list[int]:
 
 
 class ReceiptForm(FlaskForm):  # type: ignore[misc]
-    """The receipt, typed (never in a URL) and carried in a hidden field between actions."""
+    """The receipt, typed (never in a URL); the open status page keeps it server-side, sealed
+    (`intake.handoff`), so that no page carries it."""
 
     Meta = _QuietMeta
 
@@ -237,7 +295,8 @@ class ReceiptForm(FlaskForm):  # type: ignore[misc]
 
 
 class StatusActionForm(ReceiptForm):
-    """What a reporter can do once the receipt is recognised."""
+    """What a reporter can do once the receipt is recognised (`receipt` is posted only by the
+    lookup, or by a page answered directly while the handoff store was down)."""
 
     action = StringField()
     text = TextAreaField()
