@@ -21,6 +21,9 @@ import pytest
 
 from tests import PROJECT_ROOT
 
+# One xdist worker builds the module's fixture and runs all its tests (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("web-tier")
+
 STALLED_UPLOADS = 20
 
 

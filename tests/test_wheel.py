@@ -22,6 +22,9 @@ import pytest
 
 from tests import PROJECT_ROOT
 
+# One xdist worker builds the module's fixture and runs all its tests (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("wheel")
+
 
 def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
