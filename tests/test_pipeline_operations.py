@@ -274,10 +274,12 @@ def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_pa
     }
     assert pipeline_tasks <= set(found["tasks"])
     assert dispatch.TASK_RELEASE_GENERATE in set(found["tasks"])
+    assert dispatch.TASK_EVIDENCE_TREE_HEAD in set(found["tasks"])
     assert set(found["schedule"]) == {
         dispatch.TASK_PIPELINE_NUDGE,
         dispatch.TASK_PIPELINE_SWEEP,
         dispatch.TASK_AUDIT_FOLD,
+        dispatch.TASK_EVIDENCE_TREE_HEAD,
         dispatch.TASK_RETENTION_PURGE,
         dispatch.TASK_RELEASE_GENERATE,
     }
