@@ -39,13 +39,14 @@ Safety properties, each covered by tests:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -172,7 +173,10 @@ def flush(*, force: bool = False) -> FlushResult:
         key=statistics_key(),
         tag_key=withdrawal_key(),
     )
-    total = _flush_chunks(settings)
+    with _one_flush_at_a_time(wait=force) as ours:
+        if not ours:
+            return FlushResult()  # another flush is running and will take what is due
+        total = _flush_chunks(settings)
     if total.batches:
         log.info("anonymised batch(es): %s", total.as_dict())
     if total.withdrawn:
@@ -187,6 +191,42 @@ def flush(*, force: bool = False) -> FlushResult:
         )
         raise StatisticalSectionsUnusable(len(total.failures), summary)
     return total
+
+
+# Key of the PostgreSQL advisory lock that makes flushes take turns.
+FLUSH_LOCK_KEY = 727275
+
+
+@contextlib.contextmanager
+def _one_flush_at_a_time(*, wait: bool) -> Iterator[bool]:
+    """Hold PostgreSQL's advisory lock for the whole flush, on a connection of its own.
+
+    Two flushes at once deadlocked (one settling held report locks and wanted pool rows that
+    the other had locked) and overlapped: after the first committed its records, its pool
+    rows were unlocked but not yet deleted, and the second took them again. Flushes now take
+    turns; one that finds the lock held returns at once (the holder writes whatever is due),
+    unless an operator forced it, which waits. SQLite serialises writers anyway.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as connection:
+        if wait:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": FLUSH_LOCK_KEY})
+            acquired = True
+        else:
+            acquired = bool(
+                connection.scalar(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": FLUSH_LOCK_KEY}
+                )
+            )
+        connection.commit()
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": FLUSH_LOCK_KEY})
+                connection.commit()
 
 
 @dataclass(frozen=True)
