@@ -26,7 +26,14 @@ from incident_service.ratelimit import counter_name, rate_limit_key, redis_clien
 
 _memory_lock = threading.Lock()
 
-DEFAULT_RECEIPT_ATTEMPT_LIMIT = "10 per minute;60 per hour"
+# Failed lookups per address: short, because many reporters share a mobile carrier's address
+# and one stranger's typos must not lock them out of their own receipt for long.
+DEFAULT_RECEIPT_ATTEMPT_LIMIT = "10 per minute"
+# Lookups of one receipt, from anywhere: a number someone else learned cannot be watched around
+# the clock through many addresses.
+DEFAULT_RECEIPT_USE_LIMIT = "60 per hour"
+# Messages a receipt holder may post a day: each one lands in a caseworker's queue.
+DEFAULT_REPORTER_MESSAGE_LIMIT = "20 per day"
 RECEIPT_LIMIT_SCOPE = "receipt-lookup"
 
 
@@ -166,3 +173,15 @@ def uncount_filing(allowance: Allowance) -> None:
     """Take back a count for a submission that stored nothing new (a replay)."""
     if current_app.config.get("RATELIMIT_ENABLED", True):
         _count(allowance, -1)
+
+
+def count_receipt_use(lookup_hash: bytes) -> None:
+    """Count one lookup of a receipt (by its lookup hash); 429 past `RECEIPT_USE_LIMIT`."""
+    limit = str(current_app.config.get("RECEIPT_USE_LIMIT", DEFAULT_RECEIPT_USE_LIMIT))
+    count_filing(Allowance("receipt-use", limit, lookup_hash.hex()))
+
+
+def count_reporter_message(report_id: str) -> None:
+    """Count one message from a receipt holder; 429 past `REPORTER_MESSAGE_LIMIT` a day."""
+    limit = str(current_app.config.get("REPORTER_MESSAGE_LIMIT", DEFAULT_REPORTER_MESSAGE_LIMIT))
+    count_filing(Allowance("reporter-message", limit, report_id))

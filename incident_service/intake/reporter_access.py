@@ -27,6 +27,7 @@ from incident_service.crypto.receipts import (
     normalise_receipt,
     receipt_lookup_hash,
 )
+from incident_service.intake.limits import count_receipt_use, count_reporter_message
 from incident_service.keystore import current_keyring
 from incident_service.models import Report, db
 
@@ -95,6 +96,7 @@ def open_with_receipt(text: str) -> ReporterAccess:
     report = db.session.scalar(select(Report).where(Report.receipt_hash == lookup))
     if report is None:
         raise ReceiptNotRecognised()
+    count_receipt_use(lookup)
     return ReporterAccess(report=report, receipt=receipt)
 
 
@@ -128,9 +130,12 @@ def _for_reporter(message: ThreadMessage) -> ReporterMessage:
 def send_reporter_message(access: ReporterAccess, *, text: str) -> None:
     """An answer to a caseworker or more information about the report (no commit).
 
-    Raises `messaging.EmptyMessage` or `messaging.MessageTooLong`.
+    Raises `messaging.EmptyMessage` or `messaging.MessageTooLong`, or `TooManyRequests` once
+    the receipt has posted `REPORTER_MESSAGE_LIMIT` messages today (the message is then not
+    committed).
     """
     message = post_message(access.report, author=MessageAuthor.REPORTER, text=text)
+    count_reporter_message(access.report.id)
     db.session.flush()
     # Like a caseworker's message: the entry names the report and the message, never the text;
     # it joins the audit chain once the day is over (see `audit.record_reporter_action`).

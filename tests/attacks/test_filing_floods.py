@@ -62,3 +62,59 @@ def test_does_a_partner_token_buy_its_own_quota_and_an_invalid_one_nothing(app):
     assert forged.status_code == 401
     official = client.get("/api/v1/summaries", headers=headers)
     assert official.status_code == 401, "a partner token must not read officials' summaries"
+
+
+def test_do_a_strangers_typos_lock_a_shared_address_out_for_a_minute_at_most(app):
+    """Behind one carrier address, someone mistypes receipts: the address is refused for a
+    while, but no window of the per-address limit is longer than a minute (it was an hour),
+    and the receipt itself is counted apart (`RECEIPT_USE_LIMIT`)."""
+    from limits import parse_many
+
+    from incident_service.intake import limits
+
+    with app.app_context():
+        windows = parse_many(limits.receipt_attempt_limit())
+    assert max(item.get_expiry() for item in windows) <= 60
+    app.config["RECEIPT_ATTEMPT_LIMIT"] = "3 per minute"
+    receipt = _file_and_receipt(app)
+    shared = app.test_client()
+    for digit in range(3):
+        shared.post("/api/v1/status", json={"receipt": f"{digit}" * 20})
+    refused = shared.post("/api/v1/status", json={"receipt": receipt})
+    assert refused.status_code == 429
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.55"
+    assert elsewhere.post("/api/v1/status", json={"receipt": receipt}).status_code == 200
+
+
+def test_is_one_receipt_looked_up_a_bounded_number_of_times(app):
+    app.config["RECEIPT_USE_LIMIT"] = "3 per hour"
+    receipt = _file_and_receipt(app)
+    answers = [
+        app.test_client().post("/api/v1/status", json={"receipt": receipt}).status_code
+        for _ in range(5)
+    ]
+    assert answers == [200, 200, 200, 429, 429]
+
+
+def test_can_a_receipt_holder_flood_the_case_team_with_messages(app):
+    app.config["REPORTER_MESSAGE_LIMIT"] = "4 per day"
+    receipt = _file_and_receipt(app)
+    client = app.test_client()
+    codes = [
+        client.post(
+            "/api/v1/messages", json={"receipt": receipt, "text": f"SYNTHETIC {n}"}
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes == [201] * 4 + [429] * 2
+    with app.app_context():
+        from incident_service.models import Message
+
+        assert db.session.query(Message).count() == 4
+
+
+def _file_and_receipt(app) -> str:
+    response = app.test_client().post("/api/v1/reports", json=report_payload())
+    assert response.status_code == 201
+    return str(response.get_json()["receipt"])
