@@ -66,6 +66,11 @@ class Config:
     ARGON2_MEMORY_KIB: int = 65536
     ARGON2_TIME_COST: int = 3
     ARGON2_PARALLELISM: int = 1
+    # How much Argon2 the web may run (auth/argon2_budget.py): at once across every web process
+    # (keep it below the number of gunicorn workers, so some always serve reporters), and per
+    # address bucket.
+    ARGON2_MAX_CONCURRENT: int = 1
+    ARGON2_ADDRESS_LIMIT: str = "20 per minute;200 per hour"
     ANONYMISE_MIN_BATCH: int = 20
     ANONYMISE_MAX_WAIT: int = 6 * 3600
     # The fewest records written together once the oldest waiting report is overdue: a batch
@@ -125,6 +130,8 @@ class Config:
             ARGON2_MEMORY_KIB=_int(env, "ARGON2_MEMORY_KIB", 65536),
             ARGON2_TIME_COST=_int(env, "ARGON2_TIME_COST", 3),
             ARGON2_PARALLELISM=_int(env, "ARGON2_PARALLELISM", 1),
+            ARGON2_MAX_CONCURRENT=_int(env, "ARGON2_MAX_CONCURRENT", 1),
+            ARGON2_ADDRESS_LIMIT=env.get("ARGON2_ADDRESS_LIMIT") or "20 per minute;200 per hour",
             ANONYMISE_MIN_BATCH=_int(env, "ANONYMISE_MIN_BATCH", 20),
             ANONYMISE_MAX_WAIT=_int(env, "ANONYMISE_MAX_WAIT", 6 * 3600),
             ANONYMISE_MIN_OVERDUE_BATCH=_int(env, "ANONYMISE_MIN_OVERDUE_BATCH", 5),

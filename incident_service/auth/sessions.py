@@ -190,8 +190,12 @@ def end_session(*, token: str) -> None:
         db.session.delete(staff_session)
 
 
-def end_user_sessions(*, user_id: int) -> int:
-    result = db.session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+def end_user_sessions(*, user_id: int, except_id: str | None = None) -> int:
+    """Delete the user's sessions (no commit), all of them or all but `except_id`."""
+    statement = delete(StaffSession).where(StaffSession.user_id == user_id)
+    if except_id is not None:
+        statement = statement.where(StaffSession.id != except_id)
+    result = db.session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

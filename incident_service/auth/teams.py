@@ -5,6 +5,10 @@ pair (a `TeamKeyGrant`); adding a caseworker seals it once more rather than re-e
 report. When an organisation is created, its team private key is written once to a bootstrap
 file in the keys directory so that the first supervisor can be granted it from the command line;
 the operator moves that file offline afterwards (docs/operations.md).
+
+A new holder is granted the key only once the granting person has typed the fingerprint the
+holder read out from their own screen (`confirm_holder`): the key pair is made at the holder's
+first login, so that fingerprint names the person who set the account up, not whoever created it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId, bindings
+from incident_service.crypto import (
+    RecipientPrivateKey,
+    RecipientPublicKey,
+    SuiteId,
+    bindings,
+    fingerprint_matches,
+)
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.models import Organisation, TeamKey, TeamKeyGrant, User, db, today
 
@@ -32,6 +42,33 @@ DESTINATION_CACHE_SECONDS = 30.0
 
 class TeamKeyUnavailable(Exception):
     """The caseworker has not been granted the team key (or the grant cannot be opened)."""
+
+
+class HolderNotConfirmed(Exception):
+    """No fingerprint was typed for the new holder (`reason` "missing"), or it is not their
+    key's ("mismatch"): the team key is not sealed to a key nobody vouched for."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def user_public_key(user: User) -> RecipientPublicKey | None:
+    """The staff member's own public key, once first-login setup has made it."""
+    if user.key_public is None or user.key_suite is None or user.must_change_password:
+        return None
+    return RecipientPublicKey(SuiteId.from_number(user.key_suite), user.key_public)
+
+
+def confirm_holder(*, user: User, typed_fingerprint: str) -> None:
+    """Raise unless `typed_fingerprint` is the fingerprint of `user`'s key pair."""
+    public = user_public_key(user)
+    if public is None:
+        raise TeamKeyUnavailable("the user has not set up a key pair yet")
+    if not typed_fingerprint.strip():
+        raise HolderNotConfirmed("missing")
+    if not fingerprint_matches(public, typed_fingerprint):
+        raise HolderNotConfirmed("mismatch")
 
 
 def bootstrap_path(keys_dir: Path, slug: str) -> Path:
@@ -98,15 +135,18 @@ def load_bootstrap_key(organisation: Organisation, keys_dir: Path) -> RecipientP
     return private
 
 
-def grant_from_bootstrap(*, user: User, keys_dir: Path) -> bool:
-    """Grant `user` the team key from the bootstrap file if it is still there (no commit).
+def grant_from_bootstrap(*, user: User, keys_dir: Path, typed_fingerprint: str) -> bool:
+    """Grant `user` the team key from the bootstrap file if it is still there (no commit),
+    once `typed_fingerprint` confirms their key (`HolderNotConfirmed` otherwise).
 
-    Used when enrolling the first supervisors from the command line and for demo accounts.
+    Used for the first supervisors, from the command line after their first login, and for
+    demo accounts.
     """
     from incident_service import audit
 
     organisation = db.session.get(Organisation, user.organisation_id)
     assert organisation is not None
+    confirm_holder(user=user, typed_fingerprint=typed_fingerprint)
     team_private = load_bootstrap_key(organisation, keys_dir)
     if team_private is None:
         return False
