@@ -27,6 +27,7 @@ TASK_PIPELINE_WITHDRAW = "incident.pipeline.withdraw"
 TASK_PIPELINE_RESTORE = "incident.pipeline.restore"
 TASK_RELEASE_GENERATE = "incident.releases.generate"
 TASK_RETENTION_PURGE = "incident.retention.purge"
+TASK_SESSIONS_PURGE = "incident.sessions.purge"
 
 # What does the work of a task whose message never reached Redis, for the log line. Every
 # task name above has an entry, and each says only what is true (tested).
@@ -38,6 +39,7 @@ RECOVERY = {
     TASK_PIPELINE_RESTORE: "the scheduled sweep will queue the report again",
     TASK_RELEASE_GENERATE: "nothing retries it except last month's nightly draft: ask again",
     TASK_RETENTION_PURGE: "the next daily purge will run",
+    TASK_SESSIONS_PURGE: "the next minute's purge will run; expired sessions never open anyway",
 }
 NO_RECOVERY = "nothing retries it: send it again"
 
