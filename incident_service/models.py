@@ -288,6 +288,9 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     sent_on: Mapped[dt.date] = mapped_column(Date, default=today)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the sealing context binds (crypto.bindings.report_message): 0 for messages written
+    # before author and day were bound (revision 0005), 1 since.
+    binding_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     report: Mapped[Report] = relationship(back_populates="messages")
 
