@@ -15,6 +15,12 @@ DEFAULT_INSTANCE_PATH = default_instance_path()
 # Values that ship in public code and therefore can never protect anything.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "dev", "changeme", "change-me", "secret", "development"})
 
+# OWASP's Password Storage Cheat Sheet lists Argon2id settings of equal strength as (memory in
+# KiB, passes): the less memory, the more passes. Production refuses fewer passes than the row
+# its memory reaches.
+OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+ARGON2_MIN_MEMORY_KIB = 19456
+
 ENVIRONMENTS = ("development", "testing", "production")
 PROCESS_ROLES = ("all", "web", "worker")
 
@@ -26,6 +32,14 @@ class UnsafeConfiguration(Exception):
         super().__init__(f"{setting}: {problem}")
         self.setting = setting
         self.problem = problem
+
+
+def minimum_argon2_passes(memory_kib: int) -> int | None:
+    """The fewest Argon2id passes OWASP accepts with this much memory (None: too little)."""
+    for memory, passes in OWASP_ARGON2ID_MINIMUMS:
+        if memory_kib >= memory:
+            return passes
+    return None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -176,8 +190,7 @@ class Config:
             raise UnsafeConfiguration(
                 "CELERY_EAGER", "tasks must run in a separate worker in production"
             )
-        if self.ARGON2_MEMORY_KIB < 19456:
-            raise UnsafeConfiguration("ARGON2_MEMORY_KIB", "must be at least 19456 (19 MiB)")
+        self._check_argon2()
         for name in ("ANONYMISE_MIN_BATCH", "ANONYMISE_MIN_OVERDUE_BATCH"):
             if int(getattr(self, name)) < 2:
                 raise UnsafeConfiguration(
@@ -187,6 +200,21 @@ class Config:
             raise UnsafeConfiguration(
                 "RATELIMIT_STORAGE_URI", "in-memory limits are per process; use Redis"
             )
+
+    def _check_argon2(self) -> None:
+        if self.ARGON2_MEMORY_KIB < ARGON2_MIN_MEMORY_KIB:
+            raise UnsafeConfiguration(
+                "ARGON2_MEMORY_KIB", f"must be at least {ARGON2_MIN_MEMORY_KIB} (19 MiB)"
+            )
+        passes = minimum_argon2_passes(self.ARGON2_MEMORY_KIB)
+        if passes is not None and passes > self.ARGON2_TIME_COST:
+            raise UnsafeConfiguration(
+                "ARGON2_TIME_COST",
+                f"must be at least {passes} with ARGON2_MEMORY_KIB={self.ARGON2_MEMORY_KIB} "
+                "(OWASP minimum for Argon2id)",
+            )
+        if self.ARGON2_PARALLELISM < 1:
+            raise UnsafeConfiguration("ARGON2_PARALLELISM", "must be at least 1")
 
     def check_serving_role(self, expected: str) -> None:
         """A serving process in production must say what it is, so that it loads only its keys.

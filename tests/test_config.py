@@ -62,6 +62,9 @@ def test_does_a_sound_production_configuration_start(tmp_path):
         ({"DATABASE_URL": "<unset>"}, "DATABASE_URL"),
         ({"CELERY_EAGER": "1"}, "CELERY_EAGER"),
         ({"ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"),
+        ({"ARGON2_MEMORY_KIB": "19456", "ARGON2_TIME_COST": "1"}, "ARGON2_TIME_COST"),
+        ({"ARGON2_MEMORY_KIB": "65536", "ARGON2_TIME_COST": "0"}, "ARGON2_TIME_COST"),
+        ({"ARGON2_PARALLELISM": "0"}, "ARGON2_PARALLELISM"),
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
     ],
 )
@@ -72,6 +75,24 @@ def test_does_production_refuse_each_unsafe_setting_by_name(tmp_path, override, 
     assert excinfo.value.setting == setting
     assert str(excinfo.value).startswith(setting + ":")
     assert "\n" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("memory", "passes"), [("47104", "1"), ("19456", "2"), ("32768", "2"), ("65536", "1")]
+)
+def test_does_production_accept_argon2_at_the_owasp_minimum(tmp_path, memory, passes):
+    env = production_env(tmp_path, ARGON2_MEMORY_KIB=memory, ARGON2_TIME_COST=passes)
+    Config.from_env(env).check_production()
+
+
+def test_does_the_argon2_refusal_name_the_setting_and_the_minimum_in_one_line(tmp_path):
+    env = production_env(tmp_path, ARGON2_MEMORY_KIB="19456", ARGON2_TIME_COST="1")
+    with pytest.raises(UnsafeConfiguration) as excinfo:
+        Config.from_env(env).check_production()
+    assert str(excinfo.value) == (
+        "ARGON2_TIME_COST: must be at least 2 with ARGON2_MEMORY_KIB=19456 "
+        "(OWASP minimum for Argon2id)"
+    )
 
 
 def test_does_production_refuse_development_keys(tmp_path):
