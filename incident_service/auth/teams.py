@@ -44,6 +44,12 @@ class TeamKeyUnavailable(Exception):
     """The caseworker has not been granted the team key (or the grant cannot be opened)."""
 
 
+class TeamKeyCreationRefused(RuntimeError):
+    """A serving process (web or worker) was about to make a team key pair. It never may: it
+    would hold the team's private key, which must exist only in the bootstrap file that the
+    operator's command line writes and then moves offline."""
+
+
 class HolderNotConfirmed(Exception):
     """No fingerprint was typed for the new holder (`reason` "missing"), or it is not their
     key's ("mismatch"): the team key is not sealed to a key nobody vouched for."""
@@ -82,8 +88,15 @@ def ensure_organisation(
     suite: SuiteId | None = None,
     keys_dir: Path | None = None,
 ) -> Organisation:
-    """Return the organisation, creating it and its first team key if needed (no commit)."""
+    """Return the organisation, creating it and its first team key if needed (no commit).
+
+    Only the operator's command line and the embedded default (`PROCESS_ROLE=all`) create: a
+    web or worker process raises `TeamKeyCreationRefused` instead (intake reaches here when the
+    organisation is missing, e.g. before `incident-service init` was run).
+    """
     organisation = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None or active_team_key(organisation) is None:
+        _refuse_in_serving_process(slug)
     if organisation is None:
         organisation = Organisation(slug=slug, name=name)
         db.session.add(organisation)
@@ -104,6 +117,16 @@ def ensure_organisation(
         directory = keys_dir or Path(current_app.config["KEYS_DIR"])
         _write_bootstrap(bootstrap_path(directory, slug), private, slug)
     return organisation
+
+
+def _refuse_in_serving_process(slug: str) -> None:
+    role = str(current_app.config.get("PROCESS_ROLE", "all"))
+    if role != "all":
+        raise TeamKeyCreationRefused(
+            f"organisation {slug!r} has no team key, and a {role} process never makes one "
+            "(it would hold the team's private key); run `incident-service init` from the "
+            "operator's machine (PROCESS_ROLE=all) first"
+        )
 
 
 def _write_bootstrap(path: Path, private: RecipientPrivateKey, slug: str) -> None:
