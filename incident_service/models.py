@@ -58,10 +58,13 @@ db = SQLAlchemy(model_class=Base)
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite enforces foreign keys (and so cascades) only when asked, per connection."""
+    """SQLite enforces foreign keys (and so cascades) only when asked, per connection; and it
+    overwrites deleted content with zeros only when asked (many builds default to leaving it
+    in free pages, where a copy of the file would still show a deleted report's ciphertext)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
