@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 
 from incident_service import keystore
 from incident_service.auth import configure_login
@@ -168,4 +168,5 @@ def _register_template_globals(app: Flask) -> None:
 
 
 def _after_request(response: Response) -> Response:
-    return apply_security_headers(response)
+    settings: Config = current_app.extensions["incident_config"]
+    return apply_security_headers(response, production=settings.is_production)

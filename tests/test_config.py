@@ -181,3 +181,13 @@ def test_does_the_web_process_refuse_a_team_key_bootstrap_file(tmp_path):
     (tmp_path / "keys" / "team-default.key").write_text("{}")
     with pytest.raises(UnsafeConfiguration, match=r"^KEYS_DIR: team-default.key holds a team"):
         create_app(Config.from_env(env))
+
+
+def test_does_production_and_only_production_tell_browsers_to_use_https_only(tmp_path):
+    """On a developer's http://127.0.0.1 the header would be ignored, and on a real host name
+    it would lock that browser out of plain HTTP there for a year."""
+    app = create_app(Config.from_env(production_env(tmp_path / "production")))
+    page = app.test_client().get("/", base_url="https://reports.example.org")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    embedded = create_app(Config.from_env({"INSTANCE_PATH": str(tmp_path / "embedded")}))
+    assert "Strict-Transport-Security" not in embedded.test_client().get("/").headers
