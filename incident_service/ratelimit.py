@@ -11,15 +11,20 @@ IPv6 addresses count per /64 (`RATELIMIT_IPV6_PREFIX`): a subscriber usually hol
 
 Counts in fixed windows ("10 per hour;30 per day") live here too (`add_to_windows`), shared by
 intake's filing limits and the Argon2 budget of staff logins: in Redis when
-`RATELIMIT_STORAGE_URI` names one, so every web process sees them, else in this process.
+`RATELIMIT_STORAGE_URI` names one, so every web process sees them, else in this process. So
+do slots shared by every web process (`shared_slot`), which cap how many requests of one kind
+run at once across the deployment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
+import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -173,3 +178,52 @@ def add_to_windows(
 
 def over_limit(counts: list[int], windows: tuple[Window, ...]) -> bool:
     return any(n > window.amount for n, window in zip(counts, windows, strict=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Slots shared by every web process
+
+# A slot older than this belongs to a process that died holding it (slots are held for well
+# under a second), and the next taker sweeps it away instead of it leaking for good.
+STALE_SLOT_SECONDS = 30
+
+
+class SlotsTaken(Exception):
+    """Every slot of that kind is in use somewhere in the deployment."""
+
+
+@contextlib.contextmanager
+def shared_slot(namespace: str, *, capacity: int) -> Iterator[None]:
+    """Hold one of `capacity` slots named `namespace`, shared by every web process through
+    Redis (members of a sorted set, scored by when they were taken); `SlotsTaken` at once when
+    none is free. Without Redis (the embedded default, or Redis unreachable) there is no
+    shared cap and the slot is always granted: callers keep a cap of their own per process.
+    """
+    uri = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if not uri.startswith("redis"):
+        yield
+        return
+    import redis
+
+    client = redis_client(uri)
+    name = f"incident:{namespace}:{counter_name(namespace, 'in-flight')}"
+    member = secrets.token_hex(8)
+    now = time.time()
+    try:
+        pipe = client.pipeline(transaction=True)
+        pipe.zremrangebyscore(name, "-inf", now - STALE_SLOT_SECONDS)
+        pipe.zadd(name, {member: now})
+        pipe.zcard(name)
+        pipe.expire(name, STALE_SLOT_SECONDS * 2)
+        taken = int(pipe.execute()[2])
+    except redis.RedisError:
+        yield
+        return
+    try:
+        if taken > capacity:
+            raise SlotsTaken(namespace)
+        yield
+    finally:
+        # If Redis went away meanwhile, the slot goes stale and the next taker sweeps it.
+        with contextlib.suppress(redis.RedisError):
+            client.zrem(name, member)

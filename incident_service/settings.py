@@ -85,6 +85,8 @@ class Config:
     # address bucket.
     ARGON2_MAX_CONCURRENT: int = 1
     ARGON2_ADDRESS_LIMIT: str = "20 per minute;200 per hour"
+    # Logins checked at once across every web process; more are turned away at once (429).
+    LOGIN_MAX_CONCURRENT: int = 1
     ANONYMISE_MIN_BATCH: int = 20
     ANONYMISE_MAX_WAIT: int = 6 * 3600
     # The fewest records written together once the oldest waiting report is overdue: a batch
@@ -146,6 +148,7 @@ class Config:
             ARGON2_PARALLELISM=_int(env, "ARGON2_PARALLELISM", 1),
             ARGON2_MAX_CONCURRENT=_int(env, "ARGON2_MAX_CONCURRENT", 1),
             ARGON2_ADDRESS_LIMIT=env.get("ARGON2_ADDRESS_LIMIT") or "20 per minute;200 per hour",
+            LOGIN_MAX_CONCURRENT=_int(env, "LOGIN_MAX_CONCURRENT", 1),
             ANONYMISE_MIN_BATCH=_int(env, "ANONYMISE_MIN_BATCH", 20),
             ANONYMISE_MAX_WAIT=_int(env, "ANONYMISE_MAX_WAIT", 6 * 3600),
             ANONYMISE_MIN_OVERDUE_BATCH=_int(env, "ANONYMISE_MIN_OVERDUE_BATCH", 5),

@@ -270,7 +270,7 @@ def test_is_a_login_refused_without_argon2_while_the_deployments_slot_is_taken(
     refused = _login_post(app.test_client(), worker)
     assert GENERIC in refused.get_data(as_text=True) and calls == []
     assert _reasons(app) == ["argon2_busy"] and _failures(app, worker) == 0
-    stale = time.time() - argon2_budget.STALE_SLOT_SECONDS - 1
+    stale = time.time() - ratelimit.STALE_SLOT_SECONDS - 1
     redis_budget.zadd(slots, {"another-process": stale})
     assert _login_post(app.test_client(), worker).status_code == 302
     assert redis_budget.zcard(slots) == 0  # swept, and this login's own slot given back
@@ -283,3 +283,25 @@ def test_do_logins_still_work_when_redis_cannot_be_reached(app, monkeypatch):
     with app.app_context():
         worker = make_staff(role=Role.OFFICIAL)
     assert _login_post(app.test_client(), worker).status_code == 302
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_is_a_login_turned_away_before_any_work_while_the_login_slot_is_taken(
+    app, redis_budget, monkeypatch
+):
+    """A flood from many addresses: beyond LOGIN_MAX_CONCURRENT logins in flight anywhere in
+    the deployment, a login gets 429 before its form, the database or any key is touched."""
+    app.config["LOGIN_MAX_CONCURRENT"] = 1
+    with app.app_context():
+        worker = make_staff(role=Role.OFFICIAL)
+        slots = f"incident:login:{ratelimit.counter_name('login', 'in-flight')}"
+    redis_budget.zadd(slots, {"another-worker": time.time()})
+    calls = _count_argon2(monkeypatch)
+    turned_away = _login_post(app.test_client(), worker, address="198.51.100.200")
+    assert turned_away.status_code == 429
+    assert BUSY in turned_away.get_data(as_text=True)
+    assert calls == [] and _reasons(app) == [] and _failures(app, worker) == 0
+    assert app.test_client().get("/login").status_code == 200  # the form itself still shows
+    redis_budget.zrem(slots, "another-worker")
+    assert _login_post(app.test_client(), worker).status_code == 302
+    assert redis_budget.zcard(slots) == 0  # given back after the login

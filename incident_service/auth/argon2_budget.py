@@ -7,9 +7,9 @@ check first, and a request that finds no room is refused at once instead of wait
 
 - per address bucket: `ARGON2_ADDRESS_LIMIT` ("20 per minute;200 per hour"), counted in Redis
   under the daily-keyed address hash like the filing limits (`ratelimit.add_to_windows`);
-- across every web process: at most `ARGON2_MAX_CONCURRENT` running at once, held as members of
-  a Redis sorted set with their start time, so a process killed mid-hash frees its slot after
-  `STALE_SLOT_SECONDS` instead of leaking it;
+- across every web process: at most `ARGON2_MAX_CONCURRENT` running at once
+  (`ratelimit.shared_slot`: a process killed mid-hash frees its slot after
+  `STALE_SLOT_SECONDS` instead of leaking it);
 - in this process: a semaphore of the same size, which also holds when Redis is unreachable or
   not configured (the embedded default, threaded servers).
 
@@ -19,25 +19,21 @@ If Redis cannot be reached the per-process cap still bounds the work, so logins 
 from __future__ import annotations
 
 import contextlib
-import secrets
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app, has_request_context
 
 from incident_service.ratelimit import (
+    SlotsTaken,
     add_to_windows,
-    counter_name,
     over_limit,
     rate_limit_key,
-    redis_client,
+    shared_slot,
     windows_of,
 )
 
-# A slot older than this belongs to a process that died mid-hash (a hash takes well under one).
-STALE_SLOT_SECONDS = 30
 # Threads of one process may queue briefly for its slot; a sync worker never contends with
 # itself, so this wait only ever applies to threaded servers.
 PROCESS_WAIT_SECONDS = 2.0
@@ -62,11 +58,6 @@ def _max_concurrent() -> int:
     return max(1, int(current_app.config["ARGON2_MAX_CONCURRENT"]))
 
 
-def _redis_uri() -> str | None:
-    uri = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
-    return uri if uri.startswith("redis") else None
-
-
 def _spend_address_budget() -> None:
     """Count one Argon2 against this request's address bucket; `Argon2Busy` when it is spent.
 
@@ -85,39 +76,6 @@ def _spend_address_budget() -> None:
 
 
 @contextmanager
-def _deployment_slot() -> Iterator[None]:
-    """A slot among `ARGON2_MAX_CONCURRENT` shared by every web process through Redis."""
-    uri = _redis_uri()
-    if uri is None:
-        yield
-        return
-    import redis
-
-    client = redis_client(uri)
-    name = f"incident:argon2:{counter_name('argon2', 'in-flight')}"
-    member = secrets.token_hex(8)
-    now = time.time()
-    try:
-        pipe = client.pipeline(transaction=True)
-        pipe.zremrangebyscore(name, "-inf", now - STALE_SLOT_SECONDS)
-        pipe.zadd(name, {member: now})
-        pipe.zcard(name)
-        pipe.expire(name, STALE_SLOT_SECONDS * 2)
-        running = int(pipe.execute()[2])
-    except redis.RedisError:
-        yield  # the per-process semaphore still bounds the work
-        return
-    try:
-        if running > _max_concurrent():
-            raise Argon2Busy("every Argon2 slot of the deployment is taken")
-        yield
-    finally:
-        # If Redis went away meanwhile, the slot goes stale and the next taker sweeps it.
-        with contextlib.suppress(redis.RedisError):
-            client.zrem(name, member)
-
-
-@contextmanager
 def argon2_slot() -> Iterator[None]:
     """Run the enclosed Argon2 work only if the address budget and a free slot allow it;
     otherwise raise `Argon2Busy` before any of it is done."""
@@ -126,7 +84,11 @@ def argon2_slot() -> Iterator[None]:
     if not semaphore.acquire(timeout=PROCESS_WAIT_SECONDS):
         raise Argon2Busy("every Argon2 slot of this process is taken")
     try:
-        with _deployment_slot():
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(shared_slot("argon2", capacity=_max_concurrent()))
+            except SlotsTaken:
+                raise Argon2Busy("every Argon2 slot of the deployment is taken") from None
             yield
     finally:
         semaphore.release()

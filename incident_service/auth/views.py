@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -42,6 +43,7 @@ from incident_service.crypto import WrongPassphrase
 from incident_service.crypto.errors import CryptoError
 from incident_service.extensions import limiter
 from incident_service.models import Organisation, User, db
+from incident_service.ratelimit import SlotsTaken, shared_slot
 
 blueprint = Blueprint("auth", __name__)
 
@@ -54,8 +56,8 @@ def login_refused() -> str:
 
 
 def busy() -> str:
-    """The Argon2 budget has no room now (auth.argon2_budget): a flood, or many at once."""
-    return str(_("The server is busy checking other passphrases. Try again in a minute."))
+    """The Argon2 budget or the login slots have no room now: a flood, or many at once."""
+    return str(_("The server is busy checking other logins. Try again in a minute."))
 
 
 def home_for(principal: StaffPrincipal) -> str:
@@ -78,9 +80,21 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
     form = LoginForm()
+    if request.method != "POST":
+        return render_template("staff/auth/login.html", form=form)
+    # At most LOGIN_MAX_CONCURRENT logins are checked at once across the deployment; the rest
+    # are turned away before any form, database or key work, so that a flood of logins from
+    # many addresses leaves the other web workers to reporters (docs/decisions.md).
+    try:
+        with shared_slot("login", capacity=int(current_app.config["LOGIN_MAX_CONCURRENT"])):
+            return _check_login(form)
+    except SlotsTaken:
+        return render_template("staff/auth/login.html", form=form, refused=busy()), 429
+
+
+def _check_login(form: LoginForm) -> ResponseReturnValue:
     if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("staff/auth/login.html", form=form), status
+        return render_template("staff/auth/login.html", form=form), 400
     try:
         result = accounts.authenticate(
             email=form.email.data, password=form.password.data, code=form.code.data or ""
