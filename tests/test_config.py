@@ -78,11 +78,16 @@ def test_does_production_refuse_each_unsafe_setting_by_name(tmp_path, override, 
 
 
 @pytest.mark.parametrize(
-    ("memory", "passes"), [("47104", "1"), ("19456", "2"), ("32768", "2"), ("65536", "1")]
+    ("memory", "passes"), [("47104", 1), ("19456", 2), ("32768", 2), ("65536", 1)]
 )
-def test_does_production_accept_argon2_at_the_owasp_minimum(tmp_path, memory, passes):
-    env = production_env(tmp_path, ARGON2_MEMORY_KIB=memory, ARGON2_TIME_COST=passes)
+def test_does_production_take_argon2_at_the_owasp_minimum_and_not_one_pass_below(
+    tmp_path, memory, passes
+):
+    env = production_env(tmp_path, ARGON2_MEMORY_KIB=memory, ARGON2_TIME_COST=str(passes))
     Config.from_env(env).check_production()
+    weaker = production_env(tmp_path, ARGON2_MEMORY_KIB=memory, ARGON2_TIME_COST=str(passes - 1))
+    with pytest.raises(UnsafeConfiguration, match=r"^ARGON2_TIME_COST: "):
+        Config.from_env(weaker).check_production()
 
 
 def test_does_the_argon2_refusal_name_the_setting_and_the_minimum_in_one_line(tmp_path):
