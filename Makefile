@@ -50,6 +50,7 @@ bench: install services
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/release.py
+	$(BIN)/python bench/login_flood.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

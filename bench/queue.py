@@ -243,30 +243,34 @@ def seed_reports(app: Any, count: int) -> float:
 
 
 def make_caseworker(app: Any) -> tuple[str, str, str, str]:
-    from incident_service.auth import accounts, teams
+    import datetime as dt
+
+    import pyotp
+
+    from incident_service.auth import accounts, enrolment, teams
     from incident_service.models import Organisation, db
 
     with app.app_context():
         organisation = db.session.scalars(sa.select(Organisation)).one()
-        created = accounts.create_user(
+        created = enrolment.create_user(
             email="bench.caseworker@example.org", role=Role.CASEWORKER, organisation=organisation
         )
+        secret = accounts.begin_totp_enrolment(created.user)
+        earlier = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
         password, passphrase = "bench password 1234", "bench passphrase 5678"
-        accounts.complete_first_login(
+        enrolment.complete_first_login(
             user=created.user,
+            code=pyotp.TOTP(secret).at(earlier),
             new_password=password,
             confirm_password=password,
             passphrase=passphrase,
             confirm_passphrase=passphrase,
-            user_key=accounts.open_enrolment_key(
-                user=created.user, one_time_password=created.one_time_password
-            ),
         )
         team_private = teams.load_bootstrap_key(organisation, Path(app.config["KEYS_DIR"]))
         assert team_private is not None
         teams.grant_team_key(user=created.user, team_private_key=team_private)
         db.session.commit()
-        return created.user.email, password, passphrase, accounts.totp_secret(created.user)
+        return created.user.email, password, passphrase, secret
 
 
 def median_ms(samples: list[float]) -> float:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 
 from incident_service import keystore
 from incident_service.auth import configure_login
@@ -111,11 +112,30 @@ def _configure_database(app: Flask) -> None:
     if uri.startswith("postgresql") and schema:
         options.setdefault("connect_args", {})["options"] = f"-csearch_path={schema}"
     if uri.startswith("sqlite"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_sqlite_file(uri.removeprefix("sqlite:///"), instance_path=Path(app.instance_path))
         options.setdefault("connect_args", {})["timeout"] = 30
     else:
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _prepare_sqlite_file(location: str, *, instance_path: Path) -> None:
+    """Create the embedded database file 0600 in a 0700 directory before SQLite does (it would
+    use the umask, usually 0644: readable by every account on a shared laptop). SQLite gives its
+    -wal and -shm files the database file's mode. An existing directory is tightened only when
+    it is the instance folder, which belongs to this service; any other is the operator's."""
+    if not location or location.startswith(":memory:") or location.startswith("file:"):
+        return
+    path = Path(location)
+    directory = path.parent
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+    elif directory.resolve() == instance_path.resolve():
+        directory.chmod(0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # made earlier, or by another worker starting at the same moment
+        path.chmod(0o600)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -157,4 +177,5 @@ def _register_template_globals(app: Flask) -> None:
 
 
 def _after_request(response: Response) -> Response:
-    return apply_security_headers(response)
+    settings: Config = current_app.extensions["incident_config"]
+    return apply_security_headers(response, production=settings.is_production)

@@ -59,10 +59,13 @@ db = SQLAlchemy(model_class=Base)
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite enforces foreign keys (and so cascades) only when asked, per connection."""
+    """SQLite enforces foreign keys (and so cascades) only when asked, per connection; and it
+    overwrites deleted content with zeros only when asked (many builds default to leaving it
+    in free pages, where a copy of the file would still show a deleted report's ciphertext)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -289,6 +292,9 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     sent_on: Mapped[dt.date] = mapped_column(Date, default=today)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the sealing context binds (crypto.bindings.report_message): 0 for messages written
+    # before author and day were bound (revision 0005), 1 since.
+    binding_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     report: Mapped[Report] = relationship(back_populates="messages")
 

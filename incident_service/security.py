@@ -1,4 +1,5 @@
-"""Response headers that keep pages off the phone's disk and out of other sites' reach."""
+"""Response headers that keep pages off the phone's disk and out of other sites' reach, and, in
+production, tell browsers to use HTTPS only."""
 
 from __future__ import annotations
 
@@ -30,9 +31,19 @@ SECURITY_HEADERS = {
 }
 
 
-def apply_security_headers(response: Response) -> Response:
+# A year, subdomains included, no preload (that list is the operator's decision to make). Only
+# in production: on a developer's http://127.0.0.1 the header would be ignored at best, and a
+# browser that saw it on a real host name would refuse plain HTTP there for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+
+def apply_security_headers(response: Response, *, production: bool) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
+    if production:
+        # A first visit over plain HTTP on a carrier's network can be rewritten in transit;
+        # after one visit over HTTPS the browser never tries plain HTTP again.
+        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     # Validators are a tracking vector and pointless with no-store.
     for name in ("ETag", "Last-Modified"):
         response.headers.pop(name, None)

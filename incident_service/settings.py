@@ -15,6 +15,12 @@ DEFAULT_INSTANCE_PATH = default_instance_path()
 # Values that ship in public code and therefore can never protect anything.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "dev", "changeme", "change-me", "secret", "development"})
 
+# OWASP's Password Storage Cheat Sheet lists Argon2id settings of equal strength as (memory in
+# KiB, passes): the less memory, the more passes. Production refuses fewer passes than the row
+# its memory reaches.
+OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+ARGON2_MIN_MEMORY_KIB = 19456
+
 ENVIRONMENTS = ("development", "testing", "production")
 PROCESS_ROLES = ("all", "web", "worker")
 EVIDENCE_STORES = ("local", "s3")
@@ -27,6 +33,14 @@ class UnsafeConfiguration(Exception):
         super().__init__(f"{setting}: {problem}")
         self.setting = setting
         self.problem = problem
+
+
+def minimum_argon2_passes(memory_kib: int) -> int | None:
+    """The fewest Argon2id passes OWASP accepts with this much memory (None: too little)."""
+    for memory, passes in OWASP_ARGON2ID_MINIMUMS:
+        if memory_kib >= memory:
+            return passes
+    return None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -90,6 +104,13 @@ class Config:
     ARGON2_MEMORY_KIB: int = 65536
     ARGON2_TIME_COST: int = 3
     ARGON2_PARALLELISM: int = 1
+    # How much Argon2 the web may run (auth/argon2_budget.py): at once across every web process
+    # (keep it below the number of gunicorn workers, so some always serve reporters), and per
+    # address bucket.
+    ARGON2_MAX_CONCURRENT: int = 1
+    ARGON2_ADDRESS_LIMIT: str = "20 per minute;200 per hour"
+    # Logins checked at once across every web process; more are turned away at once (429).
+    LOGIN_MAX_CONCURRENT: int = 1
     ANONYMISE_MIN_BATCH: int = 20
     ANONYMISE_MAX_WAIT: int = 6 * 3600
     # The fewest records written together once the oldest waiting report is overdue: a batch
@@ -171,6 +192,9 @@ class Config:
             ARGON2_MEMORY_KIB=_int(env, "ARGON2_MEMORY_KIB", 65536),
             ARGON2_TIME_COST=_int(env, "ARGON2_TIME_COST", 3),
             ARGON2_PARALLELISM=_int(env, "ARGON2_PARALLELISM", 1),
+            ARGON2_MAX_CONCURRENT=_int(env, "ARGON2_MAX_CONCURRENT", 1),
+            ARGON2_ADDRESS_LIMIT=env.get("ARGON2_ADDRESS_LIMIT") or "20 per minute;200 per hour",
+            LOGIN_MAX_CONCURRENT=_int(env, "LOGIN_MAX_CONCURRENT", 1),
             ANONYMISE_MIN_BATCH=_int(env, "ANONYMISE_MIN_BATCH", 20),
             ANONYMISE_MAX_WAIT=_int(env, "ANONYMISE_MAX_WAIT", 6 * 3600),
             ANONYMISE_MIN_OVERDUE_BATCH=_int(env, "ANONYMISE_MIN_OVERDUE_BATCH", 5),
@@ -217,8 +241,7 @@ class Config:
             raise UnsafeConfiguration(
                 "CELERY_EAGER", "tasks must run in a separate worker in production"
             )
-        if self.ARGON2_MEMORY_KIB < 19456:
-            raise UnsafeConfiguration("ARGON2_MEMORY_KIB", "must be at least 19456 (19 MiB)")
+        self._check_argon2()
         for name in ("ANONYMISE_MIN_BATCH", "ANONYMISE_MIN_OVERDUE_BATCH"):
             if int(getattr(self, name)) < 2:
                 raise UnsafeConfiguration(
@@ -244,6 +267,21 @@ class Config:
             raise UnsafeConfiguration(
                 "EVIDENCE_S3_SECRET_ACCESS_KEY", "must be set to a long random secret"
             )
+
+    def _check_argon2(self) -> None:
+        if self.ARGON2_MEMORY_KIB < ARGON2_MIN_MEMORY_KIB:
+            raise UnsafeConfiguration(
+                "ARGON2_MEMORY_KIB", f"must be at least {ARGON2_MIN_MEMORY_KIB} (19 MiB)"
+            )
+        passes = minimum_argon2_passes(self.ARGON2_MEMORY_KIB)
+        if passes is not None and passes > self.ARGON2_TIME_COST:
+            raise UnsafeConfiguration(
+                "ARGON2_TIME_COST",
+                f"must be at least {passes} with ARGON2_MEMORY_KIB={self.ARGON2_MEMORY_KIB} "
+                "(OWASP minimum for Argon2id)",
+            )
+        if self.ARGON2_PARALLELISM < 1:
+            raise UnsafeConfiguration("ARGON2_PARALLELISM", "must be at least 1")
 
     def check_serving_role(self, expected: str) -> None:
         """A serving process in production must say what it is, so that it loads only its keys.

@@ -108,13 +108,14 @@ def seed_command(count: int) -> None:
     )
     demo_accounts, _ = load_demo_accounts()
     click.echo(
-        "demo staff accounts (log in at /login; the one-time password works until the first "
-        "login replaces it;\nadd the TOTP secret to any authenticator app, or run "
-        "`oathtool --totp -b SECRET`):"
+        "demo staff accounts (log in at /login; add the TOTP secret to any authenticator app, "
+        "or run\n`oathtool --totp -b SECRET`; caseworker and supervisor then unlock their key "
+        "with the passphrase):"
     )
     for account in demo_accounts:
+        passphrase = f"  passphrase {account.passphrase}" if account.passphrase else ""
         click.echo(
-            f"  {account.role.value:<11} {account.email:<26} password {account.one_time_password}"
-            f"  TOTP secret {account.totp_secret}"
+            f"  {account.role.value:<11} {account.email:<26} password {account.password}"
+            f"  TOTP secret {account.totp_secret}{passphrase}"
         )
     click.echo(f"  (kept in {credentials_path()})")

@@ -3,10 +3,15 @@
 The credentials are written to `instance/demo-accounts.txt` (mode 0600) because the service
 itself keeps only hashes; they exist so a newcomer can try the caseworker and official pages
 against synthetic data. Refused in production, like the synthetic reports.
+
+The loader plays each demo person's own first login through the same services (authenticator,
+password, key pair), so the accounts are ready to use and the caseworker and supervisor hold the
+team key, granted from the bootstrap file to the fingerprint their setup showed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +19,9 @@ from pathlib import Path
 import pyotp
 from flask import current_app
 
-from incident_service.auth import accounts, teams
+from incident_service.auth import accounts, enrolment, teams
 from incident_service.constants import Role
+from incident_service.models import Organisation
 
 DEMO_DOMAIN = "demo.invalid"
 DEMO_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.OFFICIAL, Role.ADMIN)
@@ -26,8 +32,9 @@ CREDENTIALS_FILE = "demo-accounts.txt"
 class DemoAccount:
     email: str
     role: Role
-    one_time_password: str
+    password: str
     totp_secret: str
+    passphrase: str  # empty for roles that hold no key
 
 
 def credentials_path() -> Path:
@@ -50,13 +57,7 @@ def load_demo_accounts() -> tuple[list[DemoAccount], bool]:
         email = f"{role.value}@{DEMO_DOMAIN}"
         if accounts.find_user(email) is not None:
             continue
-        account = accounts.create_user(email=email, role=role, organisation=organisation)
-        if role.opens_reports:
-            teams.grant_from_bootstrap(
-                user=account.user, keys_dir=Path(current_app.config["KEYS_DIR"])
-            )
-        secret = pyotp.parse_uri(account.totp_uri).secret
-        created.append(DemoAccount(email, role, account.one_time_password, secret))
+        created.append(_set_up_demo_account(email, role, organisation))
     db.session.commit()
     known = {account.email: account for account in (_read(path) if path.exists() else [])}
     known.update({account.email: account for account in created})
@@ -64,10 +65,36 @@ def load_demo_accounts() -> tuple[list[DemoAccount], bool]:
     return list(known.values()), bool(created)
 
 
+def _set_up_demo_account(email: str, role: Role, organisation: Organisation) -> DemoAccount:
+    """Create the account and play its owner's first login (no commit)."""
+    user = enrolment.create_user(email=email, role=role, organisation=organisation).user
+    secret = accounts.begin_totp_enrolment(user)
+    password = enrolment.new_one_time_password()
+    passphrase = enrolment.new_one_time_password() if role.opens_reports else ""
+    # The previous step's code, so that the code shown now still logs in straight away.
+    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+    done = enrolment.complete_first_login(
+        user=user,
+        code=pyotp.TOTP(secret).at(earlier),
+        new_password=password,
+        confirm_password=password,
+        passphrase=passphrase or None,
+        confirm_passphrase=passphrase or None,
+    )
+    if done.fingerprint is not None:
+        teams.grant_from_bootstrap(
+            user=user,
+            keys_dir=Path(current_app.config["KEYS_DIR"]),
+            typed_fingerprint=done.fingerprint,
+        )
+    return DemoAccount(email, role, password, secret, passphrase)
+
+
 def _write(path: Path, demo_accounts: list[DemoAccount]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"{a.email}\t{a.role.value}\t{a.one_time_password}\t{a.totp_secret}" for a in demo_accounts
+        f"{a.email}\t{a.role.value}\t{a.password}\t{a.totp_secret}\t{a.passphrase}"
+        for a in demo_accounts
     ]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -77,6 +104,7 @@ def _write(path: Path, demo_accounts: list[DemoAccount]) -> None:
 def _read(path: Path) -> list[DemoAccount]:
     result = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        email, role, password, secret = line.split("\t")
-        result.append(DemoAccount(email, Role(role), password, secret))
+        # Files written before demo accounts were set up at seeding have no passphrase column.
+        email, role, password, secret, *rest = line.split("\t")
+        result.append(DemoAccount(email, Role(role), password, secret, rest[0] if rest else ""))
     return result

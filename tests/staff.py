@@ -6,8 +6,9 @@
     login(client, worker)           # password + TOTP, then the key passphrase for key holders
 
 `make_staff` goes through the same services as `incident-service users create` and first-login
-setup, so the accounts are real; `login` drives the real /login and /unlock forms (fetching CSRF
-tokens when the app checks them).
+setup (the authenticator enrolled and the key pair made by the new person), so the accounts are
+real; `login` drives the real /login and /unlock forms (fetching CSRF tokens when the app checks
+them).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from flask import Flask, current_app
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from incident_service.auth import accounts, teams
+from incident_service.auth import accounts, enrolment, teams
 from incident_service.constants import Role
 from incident_service.models import User, db
 
@@ -42,6 +43,7 @@ class StaffAccount:
     recovery_key: str | None
     one_time_password: str
     set_up: bool
+    fingerprint: str | None = None
 
 
 def make_staff(
@@ -54,31 +56,34 @@ def make_staff(
 ) -> StaffAccount:
     """Enrol a staff member (call inside an app context; commits).
 
-    `setup=False` leaves the one-time password in place (first login still to do);
-    `grant=False` leaves a caseworker without the team key.
+    `setup=False` leaves the one-time password in place (first login still to do: no
+    authenticator, no key, so no grant either); `grant=False` leaves a caseworker without the
+    team key.
     """
     org = teams.ensure_organisation(slug=organisation, name=organisation)
     address = email or f"{role.value}-{secrets.token_hex(4)}@example.org"
-    created = accounts.create_user(email=address, role=role, organisation=org)
+    created = enrolment.create_user(email=address, role=role, organisation=org)
     user = created.user
-    secret = accounts.totp_secret(user)
     password = created.one_time_password
-    passphrase = None
-    recovery_key = None
+    secret = ""
+    passphrase = recovery_key = fingerprint = None
     if setup:
+        # What the person's own first login does: enrol the authenticator, then set up with a
+        # code from it. The previous step's code, so the test's first login may use the current.
+        secret = accounts.begin_totp_enrolment(user)
+        earlier = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
         password = f"test password {secrets.token_hex(6)}"
         passphrase = f"test passphrase {secrets.token_hex(6)}" if role.opens_reports else None
-        recovery_key = accounts.complete_first_login(
+        done = enrolment.complete_first_login(
             user=user,
+            code=pyotp.TOTP(secret).at(earlier),
             new_password=password,
             confirm_password=password,
             passphrase=passphrase,
             confirm_passphrase=passphrase,
-            user_key=accounts.open_enrolment_key(
-                user=user, one_time_password=created.one_time_password
-            ),
         )
-    if grant and role.opens_reports:
+        recovery_key, fingerprint = done.recovery_key, done.fingerprint
+    if grant and role.opens_reports and setup:
         team_private = teams.load_bootstrap_key(org, Path(current_app.config["KEYS_DIR"]))
         assert team_private is not None, "the organisation's bootstrap key file is missing"
         teams.grant_team_key(user=user, team_private_key=team_private)
@@ -94,6 +99,7 @@ def make_staff(
         recovery_key=recovery_key,
         one_time_password=created.one_time_password,
         set_up=setup,
+        fingerprint=fingerprint,
     )
 
 
@@ -101,8 +107,11 @@ def next_code(app: Flask, account: StaffAccount) -> str:
     """A TOTP code the server has not seen used yet for this account.
 
     The server refuses a code used before, so two logins inside one 30-second step take the
-    next step's code (accepted: one step of clock drift is tolerated).
+    next step's code (accepted: one step of clock drift is tolerated). An account before its
+    first login has no authenticator: its code is empty.
     """
+    if not account.set_up:
+        return ""
     with app.app_context():
         user = db.session.get_one(User, account.user_id)
         last = user.totp_last_counter

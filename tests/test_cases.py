@@ -297,7 +297,9 @@ def test_can_a_caseworker_without_the_team_key_open_no_report_until_a_supervisor
     login(boss, supervisor)
     team_page = boss.get("/cases/team").get_data(as_text=True)
     assert newcomer.email in team_page and "not granted" in team_page
-    assert boss.post(f"/cases/team/{newcomer.user_id}/grant").status_code == 303
+    # The newcomer reads out the fingerprint their setup showed; the supervisor types it.
+    grant_url = f"/cases/team/{newcomer.user_id}/grant"
+    assert boss.post(grant_url, data={"fingerprint": newcomer.fingerprint}).status_code == 303
     (grant,) = _audit(app, "key.grant")
     assert grant.actor_id == supervisor.user_id and grant.object_id == str(newcomer.user_id)
     # Picked up without unlocking again.

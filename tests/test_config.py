@@ -67,6 +67,9 @@ def test_does_a_sound_production_configuration_start(tmp_path):
         ({"DATABASE_URL": "<unset>"}, "DATABASE_URL"),
         ({"CELERY_EAGER": "1"}, "CELERY_EAGER"),
         ({"ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"),
+        ({"ARGON2_MEMORY_KIB": "19456", "ARGON2_TIME_COST": "1"}, "ARGON2_TIME_COST"),
+        ({"ARGON2_MEMORY_KIB": "65536", "ARGON2_TIME_COST": "0"}, "ARGON2_TIME_COST"),
+        ({"ARGON2_PARALLELISM": "0"}, "ARGON2_PARALLELISM"),
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
         ({"EVIDENCE_STORE": "local"}, "EVIDENCE_STORE"),
         ({"EVIDENCE_S3_BUCKET": "<unset>"}, "EVIDENCE_S3_BUCKET"),
@@ -80,6 +83,29 @@ def test_does_production_refuse_each_unsafe_setting_by_name(tmp_path, override, 
     assert excinfo.value.setting == setting
     assert str(excinfo.value).startswith(setting + ":")
     assert "\n" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("memory", "passes"), [("47104", 1), ("19456", 2), ("32768", 2), ("65536", 1)]
+)
+def test_does_production_take_argon2_at_the_owasp_minimum_and_not_one_pass_below(
+    tmp_path, memory, passes
+):
+    env = production_env(tmp_path, ARGON2_MEMORY_KIB=memory, ARGON2_TIME_COST=str(passes))
+    Config.from_env(env).check_production()
+    weaker = production_env(tmp_path, ARGON2_MEMORY_KIB=memory, ARGON2_TIME_COST=str(passes - 1))
+    with pytest.raises(UnsafeConfiguration, match=r"^ARGON2_TIME_COST: "):
+        Config.from_env(weaker).check_production()
+
+
+def test_does_the_argon2_refusal_name_the_setting_and_the_minimum_in_one_line(tmp_path):
+    env = production_env(tmp_path, ARGON2_MEMORY_KIB="19456", ARGON2_TIME_COST="1")
+    with pytest.raises(UnsafeConfiguration) as excinfo:
+        Config.from_env(env).check_production()
+    assert str(excinfo.value) == (
+        "ARGON2_TIME_COST: must be at least 2 with ARGON2_MEMORY_KIB=19456 "
+        "(OWASP minimum for Argon2id)"
+    )
 
 
 def test_does_production_refuse_development_keys(tmp_path):
@@ -196,3 +222,13 @@ def test_does_healthz_report_a_configured_broker_even_in_eager_mode(tmp_path):
         upgrade_database()
         checks = pipeline_checks()
     assert checks["mode"] == "eager" and checks["broker"] is False
+
+
+def test_does_production_and_only_production_tell_browsers_to_use_https_only(tmp_path):
+    """On a developer's http://127.0.0.1 the header would be ignored, and on a real host name
+    it would lock that browser out of plain HTTP there for a year."""
+    app = create_app(Config.from_env(production_env(tmp_path / "production")))
+    page = app.test_client().get("/", base_url="https://reports.example.org")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    embedded = create_app(Config.from_env({"INSTANCE_PATH": str(tmp_path / "embedded")}))
+    assert "Strict-Transport-Security" not in embedded.test_client().get("/").headers

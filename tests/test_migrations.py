@@ -75,3 +75,60 @@ def test_does_the_upgrade_keep_detained_reports_on_top_of_the_queue(empty_app):
         levels = dict(db.session.execute(sa.text("SELECT id, priority FROM reports")).all())
         assert levels == {detained: 4, ordinary: 1}
         db.session.remove()
+
+
+def test_does_0005_keep_old_messages_readable_and_refuse_to_drop_bound_ones(empty_app):
+    """Messages written before 0005 were bound to their report only: after the upgrade they
+    carry version 0 and still open; a message written since binds author and day, and going
+    back down refuses while one exists (code before 0005 could not open it)."""
+    import json
+    from pathlib import Path
+
+    from incident_service.auth import teams
+    from incident_service.cases import messaging
+    from incident_service.constants import MessageAuthor
+    from incident_service.crypto import seal
+    from incident_service.models import Organisation, Report
+    from tests.factories import submit
+
+    with empty_app.app_context():
+        command.upgrade(alembic_config(), "0010")  # the revision before 0005
+        organisation = teams.ensure_organisation()
+        db.session.commit()
+        report_id = submit(narrative="SYNTHETIC thread across 0005").report_id
+        report = db.session.get_one(Report, report_id)
+        old = seal(
+            json.dumps({"text": "sent before 0005"}).encode(),
+            context=f"report/{report_id}/message".encode(),
+            recipients=[teams.team_public_key(organisation), messaging.reporter_public_key(report)],
+        )
+        db.session.execute(
+            sa.text(
+                "INSERT INTO messages (report_id, author, sent_on, sealed, read) "
+                "VALUES (:r, 'reporter', :d, :s, :f)"
+            ),
+            {"r": report_id, "d": "2024-05-14", "s": old, "f": False},
+        )
+        db.session.commit()
+        db.session.remove()
+        command.upgrade(alembic_config(), "head")
+        report = db.session.get_one(Report, report_id)
+        messaging.post_message(report, author=MessageAuthor.CASEWORKER, text="sent after 0005")
+        db.session.commit()
+        team_key = teams.load_bootstrap_key(
+            db.session.get_one(Organisation, report.organisation_id),
+            Path(empty_app.config["KEYS_DIR"]),
+        )
+        texts = [m.text for m in messaging.read_thread(report, private_key=team_key)]
+        assert texts == ["sent before 0005", "sent after 0005"]
+        db.session.remove()
+        with pytest.raises(RuntimeError, match="author and day bound"):
+            command.downgrade(alembic_config(), "0010")
+        db.session.remove()
+        db.session.execute(sa.text("DELETE FROM messages WHERE binding_version = 1"))
+        db.session.commit()
+        db.session.remove()
+        command.downgrade(alembic_config(), "0010")
+        with db.engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("messages")}
+        assert "binding_version" not in columns

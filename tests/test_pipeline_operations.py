@@ -280,6 +280,7 @@ def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_pa
         dispatch.TASK_PIPELINE_SWEEP,
         dispatch.TASK_AUDIT_FOLD,
         dispatch.TASK_EVIDENCE_TREE_HEAD,
+        dispatch.TASK_SESSIONS_PURGE,
         dispatch.TASK_RETENTION_PURGE,
         dispatch.TASK_RELEASE_GENERATE,
     }

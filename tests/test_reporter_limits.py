@@ -133,7 +133,7 @@ def test_is_a_report_still_taken_when_the_counter_cannot_be_reached(app, monkeyp
 def test_do_refused_filings_not_use_up_the_longer_window(app, monkeypatch):
     """A reporter refused for the hour who keeps trying must still have the day's allowance
     once the hour has passed: only stored reports count."""
-    from incident_service.intake import limits as throttle
+    from incident_service import ratelimit as throttle  # where the windows are counted
 
     app.config["REPORT_RATE_LIMIT"] = "1 per hour;2 per day"
     clock = [1_800_000_000.0]  # at the start of an hour and well inside a day

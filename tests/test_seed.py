@@ -110,18 +110,23 @@ def test_can_a_newcomer_log_in_with_the_printed_demo_caseworker_account(app, run
     result = runner.invoke(args=["seed", "--count", "2"])
     assert result.exit_code == 0
     match = re.search(
-        r"caseworker\s+(\S+@demo\.invalid)\s+password (\S+)\s+TOTP secret (\S+)", result.output
+        r"caseworker\s+(\S+@demo\.invalid)\s+password (\S+)\s+TOTP secret (\S+)"
+        r"\s+passphrase (\S+)",
+        result.output,
     )
     assert match, result.output
-    email, password, secret = match.groups()
+    email, password, secret, passphrase = match.groups()
     with app.app_context():
         user = db.session.scalar(db.select(User).where(User.email == email))
         assert user is not None
         assert db.session.scalar(db.select(TeamKeyGrant).where(TeamKeyGrant.user_id == user.id))
-    response = app.test_client().post(
+    client = app.test_client()
+    response = client.post(
         "/login", data={"email": email, "password": password, "code": pyotp.TOTP(secret).now()}
     )
     assert response.status_code == 302
-    assert "/login/setup" in response.headers["Location"]
+    assert "/unlock" in response.headers["Location"]
+    assert client.post("/unlock", data={"passphrase": passphrase}).status_code == 302
+    assert client.get("/cases/").status_code == 200
     again = runner.invoke(args=["seed", "--count", "2"])
     assert email in again.output and password in again.output  # printed on every run

@@ -14,9 +14,19 @@ from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
 from incident_service import create_app
-from incident_service.log_redaction import configure_logging
+from incident_service.log_redaction import configure_logging, quiet_task_lines
+from incident_service.pipeline.dispatch import (
+    TASK_PIPELINE_NUDGE,
+    TASK_PIPELINE_RESTORE,
+    TASK_PIPELINE_WITHDRAW,
+)
 from incident_service.settings import Config, UnsafeConfiguration
 from workers.schedule import BEAT_SCHEDULE
+
+# Tasks sent because a reporter did something (filed a report, withdrew consent): their
+# "received" and "succeeded" lines at INFO would date each of those acts to the second in the
+# worker's log. Their warnings and errors are still logged.
+QUIET_TASKS = (TASK_PIPELINE_NUDGE, TASK_PIPELINE_WITHDRAW, TASK_PIPELINE_RESTORE)
 
 try:
     _settings = Config.from_env()
@@ -33,9 +43,12 @@ app = celery
 
 def _redact_worker_logs(**_: Any) -> None:
     """Celery installs its log handlers after create_app ran; put the redaction filter on
-    them too, so no address or receipt-shaped number reaches a worker log."""
+    them too, so no address or receipt-shaped number reaches a worker log, and keep the
+    per-submission task lines out."""
     configure_logging()
+    quiet_task_lines(QUIET_TASKS)
 
 
+quiet_task_lines(QUIET_TASKS)
 after_setup_logger.connect(_redact_worker_logs, weak=False)
 after_setup_task_logger.connect(_redact_worker_logs, weak=False)

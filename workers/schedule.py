@@ -15,12 +15,16 @@ from incident_service.pipeline.dispatch import (
     TASK_PIPELINE_NUDGE,
     TASK_PIPELINE_SWEEP,
     TASK_RETENTION_PURGE,
+    TASK_SESSIONS_PURGE,
 )
 from workers.evidence_tasks import EVIDENCE_BEAT_SCHEDULE
 from workers.release_tasks import RELEASE_BEAT_SCHEDULE
 
 FLUSH_CHECK_SECONDS = 60.0
 SWEEP_SECONDS = 15 * 60.0
+# An idle-expired session row holds the team key sealed under a cookie's key: it must not
+# outlive its expiry by more than a minute (docs/decisions.md).
+SESSION_PURGE_SECONDS = 60.0
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # A batch also becomes due by age (ANONYMISE_MAX_WAIT) with no submission to nudge it.
@@ -40,6 +44,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": TASK_AUDIT_FOLD,
         "schedule": crontab(minute=7),
         "options": {"expires": 3000},
+    },
+    # Expired staff sessions, and the keys sealed in them, go within a minute.
+    "sessions-purge": {
+        "task": TASK_SESSIONS_PURGE,
+        "schedule": SESSION_PURGE_SECONDS,
+        "options": {"expires": SESSION_PURGE_SECONDS - 5},
     },
     # Daily, at a quiet hour (UTC).
     "retention-purge": {

@@ -1,4 +1,4 @@
-"""Thin pipeline and retention tasks: ids in, one service call, counts out.
+"""Thin pipeline, retention and session tasks: ids in, one service call, counts out.
 
 Names are the stable contract in `incident_service.pipeline.dispatch`. Every task is safe to run
 twice (the services are idempotent), which is what makes `acks_late` with
@@ -17,6 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from incident_service import audit
+from incident_service.auth.sessions import delete_expired_sessions
 from incident_service.pipeline import dispatch, retention, withdrawal
 from incident_service.pipeline.flush import flush as flush_pool
 from incident_service.pipeline.flush import flush_if_due
@@ -93,3 +94,10 @@ def fold_reporter_actions() -> int:
 def purge() -> dict[str, int | str]:
     """Daily: delete closed reports past retention; statistics stay."""
     return retention.purge_expired_reports().as_dict()
+
+
+@shared_task(name=dispatch.TASK_SESSIONS_PURGE, **_COMMON, **_SMALL_LIMITS)  # type: ignore[untyped-decorator]
+def purge_sessions() -> dict[str, int]:
+    """Every minute: delete staff sessions past their idle or absolute limit, with the keys
+    sealed in them, rather than waiting for someone's next login to do it."""
+    return {"deleted": delete_expired_sessions()}

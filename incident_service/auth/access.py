@@ -23,8 +23,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import UserMixin, current_user
 
 from incident_service.auth import accounts, sessions
+from incident_service.auth.teams import user_public_key
 from incident_service.constants import Role
-from incident_service.crypto import RecipientPrivateKey
+from incident_service.crypto import RecipientPrivateKey, key_fingerprint
 from incident_service.models import StaffSession, User, db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -251,7 +252,10 @@ def requires_team_key(view: F) -> F:
         except KeyLocked:
             return render_template("staff/auth/locked.html", next=safe_next(request.full_path)), 200
         except NoTeamKey:
-            return render_template("staff/auth/no_team_key.html"), 403
+            # The fingerprint is public; shown here so the holder can read it to a supervisor.
+            public = user_public_key(current_staff().user)
+            fingerprint = key_fingerprint(public) if public is not None else None
+            return render_template("staff/auth/no_team_key.html", fingerprint=fingerprint), 403
         return view(*args, team_key=key, **kwargs)
 
     return cast(F, wrapped)

@@ -1,11 +1,10 @@
-"""Staff accounts: enrolment, password and TOTP checks with per-account throttling, first-login
-setup, and the caseworker's own key pair (unlocking it and recovering it).
+"""Staff accounts: logging in (password and TOTP, per-account throttling, cheap uniform
+refusals), the caseworker's own key pair (unlocking it and recovering it), and deactivation.
 
-Every role logs in with a password and a TOTP code. Caseworkers and supervisors also hold a key
-pair: created at enrolment and wrapped under the one-time password, re-wrapped under their own
-passphrase at first login, when the recovery key is shown once (docs/decisions.md explains why the
-pair exists from enrolment on). The login password and the key passphrase are separate secrets,
-so knowing one does not open the other.
+Every enrolled account logs in with a password and a TOTP code. An account still waiting for its
+first login logs in with its one-time password alone and then enrols its authenticator app and
+(for roles that open reports) makes its key pair in first-login setup (`auth.enrolment`), so
+that nobody who handled the one-time password ever saw the second factor or a private key.
 
 Functions add to the session and never commit; the caller commits, including after a refused
 login, so that the failure counter and its audit entry are kept.
@@ -19,6 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NoReturn
 
 import pyotp
 from flask import current_app
@@ -26,23 +26,24 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from incident_service import audit
+from incident_service.auth.argon2_budget import Argon2Busy, argon2_slot
 from incident_service.auth.teams import TeamKeyUnavailable, open_team_key
-from incident_service.constants import Role
-from incident_service.crypto import RecipientPrivateKey, SuiteId, WrongPassphrase, bindings
+from incident_service.crypto import RecipientPrivateKey, WrongPassphrase, bindings
 from incident_service.crypto.errors import CryptoError
 from incident_service.crypto.passphrases import (
     Argon2Parameters,
     hash_password,
-    new_recovery_key,
+    is_one_time_password_digest,
+    one_time_password_digest,
+    one_time_password_matches,
     password_hasher,
     unwrap,
     verify_password,
     wrap_with_passphrase,
-    wrap_with_recovery_key,
 )
 from incident_service.crypto.secretbox import open_with_key, seal_with_key
 from incident_service.keystore import current_keyring
-from incident_service.models import Organisation, User, db
+from incident_service.models import User, db
 
 TOTP_ISSUER = "Incident Service"
 TOTP_DIGITS = 6
@@ -56,9 +57,10 @@ THROTTLE_MAX_SECONDS = 15 * 60
 MIN_PASSWORD_LENGTH = 12
 MIN_PASSPHRASE_LENGTH = 12
 MAX_SECRET_LENGTH = 1024
-ONE_TIME_PASSWORD_GROUPS = 4
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
-_OTP_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: it is typed from paper
+# Context of the sealed TOTP secret checked for an account that has none of its own (unknown,
+# or before its first login), so every refusal opens one sealed secret.
+_NO_ACCOUNT = 0
 
 
 class AccountError(Exception):
@@ -69,24 +71,12 @@ class InvalidEmail(AccountError):
     pass
 
 
-class EmailAlreadyUsed(AccountError):
-    pass
-
-
-class UnknownOrganisation(AccountError):
-    pass
-
-
 class WeakSecret(AccountError):
     """A new password or passphrase that does not meet the rules. `field` names which."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-class SetupNotNeeded(AccountError):
-    pass
 
 
 class KeyNotSetUp(AccountError):
@@ -103,21 +93,8 @@ class LoginRefused(Exception):
 
 
 @dataclass(frozen=True, repr=False)
-class NewAccount:
-    user: User
-    one_time_password: str
-    totp_uri: str
-
-    def __repr__(self) -> str:
-        return f"NewAccount(user_id={self.user.id})"
-
-
-@dataclass(frozen=True, repr=False)
 class LoginSuccess:
     user: User
-    # On a first login the key pair is still wrapped under the one-time password just typed,
-    # so it is opened here and kept for the session: setup re-wraps it under the passphrase.
-    user_key: RecipientPrivateKey | None
 
     def __repr__(self) -> str:
         return f"LoginSuccess(user_id={self.user.id})"
@@ -136,10 +113,20 @@ def argon2_parameters() -> Argon2Parameters:
     )
 
 
+@lru_cache(maxsize=1)
+def _dummy_one_time_digest() -> str:
+    """A digest to compare against when the account has no one-time password to check."""
+    return one_time_password_digest(secrets.token_urlsafe(16))
+
+
 @lru_cache(maxsize=8)
-def _dummy_hash(params: Argon2Parameters) -> str:
-    """A hash to check against when the account does not exist, so timing does not tell."""
-    return hash_password(secrets.token_urlsafe(16), params)
+def _dummy_sealed_totp(totp_key_secret: bytes) -> bytes:
+    """A sealed TOTP secret to open when the account has none, per TOTP key (tests build apps
+    with different keys)."""
+    key = current_keyring().require_totp_key()
+    return seal_with_key(
+        pyotp.random_base32().encode("ascii"), key=key, context=bindings.user_totp(_NO_ACCOUNT)
+    )
 
 
 def normalise_email(email: str) -> str:
@@ -147,18 +134,6 @@ def normalise_email(email: str) -> str:
     if len(cleaned) > 254 or not _EMAIL.match(cleaned):
         raise InvalidEmail("That is not an email address.")
     return cleaned
-
-
-def new_one_time_password() -> str:
-    groups = [
-        "".join(secrets.choice(_OTP_ALPHABET) for _ in range(4))
-        for _ in range(ONE_TIME_PASSWORD_GROUPS)
-    ]
-    return "-".join(groups)
-
-
-# --------------------------------------------------------------------------------------------
-# Enrolment
 
 
 def find_user(email: str, *, for_update: bool = False) -> User | None:
@@ -187,51 +162,38 @@ def totp_uri(user: User, secret: str) -> str:
     )
 
 
-def create_user(*, email: str, role: Role, organisation: Organisation) -> NewAccount:
-    """Enrol a staff member (no commit): a one-time password, a TOTP secret and, for roles that
-    open reports, a key pair wrapped under the one-time password until first login."""
-    cleaned = normalise_email(email)
-    if find_user(cleaned) is not None:
-        raise EmailAlreadyUsed("An account with that email address exists.")
-    params = argon2_parameters()
-    one_time_password = new_one_time_password()
+def begin_totp_enrolment(user: User) -> str:
+    """A fresh TOTP secret for an account in first-login setup, sealed into its row (no commit).
+
+    Made at each first login, so the secret is seen only by whoever logged in with the one-time
+    password, never by the person who created the account; setup confirms it with a code.
+    """
     secret = pyotp.random_base32()
-    user = User(
-        organisation_id=organisation.id,
-        email=cleaned,
-        role=role.value,
-        password_hash=hash_password(one_time_password, params),
-        must_change_password=True,
-        totp_secret_sealed=b"",
-        failed_logins=0,
-        active=True,
-    )
-    db.session.add(user)
-    db.session.flush()  # the id is bound into the sealed TOTP secret and the key wrapping
     user.totp_secret_sealed = seal_with_key(
         secret.encode("ascii"),
         key=current_keyring().require_totp_key(),
         context=bindings.user_totp(user.id),
     )
-    if role.opens_reports:
-        key = RecipientPrivateKey.generate(SuiteId.from_name(current_app.config["HPKE_SUITE"]))
-        user.key_suite = int(key.suite)
-        user.key_public = key.public.public_bytes
-        user.key_private_wrapped = wrap_with_passphrase(
-            key.to_bytes(),
-            one_time_password,
-            context=bindings.user_private_key(user.id),
-            params=params,
-        )
-    audit.record(
-        "account.create",
-        object_type="user",
-        object_id=str(user.id),
-        detail={"role": role.value, "organisation": organisation.slug},
-    )
-    return NewAccount(
-        user=user, one_time_password=one_time_password, totp_uri=totp_uri(user, secret)
-    )
+    user.totp_last_counter = None
+    return secret
+
+
+def store_one_time_password(user: User, one_time_password: str) -> None:
+    user.password_hash = one_time_password_digest(normalise_one_time_password(one_time_password))
+
+
+def normalise_one_time_password(text: str) -> str:
+    """As printed, as typed from paper: case, spaces and dashes do not matter."""
+    return "".join(ch for ch in text.upper() if ch not in " -\t")
+
+
+def one_time_password_is(user: User, candidate: str) -> bool:
+    """Is `candidate` this account's one-time password? Accounts enrolled before one-time
+    passwords were stored as digests hold an Argon2 hash, checked under the Argon2 budget."""
+    if is_one_time_password_digest(user.password_hash):
+        return one_time_password_matches(user.password_hash, normalise_one_time_password(candidate))
+    with argon2_slot():
+        return verify_password(user.password_hash, candidate, argon2_parameters())
 
 
 def deactivate_user(*, user: User, actor_id: int | None) -> None:
@@ -248,7 +210,7 @@ def deactivate_user(*, user: User, actor_id: int | None) -> None:
 # Login
 
 
-def _matching_counter(secret: str, code: str, now: dt.datetime) -> int | None:
+def matching_counter(secret: str, code: str, now: dt.datetime) -> int | None:
     """The newest time step whose code equals `code`, within the tolerated window."""
     totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
     current = totp.timecode(now)
@@ -259,7 +221,7 @@ def _matching_counter(secret: str, code: str, now: dt.datetime) -> int | None:
     return found
 
 
-def _clean_code(code: str) -> str:
+def clean_code(code: str) -> str:
     cleaned = "".join(ch for ch in code if not ch.isspace())
     if len(cleaned) != TOTP_DIGITS or not cleaned.isascii() or not cleaned.isdigit():
         return ""
@@ -277,7 +239,7 @@ def _register_failure(user: User, now: dt.datetime) -> None:
         user.locked_until = now + dt.timedelta(seconds=_throttle_seconds(user.failed_logins))
 
 
-def _claim_counter(user: User, counter: int) -> bool:
+def claim_totp_counter(user: User, counter: int) -> bool:
     """Record `counter` as used, unless a newer or equal one already is: a compare-and-set in
     the database, so that of two logins racing with one code exactly one wins, on SQLite (which
     has no row locks) as on PostgreSQL."""
@@ -307,63 +269,122 @@ def _refuse(reason: str, user: User | None) -> LoginRefused:
     return LoginRefused(reason, user)
 
 
+def _sealed_totp_to_check(user: User | None) -> tuple[bytes, int]:
+    """The sealed TOTP secret a login checks the code against, and its context's user id: the
+    account's own once enrolled, else a dummy one, so that every attempt does the same work."""
+    if user is not None and not user.must_change_password and user.totp_secret_sealed:
+        return user.totp_secret_sealed, user.id
+    key = current_keyring().require_totp_key()
+    return _dummy_sealed_totp(key.secret), _NO_ACCOUNT
+
+
+def _code_counter(user: User | None, code: str, moment: dt.datetime) -> int | None:
+    sealed, owner = _sealed_totp_to_check(user)
+    secret = open_with_key(
+        sealed, key=current_keyring().require_totp_key(), context=bindings.user_totp(owner)
+    ).decode("ascii")
+    cleaned = clean_code(code)
+    # Checked against a code that cannot match when the typed one is malformed: the same work.
+    return matching_counter(secret, cleaned or "x" * TOTP_DIGITS, moment)
+
+
+def _account_refusal(user: User | None, now: dt.datetime) -> str | None:
+    if user is None:
+        return "unknown_account"
+    if not user.active:
+        return "inactive"
+    if user.locked_until is not None and user.locked_until > now:
+        return "throttled"
+    return None
+
+
 def authenticate(
     *, email: str, password: str, code: str, now: dt.datetime | None = None
 ) -> LoginSuccess:
-    """Check password and TOTP code together; raise `LoginRefused` (after recording it)."""
+    """Check a login; raise `LoginRefused` (after recording it).
+
+    Argon2 runs only for an enrolled, usable account whose TOTP code is right, and only when
+    the Argon2 budget allows (`auth.argon2_budget`). Every other attempt is refused cheaply and
+    alike: whatever the account's state (none, deactivated, throttled, waiting for its first
+    login, enrolled), it costs one row lookup, one sealed TOTP secret opened and checked, and
+    one one-time-password digest compared, so neither timing nor text tells them apart to
+    someone without the second factor (docs/decisions.md).
+    """
     moment = now or dt.datetime.now(dt.UTC)
     naive_now = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    params = argon2_parameters()
-    # Computed once per process and parameters, before the lookup, so that not even the first
-    # attempt with an unknown address costs more than the others.
-    dummy_hash = _dummy_hash(params)
     # The row stays locked until the caller commits (PostgreSQL), so two logins racing with one
     # code cannot both pass the replay check, nor both skip the failure count.
     user = find_user(email, for_update=True)
-    usable = user is not None and bool(user.active)
-    throttled = (
-        user is not None
-        and usable
-        and user.locked_until is not None
-        and user.locked_until > naive_now
+    counter = _code_counter(user, code, moment)
+    first_login = user is not None and bool(user.must_change_password)
+    one_time_ok = one_time_password_matches(
+        user.password_hash if first_login and user is not None else _dummy_one_time_digest(),
+        normalise_one_time_password(password),
     )
-    # Every attempt pays for exactly one Argon2 verification: against the account's hash when
-    # the password can be checked, otherwise against a fixed dummy hash. An unknown address, a
-    # deactivated or throttled account and a wrong password then take the same time.
-    if user is None or not usable or throttled or len(password) > MAX_SECRET_LENGTH:
-        verify_password(dummy_hash, password[:MAX_SECRET_LENGTH], params)
-        password_ok = False
-    else:
-        password_ok = verify_password(user.password_hash, password, params)
-    if user is None or not usable:
-        raise _refuse("unknown_account" if user is None else "inactive", user)
-    if throttled:
-        raise _refuse("throttled", user)
-    cleaned = _clean_code(code)
-    counter = _matching_counter(totp_secret(user), cleaned, moment) if cleaned else None
+    refusal = _account_refusal(user, naive_now)
+    if refusal is not None:
+        raise _refuse(refusal, user)
+    assert user is not None
+    if first_login:
+        return _first_login(user, password, one_time_ok=one_time_ok, now=naive_now)
     last = user.totp_last_counter
-    # A code already used for a login is refused even inside its window: someone who watched
-    # it being typed must not be able to replay it.
-    reused = counter is not None and last is not None and counter <= last
-    if password_ok and counter is not None and not reused and not _claim_counter(user, counter):
-        reused = True  # another login took this code between our read and now
-    if not password_ok or counter is None or reused:
-        _register_failure(user, naive_now)
-        reason = "wrong_password" if not password_ok else "reused_code" if reused else "wrong_code"
-        raise _refuse(reason, user)
+    if counter is None:
+        _fail(user, "wrong_code", naive_now)
+    if last is not None and counter <= last:
+        _fail(user, "reused_code", naive_now)
+    password_ok = len(password) <= MAX_SECRET_LENGTH and _check_password(user, password)
+    if not password_ok:
+        _fail(user, "wrong_password", naive_now)
+    if not claim_totp_counter(user, counter):
+        _fail(user, "reused_code", naive_now)  # another login took this code since our read
     user.failed_logins = 0
     user.locked_until = None
-    if password_hasher(params).check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password, params)
-    user_key = None
-    if user.must_change_password and user.key_private_wrapped is not None:
-        user_key = open_enrolment_key(user=user, one_time_password=password)
     audit.record("login.success", actor_id=user.id, object_type="user", object_id=str(user.id))
-    return LoginSuccess(user=user, user_key=user_key)
+    return LoginSuccess(user=user)
+
+
+def _check_password(user: User, password: str) -> bool:
+    """The Argon2 verification (and a rehash if the parameters changed), under the budget.
+
+    A refusal for want of a slot is not counted against the account: its password was never
+    checked, and counting it would let a flood lock real people out.
+    """
+    params = argon2_parameters()
+    try:
+        with argon2_slot():
+            ok = verify_password(user.password_hash, password, params)
+            if ok and password_hasher(params).check_needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password, params)
+    except Argon2Busy:
+        raise _refuse("argon2_busy", user) from None
+    return ok
+
+
+def _first_login(user: User, password: str, *, one_time_ok: bool, now: dt.datetime) -> LoginSuccess:
+    """The one-time password alone lets an account into setup, which enrols its TOTP."""
+    if not is_one_time_password_digest(user.password_hash):
+        try:
+            one_time_ok = len(password) <= MAX_SECRET_LENGTH and one_time_password_is(
+                user, password
+            )
+        except Argon2Busy:
+            raise _refuse("argon2_busy", user) from None
+    if not one_time_ok:
+        _fail(user, "wrong_password", now)
+    user.failed_logins = 0
+    user.locked_until = None
+    begin_totp_enrolment(user)
+    audit.record("login.success", actor_id=user.id, object_type="user", object_id=str(user.id))
+    return LoginSuccess(user=user)
+
+
+def _fail(user: User, reason: str, now: dt.datetime) -> NoReturn:
+    _register_failure(user, now)
+    raise _refuse(reason, user)
 
 
 # --------------------------------------------------------------------------------------------
-# First login, passphrase, recovery
+# New secrets, the key passphrase and the recovery key
 
 
 def check_new_password(password: str, *, confirm: str) -> None:
@@ -392,69 +413,17 @@ def check_new_passphrase(passphrase: str, *, confirm: str, password: str) -> Non
         raise WeakSecret("passphrase", "The key passphrase must differ from the login password.")
 
 
-def open_enrolment_key(*, user: User, one_time_password: str) -> RecipientPrivateKey | None:
-    """Before first login the key pair is wrapped under the one-time password; open it."""
-    if not user.must_change_password or user.key_private_wrapped is None:
-        return None
-    try:
-        secret = unwrap(
-            user.key_private_wrapped, one_time_password, context=bindings.user_private_key(user.id)
-        )
-    except CryptoError:
-        return None  # setup then says the key could not be opened
-    return RecipientPrivateKey.from_bytes(secret)
-
-
-def complete_first_login(
-    *,
-    user: User,
-    new_password: str,
-    confirm_password: str,
-    passphrase: str | None,
-    confirm_passphrase: str | None,
-    user_key: RecipientPrivateKey | None,
-) -> str | None:
-    """Replace the one-time password and, for key holders, wrap the key pair under the new
-    passphrase and a fresh recovery key. Returns the recovery key (shown once) or None."""
-    if not user.must_change_password:
-        raise SetupNotNeeded("This account is already set up.")
-    params = argon2_parameters()
-    check_new_password(new_password, confirm=confirm_password)
-    if verify_password(user.password_hash, new_password, params):
-        raise WeakSecret("password", "Choose a password other than the one-time password.")
-    recovery_key = None
-    if user.key_private_wrapped is not None:
-        if user_key is None:
-            raise KeyNotSetUp("Your key could not be opened; log out and log in again.")
-        check_new_passphrase(
-            passphrase or "", confirm=confirm_passphrase or "", password=new_password
-        )
-        assert passphrase is not None
-        recovery_key = new_recovery_key()
-        user.key_private_wrapped = wrap_with_passphrase(
-            user_key.to_bytes(),
-            passphrase,
-            context=bindings.user_private_key(user.id),
-            params=params,
-        )
-        user.key_private_recovery = wrap_with_recovery_key(
-            user_key.to_bytes(), recovery_key, context=bindings.user_private_key(user.id)
-        )
-    user.password_hash = hash_password(new_password, params)
-    user.must_change_password = False
-    audit.record("account.setup", actor_id=user.id, object_type="user", object_id=str(user.id))
-    return recovery_key
-
-
 def unlock_user_key(*, user: User, passphrase: str) -> RecipientPrivateKey:
-    """Open the caseworker's private key with their passphrase (raises `WrongPassphrase`)."""
+    """Open the caseworker's private key with their passphrase (raises `WrongPassphrase`, or
+    `Argon2Busy` when the Argon2 budget has no room now)."""
     if user.key_private_wrapped is None or user.must_change_password:
         raise KeyNotSetUp("This account has no key to unlock.")
     if len(passphrase) > MAX_SECRET_LENGTH:
         raise WrongPassphrase("passphrase too long")
-    secret = unwrap(
-        user.key_private_wrapped, passphrase, context=bindings.user_private_key(user.id)
-    )
+    with argon2_slot():
+        secret = unwrap(
+            user.key_private_wrapped, passphrase, context=bindings.user_private_key(user.id)
+        )
     return RecipientPrivateKey.from_bytes(secret)
 
 
@@ -468,14 +437,17 @@ def recover_user_key(
         user.key_private_recovery, recovery_key, context=bindings.user_private_key(user.id)
     )
     check_new_passphrase(new_passphrase, confirm=confirm_passphrase, password="")
-    if verify_password(user.password_hash, new_passphrase, argon2_parameters()):
-        raise WeakSecret("passphrase", "The key passphrase must differ from the login password.")
-    user.key_private_wrapped = wrap_with_passphrase(
-        secret,
-        new_passphrase,
-        context=bindings.user_private_key(user.id),
-        params=argon2_parameters(),
-    )
+    with argon2_slot():
+        if verify_password(user.password_hash, new_passphrase, argon2_parameters()):
+            raise WeakSecret(
+                "passphrase", "The key passphrase must differ from the login password."
+            )
+        user.key_private_wrapped = wrap_with_passphrase(
+            secret,
+            new_passphrase,
+            context=bindings.user_private_key(user.id),
+            params=argon2_parameters(),
+        )
     audit.record("key.recover", actor_id=user.id, object_type="user", object_id=str(user.id))
     return RecipientPrivateKey.from_bytes(secret)
 

@@ -18,12 +18,13 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(max=SECRET_FIELD_LIMIT)]
     )
-    code = StringField(
-        _l("Code from the authenticator app"), validators=[DataRequired(), Length(max=16)]
-    )
+    # Empty at the first login, which is made with the one-time password alone.
+    code = StringField(_l("Code from the authenticator app"), validators=[Length(max=16)])
 
 
 class SetupForm(FlaskForm):  # type: ignore[misc]
+    # Not DataRequired: a missing code gets the service's own message, beside the field.
+    code = StringField(_l("Code from the authenticator app"), validators=[Length(max=16)])
     password = PasswordField(
         _l("New password"), validators=[DataRequired(), Length(max=SECRET_FIELD_LIMIT)]
     )
@@ -60,6 +61,13 @@ class CreateAccountForm(FlaskForm):  # type: ignore[misc]
         _l("Role"),
         choices=[SelectChoice(role.value, role.value) for role in Role],
         validators=[DataRequired()],
+    )
+
+
+class GrantForm(FlaskForm):  # type: ignore[misc]
+    # Not DataRequired: a missing fingerprint is refused with its own message, not a 400.
+    fingerprint = StringField(
+        _l("Key fingerprint they read out to you"), validators=[Length(max=64)]
     )
 
 

@@ -89,7 +89,14 @@ def _sealed_columns(organisation_id: int) -> Iterator[_Sealed]:
         )
     in_org = select(Report.id).where(Report.organisation_id == organisation_id)
     for message in _in_chunks(Message, Message.report_id.in_(in_org)):
-        yield _Sealed(message, "sealed", bindings.report_message(message.report_id))
+        context = bindings.report_message(
+            message.report_id,
+            version=message.binding_version,
+            author=message.author,
+            author_user_id=message.author_user_id,
+            sent_on=message.sent_on,
+        )
+        yield _Sealed(message, "sealed", context)
     for note in _in_chunks(CaseNote, CaseNote.report_id.in_(in_org)):
         yield _Sealed(note, "sealed", bindings.case_note(note.report_id))
     with_notes = Intervention.report_id.in_(in_org) & Intervention.sealed_note.is_not(None)

@@ -5,6 +5,11 @@ The browser's cookie holds two random values: a session token and an unlock key.
 private key and the team private key sealed under the unlock key. A stolen database has sealed
 blobs without the key; a stolen cookie has a key and a token that stop working at logout or after
 `SESSION_IDLE_MINUTES` of inactivity, when the row is deleted.
+
+Expiry is checked on every request (`find_session`), and a beat task deletes every expired row
+once a minute (`delete_expired_sessions`): a row left until someone's next login would let a
+cookie copied from an office computer and a later copy of the database open the team key
+together, offline, long after the session ended.
 """
 
 from __future__ import annotations
@@ -93,6 +98,13 @@ def purge_expired(*, now: dt.datetime | None = None) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_expired_sessions(*, now: dt.datetime | None = None) -> int:
+    """The beat's purge: delete every expired session row and commit; how many went."""
+    deleted = purge_expired(now=now)
+    db.session.commit()
+    return deleted
 
 
 @dataclass(frozen=True, repr=False)
@@ -190,8 +202,12 @@ def end_session(*, token: str) -> None:
         db.session.delete(staff_session)
 
 
-def end_user_sessions(*, user_id: int) -> int:
-    result = db.session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+def end_user_sessions(*, user_id: int, except_id: str | None = None) -> int:
+    """Delete the user's sessions (no commit), all of them or all but `except_id`."""
+    statement = delete(StaffSession).where(StaffSession.user_id == user_id)
+    if except_id is not None:
+        statement = statement.where(StaffSession.id != except_id)
+    result = db.session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

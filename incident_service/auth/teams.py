@@ -5,6 +5,10 @@ pair (a `TeamKeyGrant`); adding a caseworker seals it once more rather than re-e
 report. When an organisation is created, its team private key is written once to a bootstrap
 file in the keys directory so that the first supervisor can be granted it from the command line;
 the operator moves that file offline afterwards (docs/operations.md).
+
+A new holder is granted the key only once the granting person has typed the fingerprint the
+holder read out from their own screen (`confirm_holder`): the key pair is made at the holder's
+first login, so that fingerprint names the person who set the account up, not whoever created it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, SuiteId, bindings
+from incident_service.crypto import (
+    RecipientPrivateKey,
+    RecipientPublicKey,
+    SuiteId,
+    bindings,
+    fingerprint_matches,
+)
 from incident_service.crypto.envelopes import open_envelope, seal
 from incident_service.models import Organisation, TeamKey, TeamKeyGrant, User, db, today
 
@@ -34,6 +44,39 @@ class TeamKeyUnavailable(Exception):
     """The caseworker has not been granted the team key (or the grant cannot be opened)."""
 
 
+class TeamKeyCreationRefused(RuntimeError):
+    """A serving process (web or worker) was about to make a team key pair. It never may: it
+    would hold the team's private key, which must exist only in the bootstrap file that the
+    operator's command line writes and then moves offline."""
+
+
+class HolderNotConfirmed(Exception):
+    """No fingerprint was typed for the new holder (`reason` "missing"), or it is not their
+    key's ("mismatch"): the team key is not sealed to a key nobody vouched for."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def user_public_key(user: User) -> RecipientPublicKey | None:
+    """The staff member's own public key, once first-login setup has made it."""
+    if user.key_public is None or user.key_suite is None or user.must_change_password:
+        return None
+    return RecipientPublicKey(SuiteId.from_number(user.key_suite), user.key_public)
+
+
+def confirm_holder(*, user: User, typed_fingerprint: str) -> None:
+    """Raise unless `typed_fingerprint` is the fingerprint of `user`'s key pair."""
+    public = user_public_key(user)
+    if public is None:
+        raise TeamKeyUnavailable("the user has not set up a key pair yet")
+    if not typed_fingerprint.strip():
+        raise HolderNotConfirmed("missing")
+    if not fingerprint_matches(public, typed_fingerprint):
+        raise HolderNotConfirmed("mismatch")
+
+
 def bootstrap_path(keys_dir: Path, slug: str) -> Path:
     return keys_dir / f"team-{slug}.key"
 
@@ -45,8 +88,15 @@ def ensure_organisation(
     suite: SuiteId | None = None,
     keys_dir: Path | None = None,
 ) -> Organisation:
-    """Return the organisation, creating it and its first team key if needed (no commit)."""
+    """Return the organisation, creating it and its first team key if needed (no commit).
+
+    Only the operator's command line and the embedded default (`PROCESS_ROLE=all`) create: a
+    web or worker process raises `TeamKeyCreationRefused` instead (intake reaches here when the
+    organisation is missing, e.g. before `incident-service init` was run).
+    """
     organisation = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None or active_team_key(organisation) is None:
+        _refuse_in_serving_process(slug)
     if organisation is None:
         organisation = Organisation(slug=slug, name=name)
         db.session.add(organisation)
@@ -67,6 +117,16 @@ def ensure_organisation(
         directory = keys_dir or Path(current_app.config["KEYS_DIR"])
         _write_bootstrap(bootstrap_path(directory, slug), private, slug)
     return organisation
+
+
+def _refuse_in_serving_process(slug: str) -> None:
+    role = str(current_app.config.get("PROCESS_ROLE", "all"))
+    if role != "all":
+        raise TeamKeyCreationRefused(
+            f"organisation {slug!r} has no team key, and a {role} process never makes one "
+            "(it would hold the team's private key); run `incident-service init` from the "
+            "operator's machine (PROCESS_ROLE=all) first"
+        )
 
 
 def _write_bootstrap(path: Path, private: RecipientPrivateKey, slug: str) -> None:
@@ -98,15 +158,18 @@ def load_bootstrap_key(organisation: Organisation, keys_dir: Path) -> RecipientP
     return private
 
 
-def grant_from_bootstrap(*, user: User, keys_dir: Path) -> bool:
-    """Grant `user` the team key from the bootstrap file if it is still there (no commit).
+def grant_from_bootstrap(*, user: User, keys_dir: Path, typed_fingerprint: str) -> bool:
+    """Grant `user` the team key from the bootstrap file if it is still there (no commit),
+    once `typed_fingerprint` confirms their key (`HolderNotConfirmed` otherwise).
 
-    Used when enrolling the first supervisors from the command line and for demo accounts.
+    Used for the first supervisors, from the command line after their first login, and for
+    demo accounts.
     """
     from incident_service import audit
 
     organisation = db.session.get(Organisation, user.organisation_id)
     assert organisation is not None
+    confirm_holder(user=user, typed_fingerprint=typed_fingerprint)
     team_private = load_bootstrap_key(organisation, keys_dir)
     if team_private is None:
         return False

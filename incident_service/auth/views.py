@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -18,7 +19,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from incident_service import audit
-from incident_service.auth import access, accounts, sessions
+from incident_service.auth import access, accounts, enrolment, sessions
 from incident_service.auth.access import (
     ALL_STAFF,
     CASE_ROLES,
@@ -28,6 +29,7 @@ from incident_service.auth.access import (
     require_roles,
     safe_next,
 )
+from incident_service.auth.argon2_budget import Argon2Busy
 from incident_service.auth.forms import (
     ConfirmForm,
     CreateAccountForm,
@@ -41,12 +43,21 @@ from incident_service.crypto import WrongPassphrase
 from incident_service.crypto.errors import CryptoError
 from incident_service.extensions import limiter
 from incident_service.models import Organisation, User, db
+from incident_service.ratelimit import SlotsTaken, shared_slot
 
 blueprint = Blueprint("auth", __name__)
 
-# The same words for every refusal: an unknown address, a wrong password, a wrong, stale or
-# reused code and a throttled account must look identical to whoever is guessing.
-LOGIN_REFUSED = "Those details did not work. Check them and try again in a minute."
+
+def login_refused() -> str:
+    """The same words for every refusal: an unknown address, a wrong password, a wrong, stale
+    or reused code, a throttled account and a full Argon2 budget must look identical to whoever
+    is guessing."""
+    return str(_("Those details did not work. Check them and try again in a minute."))
+
+
+def busy() -> str:
+    """The Argon2 budget or the login slots have no room now: a flood, or many at once."""
+    return str(_("The server is busy checking other logins. Try again in a minute."))
 
 
 def home_for(principal: StaffPrincipal) -> str:
@@ -69,17 +80,29 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
     form = LoginForm()
+    if request.method != "POST":
+        return render_template("staff/auth/login.html", form=form)
+    # At most LOGIN_MAX_CONCURRENT logins are checked at once across the deployment; the rest
+    # are turned away before any form, database or key work, so that a flood of logins from
+    # many addresses leaves the other web workers to reporters (docs/decisions.md).
+    try:
+        with shared_slot("login", capacity=int(current_app.config["LOGIN_MAX_CONCURRENT"])):
+            return _check_login(form)
+    except SlotsTaken:
+        return render_template("staff/auth/login.html", form=form, refused=busy()), 429
+
+
+def _check_login(form: LoginForm) -> ResponseReturnValue:
     if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("staff/auth/login.html", form=form), status
+        return render_template("staff/auth/login.html", form=form), 400
     try:
         result = accounts.authenticate(
-            email=form.email.data, password=form.password.data, code=form.code.data
+            email=form.email.data, password=form.password.data, code=form.code.data or ""
         )
     except accounts.LoginRefused:
         db.session.commit()  # keep the failure count and its audit entry
         form.code.data = ""  # a code is single-use; the email stays as typed
-        return render_template("staff/auth/login.html", form=form, refused=_(LOGIN_REFUSED)), 200
+        return render_template("staff/auth/login.html", form=form, refused=login_refused()), 200
     next_target = safe_next(request.args.get("next"))
     session.clear()  # no value from before the login survives into the staff session
     started = sessions.start_session(user_id=result.user.id)
@@ -88,13 +111,6 @@ def login() -> ResponseReturnValue:
     )
     session[SESSION_UNLOCK_KEY] = started.secrets.unlock_key
     login_user(principal)
-    if result.user_key is not None:
-        access.remember_keys(
-            sessions.UnlockedKeys(
-                user_key=result.user_key,
-                team_key=accounts.team_key_for(user=result.user, user_key=result.user_key),
-            )
-        )
     db.session.commit()
     if principal.must_change_password:
         return redirect(url_for("auth.setup"))
@@ -130,33 +146,51 @@ def setup() -> ResponseReturnValue:
     principal = current_staff()
     if not principal.must_change_password:
         return redirect(url_for("auth.home"))
+    opens_reports = principal.role.opens_reports
     form = SetupForm()
     error = None
     if form.validate_on_submit():
-        keys = access.session_keys() if principal.holds_key else None
         try:
-            recovery_key = accounts.complete_first_login(
+            done = enrolment.complete_first_login(
                 user=principal.user,
+                code=form.code.data or "",
                 new_password=form.password.data,
                 confirm_password=form.confirm_password.data,
-                passphrase=form.passphrase.data if principal.holds_key else None,
-                confirm_passphrase=form.confirm_passphrase.data if principal.holds_key else None,
-                user_key=keys.user_key if keys is not None else None,
+                passphrase=form.passphrase.data if opens_reports else None,
+                confirm_passphrase=form.confirm_passphrase.data if opens_reports else None,
+                keep_session_id=principal.staff_session.id,
             )
+        except enrolment.WrongSetupCode:
+            db.session.rollback()
+            error = _(
+                "That code is not the one your authenticator app shows now. Check that you "
+                "added the key shown on this page, and type the newest code."
+            )
+        except Argon2Busy:
+            db.session.rollback()
+            error = busy()
         except accounts.AccountError as exc:
             db.session.rollback()
             error = str(exc)
         else:
+            if done.user_key is not None:
+                access.remember_keys(sessions.UnlockedKeys(user_key=done.user_key, team_key=None))
             db.session.commit()
             # Shown in this response only: the recovery key is stored nowhere in the clear.
+            # The fingerprint is public and shown again while the team key is not granted.
             return render_template(
                 "staff/auth/recovery_key.html",
-                recovery_key=recovery_key,
+                recovery_key=done.recovery_key,
+                fingerprint=done.fingerprint,
                 next_url=home_for(principal),
             )
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "staff/auth/setup.html", form=form, error=error, holds_key=principal.holds_key
+        "staff/auth/setup.html",
+        form=form,
+        error=error,
+        opens_reports=opens_reports,
+        totp=enrolment.pending_totp(principal.user),
     ), status
 
 
@@ -173,6 +207,8 @@ def unlock() -> ResponseReturnValue:
             user_key = accounts.unlock_user_key(
                 user=principal.user, passphrase=form.passphrase.data
             )
+        except Argon2Busy:
+            error = busy()
         except (WrongPassphrase, accounts.KeyNotSetUp):
             audit.record(
                 "key.unlock_failure",
@@ -215,6 +251,9 @@ def recover() -> ResponseReturnValue:
         except (CryptoError, accounts.KeyNotSetUp):
             db.session.rollback()
             error = _("That recovery key did not open your key.")
+        except Argon2Busy:
+            db.session.rollback()
+            error = busy()
         except accounts.AccountError as exc:
             db.session.rollback()
             error = str(exc)
@@ -265,7 +304,7 @@ def accounts_create() -> ResponseReturnValue:
         ), 400
     organisation = db.session.get_one(Organisation, principal.organisation_id)
     try:
-        created = accounts.create_user(
+        created = enrolment.create_user(
             email=form.email.data, role=Role(form.role.data), organisation=organisation
         )
     except accounts.AccountError as exc:
@@ -278,12 +317,13 @@ def accounts_create() -> ResponseReturnValue:
             error=str(exc),
         ), 400
     db.session.commit()
+    # The one-time password only: the authenticator and the key pair are made at the new
+    # person's own first login, so whoever creates an account never holds either.
     return render_template(
         "staff/auth/account_created.html",
         email=created.user.email,
         role=created.user.role,
         one_time_password=created.one_time_password,
-        totp_uri=created.totp_uri,
         needs_grant=Role(created.user.role).opens_reports,
     )
 

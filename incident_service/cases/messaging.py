@@ -2,8 +2,10 @@
 holder of the receipt can read it.
 
 Every message is one envelope sealed to the organisation's team key and to the reporter's
-receipt-derived key, bound to `report/<id>/message`. Without the receipt, a reply is unreadable
-at rest even to someone holding the whole database.
+receipt-derived key, bound to its report, its author (reporter, or which caseworker) and the day
+it was sent (`bindings.report_message`; older messages are bound to the report only). Without
+the receipt, a reply is unreadable at rest even to someone holding the whole database, and
+someone able to edit the database cannot make it pass for another author's or another day's.
 """
 
 from __future__ import annotations
@@ -64,23 +66,34 @@ def post_message(
     organisation = db.session.get(Organisation, report.organisation_id)
     assert organisation is not None
     body = json.dumps({"text": _check_text(text)}, ensure_ascii=False).encode("utf-8")
-    sealed = seal(
-        body,
-        context=bindings.report_message(report.id),
-        recipients=[team_public_key(organisation), reporter_public_key(report)],
-    )
     message = Message(
         report_id=report.id,
         author=author.value,
         author_user_id=author_user_id,
         sent_on=today(),
-        sealed=sealed,
         read=False,
+        binding_version=bindings.MESSAGE_BINDING_AUTHOR_AND_DAY,
+    )
+    message.sealed = seal(
+        body,
+        context=message_context(message),
+        recipients=[team_public_key(organisation), reporter_public_key(report)],
     )
     db.session.add(message)
     if author is MessageAuthor.REPORTER:
         report.unread_for_caseworkers = (report.unread_for_caseworkers or 0) + 1
     return message
+
+
+def message_context(message: Message) -> bytes:
+    """The context a message was sealed under, from its own row."""
+    return bindings.report_message(
+        message.report_id,
+        version=message.binding_version,
+        author=message.author,
+        author_user_id=message.author_user_id,
+        sent_on=message.sent_on,
+    )
 
 
 def read_thread(report: Report, *, private_key: RecipientPrivateKey) -> list[ThreadMessage]:
@@ -91,7 +104,7 @@ def read_thread(report: Report, *, private_key: RecipientPrivateKey) -> list[Thr
     thread = []
     for message in messages:
         body = open_envelope(
-            message.sealed, context=bindings.report_message(report.id), private_key=private_key
+            message.sealed, context=message_context(message), private_key=private_key
         )
         thread.append(
             ThreadMessage(

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from incident_service import audit
-from incident_service.auth.teams import TeamKeyUnavailable, active_team_key, grant_team_key
+from incident_service.auth.teams import (
+    HolderNotConfirmed,
+    TeamKeyUnavailable,
+    active_team_key,
+    confirm_holder,
+    grant_team_key,
+)
 from incident_service.constants import Role
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.models import AuditEntry, Organisation, Report, TeamKeyGrant, User, db
@@ -55,10 +61,25 @@ def members(organisation_id: int) -> list[Member]:
     ]
 
 
+def member_email(user_id: int) -> str:
+    user = db.session.get(User, user_id)
+    return user.email if user is not None else ""
+
+
 def grant(
-    *, user_id: int, organisation_id: int, team_private_key: RecipientPrivateKey, granted_by: User
-) -> None:
-    """Seal the team key to a caseworker of the same organisation and record it (no commit)."""
+    *,
+    user_id: int,
+    organisation_id: int,
+    team_private_key: RecipientPrivateKey,
+    granted_by: User,
+    typed_fingerprint: str,
+) -> User:
+    """Seal the team key to a caseworker of the same organisation and record it (no commit).
+
+    Only once `typed_fingerprint`, read out by the new holder from their own screen, names
+    their key: otherwise `HolderNotConfirmed`, after an audit entry (the caller commits it), since
+    a wrong fingerprint may mean someone else set the account up.
+    """
     user = db.session.get(User, user_id)
     if (
         user is None
@@ -69,6 +90,17 @@ def grant(
         raise MemberNotFound(str(user_id))
     if user.key_public is None or user.must_change_password:
         raise TeamKeyUnavailable("they have not finished their first login yet")
+    try:
+        confirm_holder(user=user, typed_fingerprint=typed_fingerprint)
+    except HolderNotConfirmed as exc:
+        audit.record(
+            "key.grant_refused",
+            actor_id=granted_by.id,
+            object_type="user",
+            object_id=str(user.id),
+            detail={"reason": f"fingerprint_{exc.reason}"},
+        )
+        raise
     grant_team_key(user=user, team_private_key=team_private_key, granted_by=granted_by)
     audit.record(
         "key.grant",
@@ -77,6 +109,7 @@ def grant(
         object_id=str(user.id),
         detail={"team_key": team_private_key.key_id.hex()},
     )
+    return user
 
 
 @dataclass(frozen=True)

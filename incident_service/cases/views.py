@@ -26,8 +26,8 @@ from incident_service.auth.access import (
     require_roles,
     requires_team_key,
 )
-from incident_service.auth.forms import ConfirmForm
-from incident_service.auth.teams import TeamKeyUnavailable
+from incident_service.auth.forms import ConfirmForm, GrantForm
+from incident_service.auth.teams import HolderNotConfirmed, TeamKeyUnavailable
 from incident_service.cases import deletion as report_deletion
 from incident_service.cases import events, messaging, team_access, triage
 from incident_service.cases import export as case_export
@@ -495,8 +495,28 @@ def team() -> ResponseReturnValue:
     return render_template(
         "staff/cases/team.html",
         members=team_access.members(current_staff().organisation_id),
-        confirm=ConfirmForm(),
+        form=GrantForm(),
     )
+
+
+def _fingerprint_refusal(reason: str, email: str) -> str:
+    if reason == "missing":
+        text = _(
+            "Type the key fingerprint that %(email)s reads out to you from their own screen, in "
+            "person or on a call where you know their voice. Never take it from anyone else.",
+            email=email,
+        )
+        return str(text)
+    # The likeliest cause is a typo; the dangerous one is an account that someone other than
+    # its owner set up with the one-time password.
+    text = _(
+        "That fingerprint does not match the key of %(email)s, so the team key was not "
+        "granted. Ask them to read it again from their own screen. If they cannot log in, or "
+        "their screen shows a different number, someone else may have set up this account: do "
+        "not grant it, and tell an administrator you trust.",
+        email=email,
+    )
+    return str(text)
 
 
 @blueprint.post("/team/<int:user_id>/grant")
@@ -504,14 +524,16 @@ def team() -> ResponseReturnValue:
 @requires_team_key
 def grant(user_id: int, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     principal = current_staff()
-    if not ConfirmForm().validate_on_submit():
+    form = GrantForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
-        team_access.grant(
+        granted = team_access.grant(
             user_id=user_id,
             organisation_id=principal.organisation_id,
             team_private_key=team_key,
             granted_by=principal.user,
+            typed_fingerprint=form.fingerprint.data or "",
         )
     except team_access.MemberNotFound:
         abort(404)
@@ -519,8 +541,12 @@ def grant(user_id: int, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         db.session.rollback()
         flash(_("They must finish their first login before the key can be granted."), "error")
         return redirect(url_for("cases.team"), 303)
+    except HolderNotConfirmed as exc:
+        db.session.commit()  # keep the refusal's audit entry
+        flash(_fingerprint_refusal(exc.reason, team_access.member_email(user_id)), "error")
+        return redirect(url_for("cases.team"), 303)
     db.session.commit()
-    flash(_("Team key granted."), "ok")
+    flash(_("Team key granted to %(email)s.", email=granted.email), "ok")
     return redirect(url_for("cases.team"), 303)
 
 

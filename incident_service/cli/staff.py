@@ -1,4 +1,4 @@
-"""CLI: `incident-service users create|list|deactivate` and `incident-service audit verify`."""
+"""CLI: `incident-service users create|grant|list|deactivate` and `audit verify`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from incident_service import audit
-from incident_service.auth import accounts, teams
+from incident_service.auth import accounts, enrolment, teams
 from incident_service.constants import Role
 from incident_service.models import Organisation, User, db
 
@@ -40,7 +40,12 @@ def users_group() -> None:
 )
 @with_appcontext
 def users_create(email: str, role_name: str, slug: str, create_organisation: bool) -> None:
-    """Enrol EMAIL: prints a one-time password and the TOTP otpauth:// URI, once."""
+    """Enrol EMAIL: prints a one-time password, once, and nothing else.
+
+    No TOTP secret and no key: the new staff member enrols the authenticator app and makes the
+    key pair at their own first login, so the operator who hands over the password never holds
+    their second factor. The first supervisor is then granted the team key with `users grant`.
+    """
     role = Role(role_name)
     organisation = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if organisation is None:
@@ -51,25 +56,66 @@ def users_create(email: str, role_name: str, slug: str, create_organisation: boo
             sys.exit(2)
         organisation = teams.ensure_organisation(slug=slug, name=slug)
     try:
-        created = accounts.create_user(email=email, role=role, organisation=organisation)
+        created = enrolment.create_user(email=email, role=role, organisation=organisation)
     except accounts.AccountError as exc:
         db.session.rollback()
         click.echo(f"refused: {exc}", err=True)
         sys.exit(2)
-    granted = role.opens_reports and teams.grant_from_bootstrap(
-        user=created.user, keys_dir=Path(current_app.config["KEYS_DIR"])
-    )
     db.session.commit()
     click.echo(f"account:            {created.user.email} ({role.value}, {organisation.slug})")
     click.echo(f"one-time password:  {created.one_time_password}")
-    click.echo(f"TOTP (authenticator app): {created.totp_uri}")
+    click.echo("Hand it over in person; it is not shown again. At the first login (the code field")
+    click.echo("left empty) they add an authenticator app and choose a password", nl=False)
     if role.opens_reports:
-        if granted:
-            click.echo("team key:           granted from the bootstrap file")
-        else:
-            click.echo("team key:           not granted; a supervisor grants it after first login")
-    click.echo("Hand these over in person; they are not shown again. First login asks for a new")
-    click.echo("password" + (" and a key passphrase." if role.opens_reports else "."))
+        click.echo(" and a key passphrase;")
+        click.echo("they are then shown their key fingerprint. The team key is granted only to")
+        click.echo("that fingerprint, read out by them: by a supervisor in the staff pages, or for")
+        click.echo("the first supervisor with `incident-service users grant EMAIL --fingerprint`.")
+    else:
+        click.echo(".")
+
+
+@users_group.command("grant")
+@click.argument("email")
+@click.option(
+    "--fingerprint",
+    required=True,
+    help="The key fingerprint the person read out to you from their own screen after setup.",
+)
+@with_appcontext
+def users_grant(email: str, fingerprint: str) -> None:
+    """Grant EMAIL the team key from the bootstrap file (the first supervisors).
+
+    Only after their first login, and only to the key whose fingerprint they read out to you.
+    """
+    user = accounts.find_user(email)
+    if user is None or not user.active:
+        click.echo("no such account", err=True)
+        sys.exit(2)
+    try:
+        granted = teams.grant_from_bootstrap(
+            user=user, keys_dir=Path(current_app.config["KEYS_DIR"]), typed_fingerprint=fingerprint
+        )
+    except teams.TeamKeyUnavailable:
+        click.echo("refused: they have not finished their first login yet", err=True)
+        sys.exit(2)
+    except teams.HolderNotConfirmed:
+        db.session.rollback()
+        click.echo(
+            "refused: that is not the fingerprint of their key; ask them to read it again from "
+            "their own screen (if they cannot log in, someone else set the account up)",
+            err=True,
+        )
+        sys.exit(2)
+    if not granted:
+        click.echo(
+            "refused: the bootstrap file is not here; a supervisor grants the key in the staff "
+            "pages (Team keys)",
+            err=True,
+        )
+        sys.exit(2)
+    db.session.commit()
+    click.echo(f"team key granted to {user.email} from the bootstrap file")
 
 
 @users_group.command("list")

@@ -10,6 +10,7 @@ from .errors import (
     UnknownSuite,
     WrongPassphrase,
 )
+from .fingerprints import fingerprint_matches, key_fingerprint
 from .keys import (
     RecipientPrivateKey,
     RecipientPublicKey,
@@ -33,6 +34,8 @@ __all__ = [
     "UnknownSuite",
     "VerifyKey",
     "WrongPassphrase",
+    "fingerprint_matches",
+    "key_fingerprint",
     "open_envelope",
     "recipients_of",
     "replace_recipient",

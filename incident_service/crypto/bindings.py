@@ -8,13 +8,23 @@ any string here makes every stored blob of that kind unreadable: these are a sto
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 
+from .errors import MalformedCiphertext
 from .keys import SymmetricKey
 from .tags import keyed_tag
 
 WITHDRAWAL_TAG_PURPOSE = "withdrawal"
+
+# How a message's context was built, stored with each message (`messages.binding_version`), so
+# that messages sealed before a change stay readable. Version 0 bound the report only: someone
+# able to edit the database could turn a caseworker's reply into the reporter's own words, give
+# it to another caseworker or move it to another day, and it still opened. Version 1 binds who
+# wrote it and the day it was sent as well.
+MESSAGE_BINDING_REPORT_ONLY = 0
+MESSAGE_BINDING_AUTHOR_AND_DAY = 1
 
 
 def report_section(report_id: str, section: str) -> bytes:
@@ -22,9 +32,21 @@ def report_section(report_id: str, section: str) -> bytes:
     return f"report/{report_id}/{section}".encode()
 
 
-def report_message(report_id: str) -> bytes:
-    """A message in a report's thread (caseworker or reporter)."""
-    return f"report/{report_id}/message".encode()
+def report_message(
+    report_id: str,
+    *,
+    version: int,
+    author: str,
+    author_user_id: int | None,
+    sent_on: dt.date,
+) -> bytes:
+    """A message in a report's thread (caseworker or reporter), as its `version` binds it."""
+    if version == MESSAGE_BINDING_REPORT_ONLY:
+        return f"report/{report_id}/message".encode()
+    if version == MESSAGE_BINDING_AUTHOR_AND_DAY:
+        writer = "-" if author_user_id is None else str(author_user_id)
+        return f"report/{report_id}/message/v1/{author}/{writer}/{sent_on.isoformat()}".encode()
+    raise MalformedCiphertext(f"unknown message binding version {version}")
 
 
 def case_note(report_id: str) -> bytes:

@@ -9,6 +9,8 @@ not unlock the key, and vice versa.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 import struct
@@ -31,6 +33,8 @@ SALT_LENGTH = 16
 NONCE_LENGTH = 12
 RECOVERY_KEY_BYTES = 20  # 160 bits, shown as 32 base32 characters in groups of four
 _HEADER = struct.Struct(">4sBIIB")  # magic, kind, time cost, memory KiB, parallelism
+ONE_TIME_PREFIX = "otp1$"
+_ONE_TIME_DOMAIN = b"incident-service/one-time-password/v1|"
 
 
 @dataclass(frozen=True)
@@ -139,3 +143,33 @@ def verify_password(stored_hash: str, password: str, params: Argon2Parameters) -
         return password_hasher(params).verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+# One-time passwords are random (16 characters of a 31-letter alphabet, 79 bits), so, like the
+# recovery key, they need no memory-hard hash: an HMAC with a random salt is as far out of a
+# guesser's reach, and checking one costs nothing, so a first login cannot be used to make the
+# server spend Argon2 work.
+
+
+def one_time_password_digest(one_time_password: str) -> str:
+    """What is stored for a one-time password: ``otp1$<salt>$<HMAC-SHA256>`` in hex."""
+    salt = os.urandom(SALT_LENGTH)
+    mac = hmac.new(salt, _ONE_TIME_DOMAIN + one_time_password.encode("utf-8"), hashlib.sha256)
+    return f"{ONE_TIME_PREFIX}{salt.hex()}${mac.hexdigest()}"
+
+
+def is_one_time_password_digest(stored: str) -> bool:
+    return stored.startswith(ONE_TIME_PREFIX)
+
+
+def one_time_password_matches(stored: str, candidate: str) -> bool:
+    """Compare `candidate` with a stored digest in constant time; False for any other format."""
+    if not is_one_time_password_digest(stored):
+        return False
+    try:
+        salt_hex, mac_hex = stored[len(ONE_TIME_PREFIX) :].split("$")
+        salt, expected = bytes.fromhex(salt_hex), bytes.fromhex(mac_hex)
+    except ValueError:
+        return False
+    mac = hmac.new(salt, _ONE_TIME_DOMAIN + candidate.encode("utf-8"), hashlib.sha256)
+    return hmac.compare_digest(mac.digest(), expected)

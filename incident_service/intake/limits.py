@@ -12,19 +12,13 @@ address, so the API's limit is higher. Every count is keyed on the daily-keyed a
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
-from functools import cache
 
 from flask import Response, current_app, g
-from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
 from incident_service.extensions import limiter
-from incident_service.ratelimit import counter_name, rate_limit_key, redis_client
-
-_memory_lock = threading.Lock()
+from incident_service.ratelimit import add_to_windows, over_limit, rate_limit_key, windows_of
 
 # Failed lookups per address: short, because many reporters share a mobile carrier's address
 # and one stranger's typos must not lock them out of their own receipt for long.
@@ -89,65 +83,14 @@ def partner_allowance(token_id: int) -> Allowance:
 # so that only stored reports use up an allowance.
 
 
-@dataclass(frozen=True)
-class FilingWindow:
-    amount: int
-    seconds: int
-
-
-@cache
-def filing_windows(limit: str) -> tuple[FilingWindow, ...]:
-    """ "10 per hour;30 per day" → the windows, parsed once per distinct setting."""
-    return tuple(FilingWindow(item.amount, item.get_expiry()) for item in parse_many(limit))
-
-
-def _filing_keys(allowance: Allowance, windows: tuple[FilingWindow, ...]) -> list[tuple[str, int]]:
-    """(counter name, the window's end as a Unix time) per window. The counter expires at the
-    end of its window, so its time to live tells no more than which window it counts."""
-    now = int(time.time())
-    keys = []
-    for window in windows:
-        index = now // window.seconds
-        parts = (allowance.scope, str(window.seconds), str(index), allowance.holder)
-        name = counter_name("filing", *parts)
-        keys.append((f"incident:filing:{name}", (index + 1) * window.seconds))
-    return keys
-
-
-def _memory_counts(keys: list[tuple[str, int]], step: int) -> list[int]:
-    """Embedded default: counts in this process, per app (the tests build many apps)."""
-    counts: dict[str, int] = current_app.extensions.setdefault("filing_counts", {})
-    with _memory_lock:
-        result = []
-        for key, _expires in keys:
-            counts[key] = counts.get(key, 0) + step
-            result.append(counts[key])
-        if len(counts) > 100_000:  # old windows: drop everything rather than grow
-            counts.clear()
-        return result
-
-
-def _redis_counts(uri: str, keys: list[tuple[str, int]], step: int) -> list[int] | None:
-    import redis
-
-    pipe = redis_client(uri).pipeline(transaction=False)
-    for key, expires_at in keys:
-        pipe.incrby(key, step)
-        pipe.expireat(key, expires_at)
-    try:
-        replies = pipe.execute()
-    except redis.RedisError:
-        return None
-    return [int(n) for n in replies[::2]]
-
-
 def _count(allowance: Allowance, step: int) -> list[int] | None:
-    windows = filing_windows(allowance.limit)
-    keys = _filing_keys(allowance, windows)
-    uri = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
-    if uri.startswith("redis"):
-        return _redis_counts(uri, keys, step)
-    return _memory_counts(keys, step)
+    return add_to_windows(
+        "filing",
+        scope=allowance.scope,
+        holder=allowance.holder,
+        windows=windows_of(allowance.limit),
+        step=step,
+    )
 
 
 def count_filing(allowance: Allowance) -> None:
@@ -161,8 +104,7 @@ def count_filing(allowance: Allowance) -> None:
     counts = _count(allowance, +1)
     if counts is None:
         return
-    windows = filing_windows(allowance.limit)
-    if any(n > window.amount for n, window in zip(counts, windows, strict=True)):
+    if over_limit(counts, windows_of(allowance.limit)):
         # A refused attempt must not use up the longer windows (a full hour would otherwise
         # eat into the day with every retry): the second round trip is paid only here.
         _count(allowance, -1)

@@ -33,6 +33,7 @@ TASK_AUDIT_FOLD = "incident.audit.fold"
 TASK_RELEASE_GENERATE = "incident.releases.generate"
 TASK_RETENTION_PURGE = "incident.retention.purge"
 TASK_EVIDENCE_TREE_HEAD = "incident.evidence.tree_head"
+TASK_SESSIONS_PURGE = "incident.sessions.purge"
 
 # What does the work of a task whose message never reached Redis, for the log line. Every
 # task name above has an entry, and each says only what is true (tested).
@@ -47,6 +48,7 @@ RECOVERY = {
     TASK_RELEASE_GENERATE: "nothing retries it except last month's nightly draft: ask again",
     TASK_RETENTION_PURGE: "the next daily purge will run",
     TASK_EVIDENCE_TREE_HEAD: "the next hourly run appends and signs everything due",
+    TASK_SESSIONS_PURGE: "the next minute's purge will run; expired sessions never open anyway",
 }
 NO_RECOVERY = "nothing retries it: send it again"
 
