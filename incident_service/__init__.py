@@ -9,7 +9,7 @@ from flask import Flask, Response
 
 from incident_service import keystore
 from incident_service.auth import configure_login
-from incident_service.body_limits import GuardedRequest, RequestBodyGuard
+from incident_service.body_limits import GuardedRequest, LargerBodies, RequestBodyGuard
 from incident_service.crypto import SuiteId
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
 from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
@@ -55,6 +55,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.wsgi_app,
         max_length=settings.MAX_CONTENT_LENGTH,
         read_timeout=settings.REQUEST_READ_TIMEOUT,
+        # A piece of a resumable upload may carry a whole file (tus PATCH).
+        larger=[LargerBodies("PATCH", "/api/v1/uploads/", settings.EVIDENCE_MAX_BYTES)],
     )
 
     from incident_service.cli import register_commands

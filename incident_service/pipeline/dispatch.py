@@ -33,6 +33,11 @@ TASK_AUDIT_FOLD = "incident.audit.fold"
 TASK_RELEASE_GENERATE = "incident.releases.generate"
 TASK_RETENTION_PURGE = "incident.retention.purge"
 TASK_EVIDENCE_TREE_HEAD = "incident.evidence.tree_head"
+# Runs on the evidence worker only (queue `evidence`). Carries no id: it makes the clean copy of
+# every file still without one, so no message in Redis names a file beside the moment it came.
+TASK_EVIDENCE_CLEAN = "incident.evidence.clean_copies"
+TASK_EVIDENCE_EXPIRE_UPLOADS = "incident.evidence.expire_uploads"
+EVIDENCE_QUEUE = "evidence"
 
 # What does the work of a task whose message never reached Redis, for the log line. Every
 # task name above has an entry, and each says only what is true (tested).
@@ -47,6 +52,8 @@ RECOVERY = {
     TASK_RELEASE_GENERATE: "nothing retries it except last month's nightly draft: ask again",
     TASK_RETENTION_PURGE: "the next daily purge will run",
     TASK_EVIDENCE_TREE_HEAD: "the next hourly run appends and signs everything due",
+    TASK_EVIDENCE_CLEAN: "the evidence worker's scheduled sweep makes the copy",
+    TASK_EVIDENCE_EXPIRE_UPLOADS: "the next hourly run deletes what has expired",
 }
 NO_RECOVERY = "nothing retries it: send it again"
 
