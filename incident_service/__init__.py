@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     """Every page and endpoint: one blueprint per audience, registered the same way."""
     from incident_service import api, health
     from incident_service.auth import views as auth_views
+    from incident_service.cases import evidence_views as _evidence_views  # noqa: F401  (routes)
     from incident_service.cases import views as case_views
     from incident_service.intake import views as reporter_views
     from incident_service.summaries import public

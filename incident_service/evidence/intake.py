@@ -43,7 +43,7 @@ from incident_service.models import EvidenceFile, EvidenceLogLeaf, db, random_id
 
 ORIGINAL = "original"
 WORKING = "working"
-# Custody entries (audit actions) in a file's life; `evidence.custody` lists them.
+# The custody entry of intake (`evidence.custody` names them all).
 CUSTODY_RECEIVED = "evidence.received"
 # Original names can hold a photo's exact time ("IMG_20240412_143012.jpg"): they are kept, but
 # only inside the sealed metadata, and cut to a length a name needs.
