@@ -19,7 +19,7 @@ from incident_service.evidence import log as evidence_log
 from incident_service.evidence.cleaning import make_clean_copies
 from incident_service.evidence.dossier import DossierInvalid, verify_dossier
 from incident_service.keystore import current_keyring
-from incident_service.models import AuditEntry, EvidenceFile, db
+from incident_service.models import AuditEntry, db
 from tests import evidence_samples as samples
 from tests.evidence_helpers import new_report, receive
 from tests.staff import login, make_staff
@@ -144,7 +144,7 @@ def test_does_the_dossier_verify_and_fail_when_a_file_is_swapped(app, tmp_path):
     assert all(len(entry["day"]) == 10 for entry in custody)  # days, never times
 
     swapped = _rewrite(data, "files/01-original.jpg", samples.jpeg())
-    with pytest.raises(DossierInvalid, match="files/01-original.jpg: its content does not"):
+    with pytest.raises(DossierInvalid, match=r"files/01-original\.jpg: its content does not"):
         verify_dossier(swapped, dossier_key=dossier_key, log_key=log_key)
     _check_with_the_cli(app, tmp_path, data, swapped)
     _check_with_standard_tools(tmp_path, data, swapped)
