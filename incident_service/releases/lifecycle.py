@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from incident_service import audit as audit_log
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
+from incident_service.evidence import log as evidence_log
 from incident_service.i18n import DOCUMENT_LANGUAGES
 from incident_service.keystore import current_keyring
 from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
@@ -353,6 +354,8 @@ def generate_release(
 
     ring = current_keyring()
     signing_key = ring.require_signing_key()  # fail before any work, let alone any noise
+    # Every release pins the evidence log as it stands (finished days appended, head signed).
+    tree_head = evidence_log.publish_tree_head(signing_key=signing_key)
     cases = count_cases(release_period.start, release_period.end)
     lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
     if chosen is ReleaseMethod.SUPPRESSION:
@@ -396,6 +399,7 @@ def generate_release(
         generated_on=generated_on,
         files=rendered,
         verify_key=signing_key.verify_key,
+        evidence_tree_head=tree_head.to_json() if tree_head is not None else None,
     )
     release = Release(
         period=release_period.label,
