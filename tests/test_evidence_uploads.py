@@ -176,6 +176,9 @@ def test_is_a_polyglot_refused_in_the_callers_language_and_the_report_kept(clien
     problem = answer.get_json()
     assert problem["type"] == "/api/v1/problems/file-refused"
     assert problem["reason"] == "polyglot_zip"
+    # In the language the upload was started in (Tajik), for the partner app to show as is.
+    assert problem["title"] == "Файл қабул нашуд. Муроҷиати шумо нигоҳ дошта шудааст."
+    assert "алоҳида" in problem["detail"]
     english = _patch(client, location, 0, data)
     assert english.status_code == 404, "a refused upload is gone"
     assert _objects(app) == before, "nothing of a refused file is kept"
