@@ -317,3 +317,16 @@ def test_does_an_upload_cut_at_60_percent_resume_through_tuspy_to_the_same_sha25
         metadata = open_metadata(row, team_private_key=team_private_key())
         assert metadata.digest.value == hashlib.sha256(data).digest()
         assert b"".join(read_file(row, team_private_key=team_private_key())) == data
+
+
+def test_does_an_empty_first_piece_leave_the_upload_as_it_was(client, app):
+    receipt = _file_report(client)
+    data = samples.png()
+    location = _create(client, receipt, len(data)).headers["Location"]
+    empty = _patch(client, location, 0, b"")
+    assert empty.status_code == 204 and empty.headers["Upload-Offset"] == "0"
+    answer = _patch(client, location, 0, data)
+    assert answer.status_code == 204, answer.get_data(as_text=True)
+    with app.app_context():
+        row = db.session.scalars(select(EvidenceFile)).one()
+        assert b"".join(read_file(row, team_private_key=team_private_key())) == data

@@ -319,7 +319,11 @@ def append(
     new_segments = upload.segments + ((segment,) if written else ())
     if not written:
         store.delete(segment)
-    new_state = replace(state, offset=state.offset + reading.taken, sealer=sealer.suspend())
+    # A sealer that has taken no byte yet has written no magic either: it starts afresh later.
+    started = state.sealer is not None or reading.taken > 0
+    new_state = replace(
+        state, offset=state.offset + reading.taken, sealer=sealer.suspend() if started else None
+    )
     _save(upload, new_state, new_segments, store, new_segment=segment if written else None)
     if reading.error is not None:
         raise reading.error
