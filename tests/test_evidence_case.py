@@ -213,3 +213,14 @@ def test_is_a_dossier_with_nothing_chosen_refused(app):
     answer = _dossier(client, report_id, file_id, original=False, working=False, part=False)
     assert answer.status_code == 400
     assert _entries(app, "evidence.exported") == []
+
+
+def test_is_the_dossier_key_published_for_lawyers(app, client):
+    from incident_service.crypto.signing import verify_key_from_pem
+
+    answer = client.get("/evidence/dossier-key.pem")
+    assert answer.status_code == 200
+    with app.app_context():
+        expected = current_keyring().require_dossier_verify_key()
+    assert verify_key_from_pem(answer.data) == expected
+    assert answer.headers["X-Key-Fingerprint"] == expected.fingerprint
