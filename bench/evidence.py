@@ -1,4 +1,5 @@
-"""Evidence sealing throughput against raw AES-256-GCM over the same bytes, in the same run.
+"""Evidence: sealing throughput against raw AES-256-GCM, a 25 MB upload over real HTTP, and
+the evidence worker's clean-copy rate for 12-megapixel photos.
 
 Three alternating runs of each over the same 256 MiB (in 64 KiB pieces, as uploads arrive):
 raw AES-GCM (one `encrypt` per 64 KiB chunk, counter nonces, no framing) and the service's
@@ -8,6 +9,14 @@ Intake as a whole also hashes (SHA-256) and sniffs each file; that is printed se
 because SHA-256 is several times slower than AES-GCM on CPUs with AES instructions.
 
     .venv/bin/python bench/evidence.py [--mib 256] [--runs 3]
+
+`--upload` sends a 25 MB file to the tus endpoints of the real web process (gunicorn with the
+deployed settings, `incident_service.serving`, on SQLite) in PATCHes of 5 MB, three times, and
+prints the time of each and of its last PATCH (which reads the whole upload back to hash and
+judge it). `--photos N` makes the clean copies of N 12-megapixel JPEG photos with GPS the way
+the evidence worker does (open, check, strip, re-encode, seal, store) and prints photos/s.
+
+    .venv/bin/python bench/evidence.py --upload --photos 6 --mib 0
 """
 
 from __future__ import annotations
@@ -80,10 +89,26 @@ def _time(run: Callable[[list[memoryview]], None], pieces: list[memoryview]) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mib", type=int, default=256)
+    parser.add_argument("--mib", type=int, default=256, help="0 skips the sealing comparison")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--upload", action="store_true", help="25 MB through tus over HTTP")
+    parser.add_argument("--photos", type=int, default=0, help="12 MP photos to clean")
     options = parser.parse_args()
-    pieces = _pieces(options.mib)
+    if options.mib:
+        sealing(options.mib, options.runs)
+    if options.upload:
+        from bench.evidence_flow import upload_bench
+
+        upload_bench(runs=options.runs)
+    if options.photos:
+        from bench.evidence_flow import photo_bench
+
+        photo_bench(options.photos)
+
+
+def sealing(mib: int, runs: int) -> None:
+    """Sealing throughput against raw AES-256-GCM over the same bytes."""
+    pieces = _pieces(mib)
     runners = {
         "raw AES-256-GCM": raw_aes_gcm,
         "stream sealer": sealer,
@@ -91,11 +116,11 @@ def main() -> None:
         "intake": intake,
     }
     results: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(options.runs):  # alternate, so machine load hits all alike
+    for _ in range(runs):  # alternate, so machine load hits all alike
         for name, run in runners.items():
-            results[name].append(options.mib / _time(run, pieces))
+            results[name].append(mib / _time(run, pieces))
     medians = {name: statistics.median(values) for name, values in results.items()}
-    print(f"{options.mib} MiB in 64 KiB pieces, {options.runs} alternating runs, median MB/s")
+    print(f"{mib} MiB in 64 KiB pieces, {runs} alternating runs, median MB/s")
     for name, values in results.items():
         runs = "  ".join(f"{value:7.0f}" for value in values)
         print(f"  {name:18s} {medians[name]:7.0f}   runs: {runs}")

@@ -10,7 +10,7 @@ from flask import Flask, Response, current_app
 
 from incident_service import keystore
 from incident_service.auth import configure_login
-from incident_service.body_limits import GuardedRequest, RequestBodyGuard
+from incident_service.body_limits import GuardedRequest, LargerBodies, RequestBodyGuard
 from incident_service.crypto import SuiteId
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
 from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
@@ -56,6 +56,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.wsgi_app,
         max_length=settings.MAX_CONTENT_LENGTH,
         read_timeout=settings.REQUEST_READ_TIMEOUT,
+        # A piece of a resumable upload may carry a whole file (tus PATCH).
+        larger=[LargerBodies("PATCH", "/api/v1/uploads/", settings.EVIDENCE_MAX_BYTES)],
     )
 
     from incident_service.cli import register_commands
@@ -142,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     """Every page and endpoint: one blueprint per audience, registered the same way."""
     from incident_service import api, health
     from incident_service.auth import views as auth_views
+    from incident_service.cases import evidence_views as _evidence_views  # noqa: F401  (routes)
     from incident_service.cases import views as case_views
     from incident_service.intake import views as reporter_views
     from incident_service.summaries import public

@@ -153,6 +153,15 @@ def record_reporter_action(
     )
 
 
+def record_report_event(
+    action: str, *, report_id: str, detail: Mapping[str, Any] | None = None
+) -> None:
+    """An event that follows a reporter's action within minutes (the evidence worker's clean
+    copy of a file just sent): held like a reporter action until its day has ended, since its
+    place in the chain would date the report as well as a time would. No commit."""
+    record_reporter_action(action, report_id=report_id, detail=detail)
+
+
 def fold_reporter_actions(*, before: dt.date | None = None) -> int:
     """Append the reporter actions of every day before `before` (default: today) to the chain,
     each day's in random order and timed at its midnight, then commit. Returns how many."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
@@ -21,6 +22,18 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeou
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Set on bodies without a length, whose size only the guard can judge.
 UNMEASURED = "incident_service.unmeasured_body"
+# The limit that applies to this request, where a route takes more than the default.
+BODY_LIMIT = "incident_service.body_limit"
+
+
+@dataclass(frozen=True)
+class LargerBodies:
+    """Requests (a method and a path prefix) whose bodies may be larger than the default:
+    the pieces of a resumable evidence upload, for instance."""
+
+    method: str
+    path_prefix: str
+    max_length: int
 
 
 def _framing_errors() -> tuple[type[BaseException], ...]:
@@ -104,11 +117,27 @@ class RequestBodyGuard:
     """Wrap `app` so that every body read is bounded by `max_length` bytes and, under
     gunicorn, by `read_timeout` seconds of silence from the client."""
 
-    def __init__(self, app: WSGIApp, *, max_length: int, read_timeout: float) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        max_length: int,
+        read_timeout: float,
+        larger: Sequence[LargerBodies] = (),
+    ) -> None:
         self.app = app
         self.max_length = max_length
         self.read_timeout = read_timeout
+        self.larger = tuple(larger)
         self.framing = _framing_errors()
+
+    def limit_for(self, environ: dict[str, Any]) -> int:
+        method = environ.get("REQUEST_METHOD", "")
+        path = environ.get("PATH_INFO", "")
+        for rule in self.larger:
+            if method == rule.method and path.startswith(rule.path_prefix):
+                return rule.max_length
+        return self.max_length
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         client = environ.get("gunicorn.socket")
@@ -116,9 +145,10 @@ class RequestBodyGuard:
             client = None
         else:
             client.settimeout(self.read_timeout)
-        environ["wsgi.input"] = _GuardedInput(
-            environ["wsgi.input"], self.max_length, self.framing, client
-        )
+        limit = self.limit_for(environ)
+        if limit != self.max_length:
+            environ[BODY_LIMIT] = limit
+        environ["wsgi.input"] = _GuardedInput(environ["wsgi.input"], limit, self.framing, client)
         if not environ.get("CONTENT_LENGTH"):
             environ[UNMEASURED] = True
         return self.app(environ, start_response)
@@ -132,6 +162,8 @@ class GuardedRequest(Request):
     def max_content_length(self) -> int | None:
         if self.environ.get(UNMEASURED):
             return None
+        if BODY_LIMIT in self.environ:
+            return int(self.environ[BODY_LIMIT])
         limit: int | None = Request.max_content_length.fget(self)  # type: ignore[attr-defined]
         return limit
 

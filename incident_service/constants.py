@@ -73,4 +73,7 @@ class EvidenceState(enum.StrEnum):
 
     STORED = "stored"  # original sealed and stored; no working copy yet
     WORKING_COPY = "working_copy"  # the metadata-stripped working copy exists beside it
+    # The evidence worker could not make a copy (corrupt, too large to decode, unreadable): the
+    # original is kept and `copy_problem` says why.
+    COPY_REFUSED = "copy_refused"
     DELETED = "deleted"  # objects removed (retention or deletion request); the log keeps its leaf

@@ -10,6 +10,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from kombu.entity import Exchange, Queue
 
 from incident_service.models import db
 from incident_service.ratelimit import rate_limit_key
@@ -23,7 +24,19 @@ limiter = Limiter(key_func=rate_limit_key, default_limits=[], headers_enabled=Fa
 # except in eager mode where Celery loads the modules listed here to run tasks in-process.
 TASK_MODULES = ["workers.tasks", "workers.release_tasks", "workers.evidence_tasks"]
 
-__all__ = ["babel", "celery_init_app", "csrf", "db", "limiter", "login_manager"]
+# Two queues, each with its own exchange and routing key, so that a message for one is never
+# delivered to the other: `celery` for the statistics worker, `evidence` for the evidence
+# worker (which alone holds the evidence key). `workers.celery_app` makes each consume its own.
+DEFAULT_QUEUE = "celery"
+EVIDENCE_QUEUE = "evidence"
+
+
+def queue(name: str) -> Queue:
+    exchange = Exchange(name, type="direct")  # type: ignore[no-untyped-call]
+    return Queue(name, exchange, routing_key=name)  # type: ignore[no-untyped-call]
+
+
+__all__ = ["babel", "celery_init_app", "csrf", "db", "limiter", "login_manager", "queue"]
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -42,6 +55,10 @@ def celery_init_app(app: Flask) -> Celery:
         task_ignore_result=True,
         task_always_eager=eager,
         task_eager_propagates=True,
+        task_queues=[queue(DEFAULT_QUEUE), queue(EVIDENCE_QUEUE)],
+        task_default_queue=DEFAULT_QUEUE,
+        task_default_exchange=DEFAULT_QUEUE,
+        task_default_routing_key=DEFAULT_QUEUE,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_time_limit=600,

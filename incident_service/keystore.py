@@ -1,9 +1,11 @@
 """Key files on disk: generating them, loading the ones a process needs, refusing unsafe ones.
 
 Each key is one small JSON file in `KEYS_DIR` with mode 0600. Which files a process loads
-depends on its role: the web process holds public keys and HMAC keys only; the worker holds the
-statistics, signing and withdrawal keys. The embedded default (`PROCESS_ROLE=all`) holds all of
-them, which is why it generates them marked `"development": true` and production refuses those.
+depends on its role: the web process holds public keys, HMAC keys and the dossier-signing key;
+the (statistics) worker holds the statistics, signing and withdrawal keys; the evidence worker
+holds the evidence key, which opens evidence files to make their clean copies. The embedded
+default (`PROCESS_ROLE=all`) holds all of them, which is why it generates them marked
+`"development": true` and production refuses those.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ WEB_FILES = (
     "audit.key",
     "statistics.pub",
     "signing.pub",
+    "evidence.pub",
+    "dossier.key",
+    "dossier.pub",
 )
 WORKER_FILES = (
     "statistics.key",
@@ -58,13 +63,31 @@ WORKER_FILES = (
     "statistics.pub",
     "signing.pub",
 )
+# The evidence worker opens files (to make clean copies) and writes custody entries; it never
+# sees a report's sections, so it holds neither the statistics key nor the signing key.
+EVIDENCE_FILES = (
+    "evidence.key",
+    "evidence.pub",
+    "audit.key",
+)
 FILES_BY_ROLE = {
     "web": WEB_FILES,
     "worker": WORKER_FILES,
-    "all": tuple(dict.fromkeys(WEB_FILES + WORKER_FILES)),
+    "evidence": EVIDENCE_FILES,
+    "all": tuple(dict.fromkeys(WEB_FILES + WORKER_FILES + EVIDENCE_FILES)),
+}
+# Private keys each serving role holds; production refuses any other role's beside it.
+PRIVATE_FILES_BY_ROLE = {
+    "web": ("dossier.key",),
+    "worker": ("statistics.key", "signing.key", "withdrawal.key"),
+    "evidence": ("evidence.key",),
 }
 # Private keys that must never sit beside the web process.
-WORKER_ONLY_FILES = ("statistics.key", "signing.key", "withdrawal.key")
+WORKER_ONLY_FILES = ("statistics.key", "signing.key", "withdrawal.key", "evidence.key")
+
+# Key pairs generated as NAME.key and NAME.pub: HPKE recipients, then Ed25519 signers.
+RECIPIENT_PAIRS = ("statistics", "evidence")
+SIGNING_PAIRS = ("signing", "dossier")
 
 DEVELOPMENT_WARNING = (
     "USING DEVELOPMENT KEYS from {path}. They were generated on this machine for the embedded "
@@ -95,6 +118,12 @@ class KeyRing:
     statistics_private: RecipientPrivateKey | None = None
     signing_key: SigningKey | None = None
     verify_key: VerifyKey | None = None
+    # Evidence files' content keys are sealed to it besides the team key (evidence worker only).
+    evidence_public: RecipientPublicKey | None = None
+    evidence_private: RecipientPrivateKey | None = None
+    # Signs referral dossiers on the web (docs/decisions.md: why not the worker's key).
+    dossier_key: SigningKey | None = None
+    dossier_verify_key: VerifyKey | None = None
     secret_key: str | None = None
     loaded: list[str] = field(default_factory=list)
 
@@ -127,6 +156,18 @@ class KeyRing:
 
     def require_verify_key(self) -> VerifyKey:
         return _required(self.verify_key, "signing.pub")
+
+    def require_evidence_public(self) -> RecipientPublicKey:
+        return _required(self.evidence_public, "evidence.pub")
+
+    def require_evidence_private(self) -> RecipientPrivateKey:
+        return _required(self.evidence_private, "evidence.key")
+
+    def require_dossier_key(self) -> SigningKey:
+        return _required(self.dossier_key, "dossier.key")
+
+    def require_dossier_verify_key(self) -> VerifyKey:
+        return _required(self.dossier_verify_key, "dossier.pub")
 
 
 def current_keyring() -> KeyRing:
@@ -178,14 +219,26 @@ def generate_keys(keys_dir: Path, *, suite: SuiteId, development: bool) -> list[
             secret = secrets.token_bytes(32)
             _write_private(path, _document("symmetric", name, development, secret=_b64(secret)))
             created.append(path.name)
-    stats_private = keys_dir / "statistics.key"
-    if not stats_private.exists():
+    for name in RECIPIENT_PAIRS:
+        created += _generate_recipient_pair(keys_dir, name, suite=suite, development=development)
+    for name in SIGNING_PAIRS:
+        created += _generate_signing_pair(keys_dir, name, development=development)
+    return created
+
+
+def _generate_recipient_pair(
+    keys_dir: Path, name: str, *, suite: SuiteId, development: bool
+) -> list[str]:
+    """`NAME.key` (HPKE private) and `NAME.pub`, each made if missing."""
+    created: list[str] = []
+    private_path = keys_dir / f"{name}.key"
+    if not private_path.exists():
         key = RecipientPrivateKey.generate(suite)
         _write_private(
-            stats_private,
+            private_path,
             _document(
                 "hpke-private",
-                "statistics",
+                name,
                 development,
                 suite=suite.label,
                 key_id=key.key_id.hex(),
@@ -193,51 +246,57 @@ def generate_keys(keys_dir: Path, *, suite: SuiteId, development: bool) -> list[
                 public=_b64(key.public.public_bytes),
             ),
         )
-        created.append(stats_private.name)
-    stats_public = keys_dir / "statistics.pub"
-    if not stats_public.exists():
-        private = _load_recipient_private(stats_private)
+        created.append(private_path.name)
+    public_path = keys_dir / f"{name}.pub"
+    if not public_path.exists():
+        private = _load_recipient_private(private_path)
         _write_private(
-            stats_public,
+            public_path,
             _document(
                 "hpke-public",
-                "statistics",
+                name,
                 development,
                 suite=private.suite.label,
                 key_id=private.key_id.hex(),
                 public=_b64(private.public.public_bytes),
             ),
         )
-        created.append(stats_public.name)
-    signing_private = keys_dir / "signing.key"
-    if not signing_private.exists():
+        created.append(public_path.name)
+    return created
+
+
+def _generate_signing_pair(keys_dir: Path, name: str, *, development: bool) -> list[str]:
+    """`NAME.key` (Ed25519 private) and `NAME.pub`, each made if missing."""
+    created: list[str] = []
+    private_path = keys_dir / f"{name}.key"
+    if not private_path.exists():
         signing = SigningKey.generate()
         _write_private(
-            signing_private,
+            private_path,
             _document(
                 "ed25519-private",
-                "signing",
+                name,
                 development,
                 key_id=signing.verify_key.key_id.hex(),
                 private=_b64(signing.private_bytes),
                 public=_b64(signing.verify_key.public_bytes),
             ),
         )
-        created.append(signing_private.name)
-    signing_public = keys_dir / "signing.pub"
-    if not signing_public.exists():
-        verify = _load_signing(signing_private).verify_key
+        created.append(private_path.name)
+    public_path = keys_dir / f"{name}.pub"
+    if not public_path.exists():
+        verify = _load_signing(private_path).verify_key
         _write_private(
-            signing_public,
+            public_path,
             _document(
                 "ed25519-public",
-                "signing",
+                name,
                 development,
                 key_id=verify.key_id.hex(),
                 public=_b64(verify.public_bytes),
             ),
         )
-        created.append(signing_public.name)
+        created.append(public_path.name)
     return created
 
 
@@ -292,6 +351,10 @@ def load_keyring(keys_dir: Path, *, role: str) -> KeyRing:
         "statistics.key": ("statistics_private", _load_recipient_private),
         "signing.key": ("signing_key", _load_signing),
         "signing.pub": ("verify_key", _load_verify),
+        "evidence.pub": ("evidence_public", _load_recipient_public),
+        "evidence.key": ("evidence_private", _load_recipient_private),
+        "dossier.key": ("dossier_key", _load_signing),
+        "dossier.pub": ("dossier_verify_key", _load_verify),
     }
     for filename, (attribute, loader) in loaders.items():
         if filename in wanted:
@@ -306,7 +369,8 @@ def load_keyring(keys_dir: Path, *, role: str) -> KeyRing:
 
 
 def check_production_keys(keys_dir: Path, *, role: str) -> None:
-    """Refuse missing key files, development keys, and worker keys beside the web process."""
+    """Refuse missing key files, development keys, and another role's private keys beside a
+    serving process (the worker's beside the web, the evidence key beside either, ...)."""
     for filename in FILES_BY_ROLE[role]:
         path = keys_dir / filename
         if not path.exists():
@@ -315,19 +379,26 @@ def check_production_keys(keys_dir: Path, *, role: str) -> None:
             raise UnsafeConfiguration(
                 "KEYS_DIR", f"{path} is a development key; generate production keys"
             )
-    if role == "web":
-        for filename in WORKER_ONLY_FILES:
+    for other, filenames in PRIVATE_FILES_BY_ROLE.items():
+        if role == "all" or other == role:
+            continue
+        for filename in filenames:
             if (keys_dir / filename).exists():
                 raise UnsafeConfiguration(
-                    "KEYS_DIR", f"{filename} must live with the worker only, not the web process"
+                    "KEYS_DIR",
+                    f"{filename} must live with the {_ROLE_NAMES[other]} only, not the "
+                    f"{_ROLE_NAMES[role]}",
                 )
-    if role in ("web", "worker"):
+    if role in PRIVATE_FILES_BY_ROLE:
         for bootstrap in sorted(keys_dir.glob("team-*.key")):
             raise UnsafeConfiguration(
                 "KEYS_DIR",
                 f"{bootstrap.name} holds a team private key in the clear; grant it to a "
                 "supervisor and move it offline before serving",
             )
+
+
+_ROLE_NAMES = {"web": "web process", "worker": "worker", "evidence": "evidence worker"}
 
 
 def warn_development(keys_dir: Path) -> None:

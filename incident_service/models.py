@@ -550,6 +550,33 @@ class EvidenceFile(db.Model):  # type: ignore[name-defined,misc]
     working_object: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     state: Mapped[str] = mapped_column(String(20), default=EvidenceState.STORED.value)
     received_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    # Name, size, type and fingerprint for the reporter's status page: an envelope for the key
+    # derived from the receipt (and the team key), so the web can list files to a receipt
+    # holder without holding any private key.
+    reporter_summary: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # What the clean copy left out (EXIF, GPS, tags: names and values) and the copy's type:
+    # an envelope for the team key, written by the evidence worker.
+    removed_metadata: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Why no working copy could be made (`corrupt`, `too_many_pixels`, ...): a coarse reason.
+    copy_problem: Mapped[str | None] = mapped_column(String(30), nullable=True)
+
+
+class EvidenceUpload(db.Model):  # type: ignore[name-defined,misc]
+    """A resumable (tus) upload in progress. Everything about it that could tell a size or a
+    time (content key, offset, length, exact expiry, the bytes of an unfinished chunk) is in
+    `sealed_state`, under a key derived from the secret in the upload's URL, which the service
+    never stores. `purge_on` is the day after the upload expires: a day, never a time."""
+
+    __tablename__ = "evidence_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    sealed_state: Mapped[bytes] = mapped_column(LargeBinary)
+    # Objects holding the sealed records received so far, in order, space-separated: the purge
+    # removes them without the secret.
+    segments: Mapped[str] = mapped_column(Text, default="")
+    purge_on: Mapped[dt.date] = mapped_column(Date, index=True)
 
 
 class EvidenceLogLeaf(db.Model):  # type: ignore[name-defined,misc]

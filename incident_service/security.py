@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import Response
 
-# No scripts at all: every page works without JavaScript, so none is allowed to run.
+# No scripts at all: every page works without JavaScript, so none is allowed to run. Images and
+# recordings come from this site only (evidence working copies in the case view).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self'; font-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 PERMISSIONS_POLICY = (

@@ -22,8 +22,9 @@ OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168,
 ARGON2_MIN_MEMORY_KIB = 19456
 
 ENVIRONMENTS = ("development", "testing", "production")
-PROCESS_ROLES = ("all", "web", "worker")
+PROCESS_ROLES = ("all", "web", "worker", "evidence")
 EVIDENCE_STORES = ("local", "s3")
+MIB = 1024 * 1024
 
 
 class UnsafeConfiguration(Exception):
@@ -73,7 +74,13 @@ def _evidence_settings(env: Mapping[str, str], instance: str) -> dict[str, Any]:
         "EVIDENCE_S3_REGION": env.get("EVIDENCE_S3_REGION") or "us-east-1",
         "EVIDENCE_S3_ACCESS_KEY_ID": env.get("EVIDENCE_S3_ACCESS_KEY_ID", ""),
         "EVIDENCE_S3_SECRET_ACCESS_KEY": env.get("EVIDENCE_S3_SECRET_ACCESS_KEY", ""),
-        "EVIDENCE_MAX_BYTES": _int(env, "EVIDENCE_MAX_BYTES", 2 * 1024**3),
+        "EVIDENCE_MAX_BYTES": _int(env, "EVIDENCE_MAX_BYTES", 25 * MIB),
+        "EVIDENCE_MAX_FILES": _int(env, "EVIDENCE_MAX_FILES", 10),
+        "EVIDENCE_MAX_REPORT_BYTES": _int(env, "EVIDENCE_MAX_REPORT_BYTES", 100 * MIB),
+        "EVIDENCE_UPLOAD_HOURS": _int(env, "EVIDENCE_UPLOAD_HOURS", 24),
+        "EVIDENCE_MAX_PIXELS": _int(env, "EVIDENCE_MAX_PIXELS", 100_000_000),
+        "EVIDENCE_MAX_PDF_PAGES": _int(env, "EVIDENCE_MAX_PDF_PAGES", 500),
+        "EVIDENCE_MAX_AUDIO_SECONDS": _int(env, "EVIDENCE_MAX_AUDIO_SECONDS", 4 * 3600),
         "TSA_URL": env.get("TSA_URL", ""),
         "TSA_CERT_FILE": env.get("TSA_CERT_FILE", ""),
     }
@@ -148,8 +155,17 @@ class Config:
     EVIDENCE_S3_REGION: str = "us-east-1"
     EVIDENCE_S3_ACCESS_KEY_ID: str = ""
     EVIDENCE_S3_SECRET_ACCESS_KEY: str = ""
-    # The largest file accepted (bytes), judged as it streams.
-    EVIDENCE_MAX_BYTES: int = 2 * 1024**3
+    # The largest file accepted (bytes), judged as it streams; files and bytes per report (the
+    # bytes counted as `evidence.limits` explains); hours an unfinished resumable upload lives.
+    EVIDENCE_MAX_BYTES: int = 25 * MIB
+    EVIDENCE_MAX_FILES: int = 10
+    EVIDENCE_MAX_REPORT_BYTES: int = 100 * MIB
+    EVIDENCE_UPLOAD_HOURS: int = 24
+    # What the evidence worker agrees to decode for a clean copy: an image's pixels, a PDF's
+    # pages, a recording's length. Larger files keep their original and get no working copy.
+    EVIDENCE_MAX_PIXELS: int = 100_000_000
+    EVIDENCE_MAX_PDF_PAGES: int = 500
+    EVIDENCE_MAX_AUDIO_SECONDS: int = 4 * 3600
     # An RFC 3161 timestamping authority that stamps each evidence log tree head (optional),
     # and its certificate (PEM) that stamps must be signed with.
     TSA_URL: str = ""
@@ -283,15 +299,16 @@ class Config:
         if self.ARGON2_PARALLELISM < 1:
             raise UnsafeConfiguration("ARGON2_PARALLELISM", "must be at least 1")
 
-    def check_serving_role(self, expected: str) -> None:
+    def check_serving_role(self, *expected: str) -> None:
         """A serving process in production must say what it is, so that it loads only its keys.
 
         The command line may run with `PROCESS_ROLE=all` on an operator's machine; gunicorn and
-        Celery may not.
+        Celery may not (Celery runs as the statistics `worker` or as the `evidence` worker).
         """
-        if self.is_production and expected != self.PROCESS_ROLE:
+        if self.is_production and self.PROCESS_ROLE not in expected:
+            roles = " or ".join(repr(role) for role in expected)
             raise UnsafeConfiguration(
-                "PROCESS_ROLE", f"must be {expected!r} for this process in production"
+                "PROCESS_ROLE", f"must be {roles} for this process in production"
             )
 
     def as_flask_config(self) -> dict[str, Any]:

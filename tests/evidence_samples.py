@@ -155,3 +155,86 @@ def zip_archive() -> bytes:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("payload.txt", "hidden")
     return out.getvalue()
+
+
+# Where the photo was taken, as a phone writes it: 55°45'20.88"N 37°37'3.12"E (Moscow).
+GPS_LOCATION = (55.7558, 37.6175)
+
+
+def jpeg_with_gps(size: tuple[int, int] = (64, 48)) -> bytes:
+    """A phone photo: GPS position, make, model, body serial number and capture time."""
+    from PIL import ExifTags, Image
+
+    image = Image.effect_noise(size, 40).convert("RGB")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Samsung"
+    exif[ExifTags.Base.Model] = "SM-A515F"
+    exif[ExifTags.Base.Orientation] = 1
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    details[ExifTags.Base.BodySerialNumber] = "R58N12ABCDE"
+    details[ExifTags.Base.DateTimeOriginal] = "2024:04:12 14:30:12"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps.update(
+        {
+            ExifTags.GPS.GPSLatitudeRef: "N",
+            ExifTags.GPS.GPSLatitude: (55.0, 45.0, 20.88),
+            ExifTags.GPS.GPSLongitudeRef: "E",
+            ExifTags.GPS.GPSLongitude: (37.0, 37.0, 3.0),
+        }
+    )
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def png_bomb(side: int = 30_000) -> bytes:
+    """A small PNG that claims `side` × `side` pixels: a few KB that decode to gigabytes."""
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload))
+        )
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (side + 1)
+    body = b"".join(compressor.compress(row) for _ in range(64)) + compressor.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+def pdf_with_metadata() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Author": "Rustam Nazarov", "/Creator": "Scanner SN-4471"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def mp3_with_tags() -> bytes:
+    return mp3(frames=30)
+
+
+def mp4_with_location() -> bytes:
+    """MP4 whose udta holds a ©xyz location and whose mvhd holds a creation time."""
+    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 0) + b"isomiso2avc1mp41")
+    created = 3_795_000_000  # seconds since 1904: in 2024
+    mvhd = _box(
+        b"mvhd", b"\x00" * 4 + struct.pack(">IIII", created, created, 1000, 5000) + b"\x00" * 80
+    )
+    location = b"+55.7558+037.6175/"
+    xyz = _box(b"\xa9xyz", struct.pack(">HH", len(location), 0x15C7) + location)
+    udta = _box(b"udta", xyz)
+    hdlr = _box(b"hdlr", b"\x00" * 8 + b"vide" + b"\x00" * 12 + b"\x00")
+    trak = _box(b"trak", _box(b"mdia", hdlr))
+    moov = _box(b"moov", mvhd + trak + udta)
+    mdat = _box(b"mdat", b"\x00" * 256)
+    return ftyp + moov + mdat

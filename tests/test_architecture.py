@@ -49,6 +49,7 @@ EDGE = (
     "incident_service.intake.views",
     "incident_service.intake.forms",
     "incident_service.cases.views",
+    "incident_service.cases.evidence_views",
     "incident_service.cases.forms",
 )
 

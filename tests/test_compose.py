@@ -26,7 +26,7 @@ def test_does_each_service_command_exist_in_the_project():
     services = _compose()["services"]
     import importlib.util
 
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "evidence-worker"):
         command = services[name]["command"]
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         program = argv[0]
@@ -65,7 +65,18 @@ def test_do_the_documented_commands_match_compose():
     """docs/operations.md gives the same commands for running by hand."""
     operations = (ROOT / "docs" / "operations.md").read_text()
     services = _compose()["services"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "evidence-worker"):
         command = services[name]["command"]
         text = command if isinstance(command, str) else " ".join(command)
         assert text in operations, name
+
+
+def test_does_only_the_evidence_worker_get_the_evidence_key():
+    """The evidence key opens every file: not the web's, not the statistics worker's."""
+    services = _compose()["services"]
+    evidence = services["evidence-worker"]
+    assert evidence["environment"]["PROCESS_ROLE"] == "evidence"
+    assert " ".join(evidence["volumes"]) == "keys-evidence:/keys:ro"
+    assert "-Q evidence" in evidence["command"]
+    for name in ("web", "worker", "beat"):
+        assert "keys-evidence" not in " ".join(services[name].get("volumes", [])), name

@@ -188,13 +188,17 @@ def test_does_the_file_object_read_what_was_sealed():
     assert reader.read(10) + reader.read() == data
 
 
-def test_is_the_content_key_sealed_to_the_team_key_alone_and_bound_to_its_file():
+def test_is_the_content_key_sealed_to_the_team_and_evidence_keys_alone_and_bound_to_its_file():
     team = RecipientPrivateKey.generate(SuiteId.X25519)
+    evidence = RecipientPrivateKey.generate(SuiteId.X25519)
     other = RecipientPrivateKey.generate(SuiteId.X25519)
     key = ContentKey.generate()
     context = bindings.evidence_content_key("r" * 32, "f" * 32)
-    envelope = seal_content_key(key, context=context, team_key=team.public)
+    envelope = seal_content_key(
+        key, context=context, team_key=team.public, evidence_key=evidence.public
+    )
     assert open_content_key(envelope, context=context, private_key=team) == key
+    assert open_content_key(envelope, context=context, private_key=evidence) == key
     with pytest.raises(NoMatchingRecipient):
         open_content_key(envelope, context=context, private_key=other)
     with pytest.raises(DecryptionFailed):

@@ -37,6 +37,8 @@ REPORTER_SOURCES = (
     "incident_service/api/",
     "incident_service/intake/validation.py",
     "incident_service/intake/reporter_access.py",
+    "incident_service/intake/evidence.py",
+    "incident_service/evidence/refusals.py",
     "incident_service/taxonomy/",
     # The catalogues still name the module the package grew from, until the next `pybabel update`
     # rewrites their locations.

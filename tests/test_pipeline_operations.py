@@ -283,4 +283,7 @@ def test_does_celery_find_the_celery_app_with_every_task_and_the_schedule(tmp_pa
         dispatch.TASK_SESSIONS_PURGE,
         dispatch.TASK_RETENTION_PURGE,
         dispatch.TASK_RELEASE_GENERATE,
+        dispatch.TASK_EVIDENCE_TREE_HEAD,
+        dispatch.TASK_EVIDENCE_CLEAN,
+        dispatch.TASK_EVIDENCE_EXPIRE_UPLOADS,
     }

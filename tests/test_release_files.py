@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -299,3 +301,67 @@ def test_is_a_chart_the_same_file_every_time_with_its_text_kept_as_text():
     second = charts.bar_chart(["Москва", "Санкт-Петербург"], [40, None])
     assert first == second
     assert "Москва" in first and "<text" in first
+
+
+# --------------------------------------------------------------------------------------------
+# The evidence log's signed tree head in every release
+
+
+def test_does_a_release_pin_the_evidence_logs_signed_tree_head(app_ctx, tmp_path, no_pdf_layout):
+    from tests import evidence_samples
+    from tests.evidence_helpers import receive
+
+    for _ in range(3):
+        receive(evidence_samples.png(), day=TODAY - dt.timedelta(days=2))
+    insert_records(40, months=["2024-11"], seed=24)
+    release = generate_release(period="2024-11", today=TODAY)
+    document = json.loads(release.manifest)
+    head = document["evidence_log"]
+    assert head["tree_size"] == 3 and len(head["signature"]) == 128
+    directory = tmp_path / "release"
+    write_directory(
+        directory, files=release.files, manifest=release.manifest, signature=release.signature
+    )
+    result = verify_directory(directory, verify_key=_verify_key(app_ctx))
+    assert result.ok and result.evidence_tree_size == 3
+
+
+def test_does_a_release_with_an_empty_evidence_log_say_so(app_ctx, downloaded):
+    document = json.loads((downloaded / MANIFEST_NAME).read_bytes())
+    assert document["evidence_log"] is None
+
+
+def test_does_a_manifest_from_before_the_evidence_log_still_verify(app_ctx, tmp_path):
+    """Releases published before the field existed must keep verifying."""
+    from incident_service.crypto.signing import sign
+    from incident_service.releases.documents.manifest import signature_file
+
+    key = app_ctx.extensions["incident_keys"].require_signing_key()
+    content = b"period,count\n2024-10,12\n"
+    manifest = (
+        json.dumps(
+            {
+                "format": "incident-service-release/1",
+                "period": "2024-10",
+                "method": "suppression",
+                "files": [
+                    {
+                        "name": "summary.csv",
+                        "media_type": "text/csv",
+                        "size": len(content),
+                        "sha256": hashlib.sha256(content).hexdigest(),
+                    }
+                ],
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    ).encode()
+    directory = tmp_path / "old"
+    directory.mkdir()
+    (directory / "summary.csv").write_bytes(content)
+    (directory / MANIFEST_NAME).write_bytes(manifest)
+    (directory / SIGNATURE_NAME).write_bytes(signature_file(sign(manifest, key)))
+    result = verify_directory(directory, verify_key=_verify_key(app_ctx))
+    assert result.ok and result.evidence_tree_size is None

@@ -227,3 +227,42 @@ def test_does_rotation_survive_many_batches_and_finish_a_rotation_cut_short(app,
         for blob in _every_envelope():
             assert recipients_of(blob)[0] == newest
         assert db.session.scalars(select(TeamKeyGrant)).all() == []  # nobody held them
+
+
+def test_do_evidence_files_move_to_the_new_key_with_the_evidence_key_kept(app):
+    """Content keys, metadata, removed metadata and the reporter's summary move; the evidence
+    worker and the reporter still open what they opened."""
+    from incident_service.evidence.cleaning import make_clean_copies, open_removed_metadata
+    from incident_service.evidence.intake import open_metadata, read_file
+    from incident_service.models import EvidenceFile
+    from tests import evidence_samples
+    from tests.evidence_helpers import receive
+
+    with app.app_context():
+        data = evidence_samples.jpeg_with_gps()
+        row_id = receive(data).file_id
+        make_clean_copies()
+        old = _bootstrap(app)
+        result = rotation.rotate_team_key(
+            organisation=teams.ensure_organisation(),
+            held_keys=[old],
+            suite=SuiteId.X25519,
+            wait=lambda _seconds: None,
+        )
+        assert result.envelopes_moved == 2 + 4  # the report's sections and the file's four
+        row = db.session.get_one(EvidenceFile, row_id)
+        new_key_id = bytes.fromhex(result.new_key_id)
+        blobs = (
+            row.content_key_envelope,
+            row.sealed_metadata,
+            row.removed_metadata,
+            row.reporter_summary,
+        )
+        for blob in blobs:
+            assert old.key_id not in recipients_of(blob) and new_key_id in recipients_of(blob)
+        with pytest.raises(NoMatchingRecipient):
+            open_metadata(row, team_private_key=old)
+        with pytest.raises(NoMatchingRecipient):
+            open_removed_metadata(row, team_private_key=old)
+        evidence = app.extensions["incident_keys"].require_evidence_private()
+        assert b"".join(read_file(row, team_private_key=evidence)) == data

@@ -9,6 +9,8 @@ endpoints (`api.reports`, described in `api.reports_spec`) and the officials' su
 
 from incident_service.api import reports as _reports  # noqa: F401  (routes)
 from incident_service.api import reports_spec as _reports_spec  # noqa: F401  (their OpenAPI)
+from incident_service.api import uploads as _uploads  # noqa: F401  (tus routes)
+from incident_service.api import uploads_spec as _uploads_spec  # noqa: F401  (their OpenAPI)
 from incident_service.api.blueprint import blueprint
 from incident_service.summaries import api as _summaries  # noqa: F401  (routes)
 

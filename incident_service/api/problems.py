@@ -22,6 +22,8 @@ TYPE_INVALID_REPORT = PROBLEM_BASE + "invalid-report"
 TYPE_INVALID_REQUEST = PROBLEM_BASE + "invalid-request"
 TYPE_MALFORMED_JSON = PROBLEM_BASE + "malformed-json"
 TYPE_RECEIPT_NOT_RECOGNISED = PROBLEM_BASE + "receipt-not-recognised"
+TYPE_FILE_REFUSED = PROBLEM_BASE + "file-refused"
+TYPE_EVIDENCE_LIMIT = PROBLEM_BASE + "evidence-limit"
 
 
 class ApiProblem(Exception):
@@ -52,7 +54,9 @@ def _standard_titles() -> dict[int, str]:
         400: _("The request could not be understood."),
         404: _("There is nothing at this address."),
         405: _("This method is not allowed here."),
+        409: _("The upload has moved on. Ask where it stands (HEAD) and continue from there."),
         413: _("The request is too large."),
+        412: _("This server speaks tus 1.0.0."),
         415: _("The request must be JSON (Content-Type: application/json)."),
         422: _("The report has errors."),
         429: _("Too many tries. Please wait a few minutes and try again."),

@@ -32,6 +32,7 @@ from incident_service.cases.messaging import (
     MessageTooLong,
 )
 from incident_service.i18n import LANGUAGES, use_body_language
+from incident_service.intake.evidence import list_reporter_files
 from incident_service.intake.limits import (
     Allowance,
     anonymous_allowance,
@@ -293,6 +294,7 @@ def _status_document(access: ReporterAccess) -> dict[str, Any]:
             {"author": m.author, "sent_on": m.sent_on.isoformat(), "text": m.text}
             for m in view.thread
         ],
+        "files": [listing.as_json() for listing in list_reporter_files(access)],
     }
 
 

@@ -280,6 +280,11 @@ registry.add_schema(
                     },
                 },
             },
+            "files": {
+                "type": "array",
+                "description": "Evidence files sent with the report (see /uploads).",
+                "items": registry.ref("EvidenceFile"),
+            },
         },
     },
 )

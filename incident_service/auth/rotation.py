@@ -3,7 +3,8 @@ old key is granted the new one, and the old key is left with nothing to open.
 
 Used when a caseworker leaves, when a device that held an unlocked key is lost, or to move to a
 new HPKE suite. Only the team key's entry in each envelope changes (`replace_recipient`): the
-statistics key's and the reporter's entries stay, and no plaintext is rewritten.
+statistics key's, the evidence key's and the reporter's entries stay, and no plaintext is
+rewritten (evidence files' content keys, metadata and summaries move like report sections).
 
 Web processes remember the team key they seal new reports to for a short while
 (`teams.DESTINATION_CACHE_SECONDS`), so a report may still be sealed to the old key just after
@@ -33,6 +34,7 @@ from incident_service.models import (
     Act,
     CaseNote,
     Event,
+    EvidenceFile,
     Intervention,
     Message,
     Organisation,
@@ -104,6 +106,18 @@ def _sealed_columns(organisation_id: int) -> Iterator[_Sealed]:
         yield _Sealed(
             intervention, "sealed_note", bindings.case_intervention(intervention.report_id)
         )
+    in_org_files = EvidenceFile.organisation_id == organisation_id
+    for row in _in_chunks(EvidenceFile, in_org_files):
+        yield _Sealed(
+            row, "content_key_envelope", bindings.evidence_content_key(row.report_id, row.id)
+        )
+        yield _Sealed(row, "sealed_metadata", bindings.evidence_metadata(row.report_id, row.id))
+        if row.removed_metadata is not None:
+            context = bindings.evidence_removed_metadata(row.report_id, row.id)
+            yield _Sealed(row, "removed_metadata", context)
+        if row.reporter_summary is not None:
+            context = bindings.evidence_reporter_summary(row.report_id, row.id)
+            yield _Sealed(row, "reporter_summary", context)
     for event in _in_chunks(Event, Event.organisation_id == organisation_id):
         yield _Sealed(event, "sealed", bindings.event(event.id))
     events_of_org = select(Event.id).where(Event.organisation_id == organisation_id)

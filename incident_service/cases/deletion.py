@@ -3,7 +3,8 @@
 The reporter asks on /status (or through the API); the report then stops counting for
 statistics, and a supervisor carries the deletion out from the case page (or an operator with
 `incident-service reports delete`). Deleting the row takes its sealed sections, thread, notes,
-interventions and facets with it (foreign keys cascade).
+interventions, facets and evidence rows with it (foreign keys cascade); the evidence files' both
+copies are then removed from the store, and their commitments stay in the log.
 
 The statistical record must go first. It carries no report id; only the worker's withdrawal key
 finds it again, and the sweep that makes up for lost withdraw messages finds its work through
@@ -22,6 +23,7 @@ from sqlalchemy import exists, select
 
 from incident_service import audit
 from incident_service.constants import StatisticsState
+from incident_service.evidence import removal
 from incident_service.models import MixingPoolEntry, Report, db
 from incident_service.pipeline import dispatch
 
@@ -75,8 +77,11 @@ def delete_requested_report(
     if locked is None or not locked.deletion_requested or not statistics_settled(locked):
         db.session.rollback()
         return DeletionOutcome.WITHDRAWING
+    objects = removal.objects_of_reports([report_id])
+    removal.record_deletions([report_id], actor_id=actor_id, reason="deletion_request")
     db.session.delete(locked)
     # Who deleted which report and when; nothing of its content.
     audit.record("report.delete", actor_id=actor_id, object_type="report", object_id=report_id)
     db.session.commit()
+    removal.delete_objects(objects)  # both copies of every file; the log keeps the commitments
     return DeletionOutcome.DELETED

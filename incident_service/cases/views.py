@@ -53,6 +53,7 @@ from incident_service.cases.forms import (
 from incident_service.constants import ReportStatus, Role
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.crypto.errors import CryptoError
+from incident_service.evidence import case_files
 from incident_service.keystore import current_keyring
 from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
@@ -173,6 +174,7 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         coded=opened.coded,
         private=opened.private,
         thread=triage.read_thread(report, team_key),
+        evidence=case_files.case_files(report.id, team_key),
         notes=triage.read_notes(report, team_key),
         interventions=triage.read_interventions(report, team_key),
         event=event_details,

@@ -109,3 +109,44 @@ def verify_command(proof: Path, key_path: Path | None, tsa_cert: Path | None) ->
     except (ValueError, evidence_log.ProofDocumentInvalid) as exc:
         raise click.ClickException(f"FAILED: {exc}") from exc
     click.echo(f"OK: {account}; signed by {key.fingerprint}")
+
+
+@evidence_group.command("verify-dossier")
+@click.argument("dossier", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the organisation's published dossier key (PEM); default: the key in the dossier, "
+    "whose fingerprint you must then compare with the published one",
+)
+@click.option(
+    "--log-key",
+    "log_key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the service's release signing key (signing-key.pub), to check the tree heads",
+)
+def verify_dossier_command(dossier: Path, key_path: Path | None, log_key_path: Path | None) -> None:
+    """Check a referral dossier offline: signatures, every file's SHA-256, each original's
+    commitment and its inclusion proof in the evidence log. Reads no database."""
+    from incident_service.crypto import CryptoError
+    from incident_service.crypto.signing import verify_key_from_pem
+    from incident_service.evidence.dossier import DossierInvalid, verify_dossier
+
+    try:
+        key = verify_key_from_pem(key_path.read_bytes()) if key_path else None
+        log_key = load_verify_key(log_key_path) if log_key_path else None
+        check = verify_dossier(dossier.read_bytes(), dossier_key=key, log_key=log_key)
+    except (DossierInvalid, CryptoError, ValueError) as exc:
+        raise click.ClickException(f"FAILED: {exc}") from exc
+    click.echo(f"OK: {len(check.files)} files match the signed manifest")
+    click.echo(f"signed by {check.key_fingerprint}")
+    if check.key_from_dossier:
+        click.echo(
+            "  (the key inside the dossier: compare this fingerprint with the published one)"
+        )
+    for path in check.originals_logged:
+        state = "under a signed tree head" if log_key else "under its tree head (head unchecked)"
+        click.echo(f"{path}: commitment in the evidence log, {state}")
+    for path in check.originals_not_yet_logged:
+        click.echo(f"{path}: commitment matches; not yet in the log when the dossier was made")

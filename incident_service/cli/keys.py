@@ -73,6 +73,12 @@ def keys_show() -> None:
         )
     if ring.verify_key is not None:
         click.echo(f"signing     {ring.verify_key.key_id.hex()}  {ring.verify_key.fingerprint}")
+    if ring.evidence_public is not None:
+        evidence = ring.evidence_public
+        click.echo(f"evidence    {evidence.key_id.hex()}  {evidence.fingerprint}")
+    if ring.dossier_verify_key is not None:
+        dossier = ring.dossier_verify_key
+        click.echo(f"dossier     {dossier.key_id.hex()}  {dossier.fingerprint}")
     rows = db.session.execute(
         select(Organisation.slug, TeamKey).join(TeamKey).where(TeamKey.active.is_(True))
     ).all()
@@ -154,4 +160,6 @@ def keys_generate(out_dir: Path, suite: str) -> None:
         + ", ".join(keystore.WEB_FILES)
         + "\nworker needs: "
         + ", ".join(keystore.WORKER_FILES)
+        + "\nevidence worker needs: "
+        + ", ".join(keystore.EVIDENCE_FILES)
     )

@@ -205,6 +205,8 @@ def verify_command(directory: Path, key_path: Path | None) -> None:
         f"OK: {result.period} ({result.method}), {len(result.checked)} files match the manifest "
         f"signed by {key.fingerprint}"
     )
+    if result.evidence_tree_size is not None:
+        click.echo(f"the release pins the evidence log at {result.evidence_tree_size} leaves")
 
 
 @summaries_group.group("token")

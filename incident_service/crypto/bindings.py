@@ -111,6 +111,21 @@ def evidence_metadata(report_id: str, file_id: str) -> bytes:
     return f"report/{report_id}/evidence/{file_id}/metadata".encode()
 
 
+def evidence_reporter_summary(report_id: str, file_id: str) -> bytes:
+    """Name, size, type and fingerprint of a file, sealed for the reporter's status page."""
+    return f"report/{report_id}/evidence/{file_id}/reporter-summary".encode()
+
+
+def evidence_removed_metadata(report_id: str, file_id: str) -> bytes:
+    """The metadata the clean copy left out (names and values) and the copy's type."""
+    return f"report/{report_id}/evidence/{file_id}/removed-metadata".encode()
+
+
+def evidence_upload_state(upload_id: str) -> bytes:
+    """A resumable upload's state between requests, under the upload URL's secret."""
+    return f"evidence-upload/{upload_id}/state".encode()
+
+
 def evidence_stream(report_id: str, file_id: str, copy: str) -> bytes:
     """The chunks of one copy (`original` or `working`) of an evidence file.
 

@@ -168,9 +168,16 @@ def digest_of(blocks: Iterable[Block]) -> FileDigest:
     return FileDigest(hasher.digest())
 
 
-def seal_content_key(key: ContentKey, *, context: bytes, team_key: RecipientPublicKey) -> bytes:
-    """The content key in an envelope for the team key alone (one recipient, by signature)."""
-    return seal(key.secret, context=context, recipients=[team_key])
+def seal_content_key(
+    key: ContentKey,
+    *,
+    context: bytes,
+    team_key: RecipientPublicKey,
+    evidence_key: RecipientPublicKey,
+) -> bytes:
+    """The content key in an envelope for the team key (caseworkers) and the evidence key (the
+    evidence worker, which makes clean copies); never the statistics key."""
+    return seal(key.secret, context=context, recipients=[team_key, evidence_key])
 
 
 def open_content_key(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from incident_service import audit
 from incident_service.constants import EvidenceState
 from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, bindings
 from incident_service.crypto.envelopes import open_envelope, seal
@@ -42,6 +43,8 @@ from incident_service.models import EvidenceFile, EvidenceLogLeaf, db, random_id
 
 ORIGINAL = "original"
 WORKING = "working"
+# The custody entry of intake (`evidence.custody` names them all).
+CUSTODY_RECEIVED = "evidence.received"
 # Original names can hold a photo's exact time ("IMG_20240412_143012.jpg"): they are kept, but
 # only inside the sealed metadata, and cut to a length a name needs.
 MAX_NAME_LENGTH = 200
@@ -107,12 +110,63 @@ class ReceivedFile:
     fingerprint: str
     sealed_size: int
     original_object: str
+    size: int = 0
+    name: str | None = None
+    received_on: dt.date | None = None
 
 
-def _refuse_statistics_key(team_key: RecipientPublicKey) -> None:
+@dataclass(frozen=True)
+class ReporterSummary:
+    """What the reporter's pages show of a file: sealed to the reporter's key and the team key."""
+
+    name: str | None
+    size: int
+    kind: EvidenceType
+    fingerprint: str
+    received_on: dt.date
+
+    def to_bytes(self) -> bytes:
+        document = {
+            "name": self.name,
+            "size": self.size,
+            "type": self.kind.value,
+            "fingerprint": self.fingerprint,
+            "received_on": self.received_on.isoformat(),
+        }
+        return json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ReporterSummary:
+        document = json.loads(data)
+        return cls(
+            name=document["name"],
+            size=int(document["size"]),
+            kind=EvidenceType(document["type"]),
+            fingerprint=str(document["fingerprint"]),
+            received_on=dt.date.fromisoformat(document["received_on"]),
+        )
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who a file is sealed to: the team key (caseworkers) and the evidence key (the worker
+    that makes clean copies); the reporter's key, where known, for their file list."""
+
+    team_key: RecipientPublicKey
+    evidence_key: RecipientPublicKey
+    reporter_key: RecipientPublicKey | None = None
+
+
+def recipients_for(
+    team_key: RecipientPublicKey, *, reporter_key: RecipientPublicKey | None = None
+) -> Recipients:
+    """The team key given, this installation's evidence key, and the reporter's key."""
+    evidence_key = current_keyring().require_evidence_public()
     statistics = current_keyring().statistics_public
-    if statistics is not None and statistics.key_id == team_key.key_id:
-        raise StatisticsKeyRefused("evidence files are never sealed to the statistics key")
+    for key in (team_key, evidence_key):
+        if statistics is not None and statistics.key_id == key.key_id:
+            raise StatisticsKeyRefused("evidence files are never sealed to the statistics key")
+    return Recipients(team_key, evidence_key, reporter_key)
 
 
 def receive_file(
@@ -125,6 +179,7 @@ def receive_file(
     store: EvidenceStore | None = None,
     received_on: dt.date | None = None,
     max_bytes: int | None = None,
+    reporter_key: RecipientPublicKey | None = None,
 ) -> ReceivedFile:
     """Judge, hash, seal and store one file, and add its rows to the session (no commit).
 
@@ -132,9 +187,8 @@ def receive_file(
     `max_bytes` (default `EVIDENCE_MAX_BYTES`); nothing is stored then. If the caller's
     transaction later fails, it should delete `original_object` from the store.
     """
-    _refuse_statistics_key(team_key)
+    recipients = recipients_for(team_key, reporter_key=reporter_key)
     store = store or current_store()
-    day = received_on or today()
     limit = max_bytes if max_bytes is not None else int(current_app.config["EVIDENCE_MAX_BYTES"])
     file_id = random_id()
     key = ContentKey.generate()
@@ -152,37 +206,108 @@ def receive_file(
     sealed_size = store.put(name, sealed())
     digest = sealer.digest()
     assert digest is not None and inspector.kind is not None
+    return record_received(
+        StoredOriginal(
+            file_id=file_id,
+            key=key,
+            digest=digest,
+            kind=inspector.kind,
+            size=sealer.data_length,
+            object_name=name,
+            sealed_size=sealed_size,
+        ),
+        report_id=report_id,
+        organisation_id=organisation_id,
+        recipients=recipients,
+        original_name=original_name,
+        received_on=received_on,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class StoredOriginal:
+    """A sealed original already in the store, with what was learnt while it streamed."""
+
+    file_id: str
+    key: ContentKey
+    digest: FileDigest
+    kind: EvidenceType
+    size: int
+    object_name: str
+    sealed_size: int
+
+
+def record_received(
+    stored: StoredOriginal,
+    *,
+    report_id: str,
+    organisation_id: int,
+    recipients: Recipients,
+    original_name: str | None,
+    received_on: dt.date | None = None,
+) -> ReceivedFile:
+    """The rows of a stored original: sealed key, metadata and summary, the commitment, its log
+    leaf, and the custody entry "received" (the commitment only, never the SHA-256). No commit."""
+    day = received_on or today()
+    file_id = stored.file_id
+    name = (original_name or None) and original_name[:MAX_NAME_LENGTH]
     metadata = EvidenceMetadata(
         salt=CommitmentSalt.generate(),
-        digest=digest,
-        kind=inspector.kind,
-        size=sealer.data_length,
-        original_name=(original_name or None) and original_name[:MAX_NAME_LENGTH],
+        digest=stored.digest,
+        kind=stored.kind,
+        size=stored.size,
+        original_name=name,
         received_on=day,
     )
     commitment = metadata.commitment
+    summary = ReporterSummary(name, stored.size, stored.kind, stored.digest.fingerprint, day)
+    summary_keys = [recipients.team_key]
+    if recipients.reporter_key is not None:
+        summary_keys.insert(0, recipients.reporter_key)
     db.session.add(
         EvidenceFile(
             id=file_id,
             report_id=report_id,
             organisation_id=organisation_id,
             content_key_envelope=seal_content_key(
-                key, context=bindings.evidence_content_key(report_id, file_id), team_key=team_key
+                stored.key,
+                context=bindings.evidence_content_key(report_id, file_id),
+                team_key=recipients.team_key,
+                evidence_key=recipients.evidence_key,
             ),
             sealed_metadata=seal(
                 metadata.to_bytes(),
                 context=bindings.evidence_metadata(report_id, file_id),
-                recipients=[team_key],
+                recipients=[recipients.team_key],
+            ),
+            reporter_summary=seal(
+                summary.to_bytes(),
+                context=bindings.evidence_reporter_summary(report_id, file_id),
+                recipients=summary_keys,
             ),
             commitment=commitment.value,
-            sealed_size=sealed_size,
-            original_object=name,
+            sealed_size=stored.sealed_size,
+            original_object=stored.object_name,
             state=EvidenceState.STORED.value,
             received_on=day,
         )
     )
     db.session.add(EvidenceLogLeaf(commitment=commitment.value, received_on=day))
-    return ReceivedFile(file_id, metadata.kind, digest.fingerprint, sealed_size, name)
+    audit.record_reporter_action(
+        CUSTODY_RECEIVED,
+        report_id=report_id,
+        detail={"file": file_id, "commitment": commitment.hex},
+    )
+    return ReceivedFile(
+        file_id,
+        stored.kind,
+        stored.digest.fingerprint,
+        stored.sealed_size,
+        stored.object_name,
+        size=stored.size,
+        name=name,
+        received_on=day,
+    )
 
 
 def open_metadata(row: EvidenceFile, *, team_private_key: RecipientPrivateKey) -> EvidenceMetadata:

@@ -17,6 +17,8 @@ from typing import Any
 from celery import Celery
 from flask import current_app
 
+from incident_service.extensions import EVIDENCE_QUEUE as EXTENSION_EVIDENCE_QUEUE
+
 log = logging.getLogger(__name__)
 
 # Stable task names: the contract between the web process and the workers.
@@ -34,6 +36,11 @@ TASK_RELEASE_GENERATE = "incident.releases.generate"
 TASK_RETENTION_PURGE = "incident.retention.purge"
 TASK_EVIDENCE_TREE_HEAD = "incident.evidence.tree_head"
 TASK_SESSIONS_PURGE = "incident.sessions.purge"
+# Runs on the evidence worker only (queue `evidence`). Carries no id: it makes the clean copy of
+# every file still without one, so no message in Redis names a file beside the moment it came.
+TASK_EVIDENCE_CLEAN = "incident.evidence.clean_copies"
+TASK_EVIDENCE_EXPIRE_UPLOADS = "incident.evidence.expire_uploads"
+EVIDENCE_QUEUE = EXTENSION_EVIDENCE_QUEUE
 
 # What does the work of a task whose message never reached Redis, for the log line. Every
 # task name above has an entry, and each says only what is true (tested).
@@ -49,8 +56,12 @@ RECOVERY = {
     TASK_RETENTION_PURGE: "the next daily purge will run",
     TASK_EVIDENCE_TREE_HEAD: "the next hourly run appends and signs everything due",
     TASK_SESSIONS_PURGE: "the next minute's purge will run; expired sessions never open anyway",
+    TASK_EVIDENCE_CLEAN: "the evidence worker's scheduled sweep makes the copy",
+    TASK_EVIDENCE_EXPIRE_UPLOADS: "the next hourly run deletes what has expired",
 }
 NO_RECOVERY = "nothing retries it: send it again"
+# Tasks that only a worker of another role may run, by the queue that worker consumes.
+QUEUES = {TASK_EVIDENCE_CLEAN: EVIDENCE_QUEUE}
 
 # At most one nudge per interval per process: the beat schedule and the sweep make sure no
 # report waits forever, so each submission need not pay for a broker round trip.
@@ -73,7 +84,7 @@ def enqueue(task_name: str, *args: Any) -> bool:
             celery_app.loader.import_default_modules()
             celery_app.tasks[task_name].apply(args=args, throw=True)
         else:
-            celery_app.send_task(task_name, args=list(args))
+            celery_app.send_task(task_name, args=list(args), queue=QUEUES.get(task_name))
     except Exception as exc:
         if eager:
             # The embedded mode has no beat: nothing scheduled will run it again.

@@ -4,7 +4,8 @@
 A report counts as closed when its status is closed, spam or duplicate; its age is measured
 from the day it was closed (or, for spam and duplicates never formally closed, the day it was
 received). Deleting a report deletes its sections, thread, notes, interventions and facets with
-it. Its statistical record is untouched: it holds no report id, so it was never tied to the row.
+it, and its evidence files leave the store (both copies; their commitments stay in the log). Its
+statistical record is untouched: it holds no report id, so it was never tied to the row.
 
 A report still waiting in the mixing pool is kept until it has been anonymised, so a purge can
 never take a consenting report out of the statistics. Likewise a report whose statistics the
@@ -28,6 +29,7 @@ from sqlalchemy import delete, exists, func, not_, or_, select
 
 from incident_service import audit
 from incident_service.constants import StatisticsState
+from incident_service.evidence import removal
 from incident_service.models import Act, Event, Report, db, today
 from incident_service.pipeline.pool import (
     awaiting_restore_condition,
@@ -65,6 +67,7 @@ def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
     record one audit entry, commit."""
     cutoff = retention_cutoff(today_)
     deleted = 0
+    objects: list[str] = []
     while True:
         chunk = list(
             db.session.scalars(
@@ -80,6 +83,9 @@ def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
         )
         if not chunk:
             break
+        ids = [report.id for report in chunk]
+        objects += removal.objects_of_reports(ids)
+        removal.record_deletions(ids, actor_id=None, reason="retention")
         for report in chunk:
             db.session.delete(report)
         deleted += len(chunk)
@@ -96,6 +102,8 @@ def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
             },
         )
     db.session.commit()
+    # Both copies of every evidence file of the purged reports; the log keeps the commitments.
+    removal.delete_objects(objects)
     log.info("retention purge: %d report(s) and %d event(s) deleted", deleted, events_deleted)
     return PurgeResult(deleted=deleted, cutoff=cutoff, events_deleted=events_deleted)
 

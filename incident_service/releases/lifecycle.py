@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from incident_service import audit as audit_log
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
 from incident_service.crypto import SigningKey
+from incident_service.evidence import log as evidence_log
 from incident_service.keystore import current_keyring
 from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
 from incident_service.releases import privacy
@@ -193,10 +194,12 @@ def generate_release(
 
     ring = current_keyring()
     signing_key = ring.require_signing_key()  # fail before any work, let alone any noise
+    # Every release pins the evidence log as it stands (finished days appended, head signed).
+    tree_head = evidence_log.publish_tree_head(signing_key=signing_key)
     lifetime = float(current_app.config["DP_LIFETIME_EPSILON"])
     result = _draft_content(release_period, chosen, canonical, generated_on, lifetime=lifetime)
     release = _signed_draft(
-        release_period, chosen, canonical, digest, result, generated_on, signing_key
+        release_period, chosen, canonical, digest, result, generated_on, signing_key, tree_head
     )
     return _store_draft(release, release_period, chosen, canonical, digest, lifetime=lifetime)
 
@@ -253,6 +256,7 @@ def _signed_draft(
     result: ContentResult,
     generated_on: dt.date,
     signing_key: SigningKey,
+    tree_head: evidence_log.SignedTreeHead | None,
 ) -> Release:
     """Every file rendered from the content, the signed manifest, all in an unsaved draft."""
     from incident_service.releases.documents.manifest import build_manifest, sign_manifest
@@ -267,6 +271,7 @@ def _signed_draft(
         generated_on=generated_on,
         files=rendered,
         verify_key=signing_key.verify_key,
+        evidence_tree_head=tree_head.to_json() if tree_head is not None else None,
     )
     return Release(
         period=release_period.label,

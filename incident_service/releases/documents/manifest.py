@@ -3,6 +3,11 @@
 A downloaded release is a directory holding the files, `manifest.json` and `manifest.sig`
 (the signature, base64). `verify_directory` checks the signature with the service's public key
 and every file against the manifest, and names each file that is missing, altered or extra.
+
+Every manifest since the evidence flow carries `evidence_log`: the evidence log's newest signed
+tree head when the release was generated (null while the log is empty), so that each published
+release pins the log's state; a later consistency proof shows the log was only appended to
+since. Manifests without the field (older releases) verify as before.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ def build_manifest(
     generated_on: dt.date,
     files: Sequence[FileLike],
     verify_key: VerifyKey,
+    evidence_tree_head: Mapping[str, Any] | None = None,
 ) -> bytes:
     document = {
         "format": MANIFEST_FORMAT,
@@ -91,6 +97,7 @@ def build_manifest(
             }
             for file in sorted(files, key=lambda f: f.name)
         ],
+        "evidence_log": dict(evidence_tree_head) if evidence_tree_head is not None else None,
     }
     text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     return text.encode("utf-8")
@@ -115,6 +122,8 @@ def read_signature_file(data: bytes) -> bytes:
 class Verification:
     period: str
     method: str
+    # The evidence log's tree head the release pins (its signature checked), if it has one.
+    evidence_tree_size: int | None = None
     checked: list[str] = field(default_factory=list)
     problems: list[ManifestError] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
@@ -155,6 +164,8 @@ def inspect_manifest(
     if document.get("format") != MANIFEST_FORMAT:
         raise ManifestError(f"{MANIFEST_NAME}: not a release manifest this version can read")
     result = Verification(period=document["period"], method=document["method"])
+    if document.get("evidence_log"):
+        result.evidence_tree_size = _check_tree_head(document["evidence_log"], verify_key)
     listed = set()
     for entry in document["files"]:
         name = entry["name"]
@@ -168,6 +179,17 @@ def inspect_manifest(
             result.checked.append(name)
     result.extra = sorted(set(files) - listed)
     return result
+
+
+def _check_tree_head(document: Mapping[str, Any], verify_key: VerifyKey) -> int:
+    from incident_service.evidence.log import ProofDocumentInvalid, SignedTreeHead
+
+    try:
+        head = SignedTreeHead.from_json(document)
+        head.verify(verify_key)
+    except ProofDocumentInvalid as exc:
+        raise ManifestError(f"{MANIFEST_NAME}: the evidence log's tree head: {exc}") from None
+    return head.tree_size
 
 
 def verify_directory(directory: Path, *, verify_key: VerifyKey) -> Verification:
