@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
+from incident_service import locks
 from incident_service.keystore import current_keyring
 from incident_service.models import AuditEntry, PendingReporterAction, db, today, utcnow
 
@@ -98,9 +99,7 @@ def _entry_hash(entry: AuditEntry, key: bytes) -> str:
 
 def _lock_chain() -> None:
     """Serialise appends so two writers cannot both chain onto the same predecessor."""
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+    locks.hold_until_commit(locks.AUDIT_CHAIN)
 
 
 def entry_time(object_type: str, now: dt.datetime | None = None) -> dt.datetime:

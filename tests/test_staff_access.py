@@ -53,6 +53,7 @@ OUT_OF_SCOPE = {
     # The release signing key, public by design (test_summaries_views.py).
     "summaries_public.signing_key_pem",
     "summaries_public.signing_key_json",
+    "summaries_public.dossier_key_pem",
 }
 # The JSON API for partner apps and officials' tools: receipts or API tokens, not staff
 # sessions (test_api_*.py, test_summaries_api.py).
@@ -142,6 +143,26 @@ TABLE = [
         CASE_ACTION,
     ),
     ("GET", "/cases/{r}/export", None, "cases.export", CASE_PAGE),
+    # Evidence: the role gate answers before the file is looked up, so an unknown file id shows
+    # it (caseworkers and supervisors reach the lookup and get 404; test_evidence_case.py
+    # opens real files).
+    (
+        "GET",
+        "/cases/{r}/evidence/nosuchfile/working",
+        None,
+        "cases.evidence_working",
+        expect(302, 404, 404, 403, 403),
+    ),
+    (
+        "POST",
+        "/cases/{r}/evidence/nosuchfile/original",
+        {},
+        "cases.evidence_original",
+        expect(302, 404, 404, 403, 403),
+    ),
+    ("GET", "/cases/{r}/dossier", None, "cases.dossier", CASE_PAGE),
+    # Nothing ticked: the form comes back with its reason.
+    ("POST", "/cases/{r}/dossier", {}, "cases.dossier", expect(302, 400, 400, 403, 403)),
     ("POST", "/cases/{r}/export", {"coded": "y"}, "cases.export", CASE_PAGE),
     ("GET", "/cases/team", None, "cases.team", SUPERVISOR_PAGE),
     (

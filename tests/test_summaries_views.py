@@ -47,6 +47,7 @@ TABLE = [
     ("POST", "/summaries/{d}/discard", "summaries.discard", REVIEW),
     ("GET", "/summaries/signing-key.pub", "summaries_public.signing_key_pem", PUBLIC),
     ("GET", "/summaries/signing-key.json", "summaries_public.signing_key_json", PUBLIC),
+    ("GET", "/evidence/dossier-key.pem", "summaries_public.dossier_key_pem", PUBLIC),
 ]
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from incident_service import locks
 from incident_service.crypto import BadSignature, CryptoError, SigningKey, VerifyKey, bindings
 from incident_service.crypto.signing import sign, verify
 from incident_service.crypto.timestamps import (
@@ -44,7 +45,6 @@ CONSISTENCY_KIND = "evidence-consistency-proof"
 FORMAT_VERSION = 1
 TSA_TIMEOUT_SECONDS = 15
 TSA_MAX_RESPONSE = 256 * 1024
-_APPEND_LOCK = 727275
 
 
 class LeafNotYetLogged(Exception):
@@ -142,8 +142,7 @@ class SignedTreeHead:
 
 def _lock_log() -> None:
     """Serialise appends: two workers must not hand out the same indexes."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})"))
+    locks.hold_until_commit(locks.EVIDENCE_LOG)
 
 
 def tree_size() -> int:

@@ -93,8 +93,10 @@ def attach_with_receipt(access: ReporterAccess, files: Iterable[FileStorage]) ->
 
 
 def list_reporter_files(access: ReporterAccess) -> list[FileListing]:
-    """The report's files for the status page (oldest first), opened with the key derived from
-    the receipt. Files whose summary cannot be opened (sent before this existed) are left out."""
+    """The report's files for the status page, opened with the key derived from the receipt:
+    by day received, then by name (file ids are random and no finer time is kept, so the day
+    is the only order there is). Files whose summary cannot be opened (sent before this
+    existed) are left out."""
     key = reporter_private_key(access.report, access.receipt)
     rows = db.session.scalars(
         select(EvidenceFile)
@@ -105,7 +107,7 @@ def list_reporter_files(access: ReporterAccess) -> list[FileListing]:
         )
         .order_by(EvidenceFile.received_on, EvidenceFile.id)
     ).all()
-    listed = []
+    listed: list[tuple[dt.date, FileListing]] = []
     for row in rows:
         assert row.reporter_summary is not None
         try:
@@ -116,8 +118,9 @@ def list_reporter_files(access: ReporterAccess) -> list[FileListing]:
             )
         except CryptoError:
             continue
-        listed.append(_listing(row.id, ReporterSummary.from_bytes(plain)))
-    return listed
+        listed.append((row.received_on, _listing(row.id, ReporterSummary.from_bytes(plain))))
+    listed.sort(key=lambda pair: (pair[0], pair[1].name or "", pair[1].file_id))
+    return [listing for _, listing in listed]
 
 
 def _listing(file_id: str, summary: ReporterSummary) -> FileListing:

@@ -46,10 +46,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from incident_service import locks
 from incident_service.constants import StatisticsState
 from incident_service.crypto import RecipientPrivateKey, SymmetricKey
 from incident_service.models import (
@@ -193,10 +194,6 @@ def flush(*, force: bool = False) -> FlushResult:
     return total
 
 
-# Key of the PostgreSQL advisory lock that makes flushes take turns.
-FLUSH_LOCK_KEY = 727275
-
-
 @contextlib.contextmanager
 def _one_flush_at_a_time(*, wait: bool) -> Iterator[bool]:
     """Hold PostgreSQL's advisory lock for the whole flush, on a connection of its own.
@@ -207,25 +204,17 @@ def _one_flush_at_a_time(*, wait: bool) -> Iterator[bool]:
     turns; one that finds the lock held returns at once (the holder writes whatever is due),
     unless an operator forced it, which waits. SQLite serialises writers anyway.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not locks.on_postgresql():
         yield True
         return
     with db.engine.connect() as connection:
-        if wait:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": FLUSH_LOCK_KEY})
-            acquired = True
-        else:
-            acquired = bool(
-                connection.scalar(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": FLUSH_LOCK_KEY}
-                )
-            )
+        acquired = locks.take(connection, locks.FLUSH, wait=wait)
         connection.commit()
         try:
             yield acquired
         finally:
             if acquired:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": FLUSH_LOCK_KEY})
+                locks.release(connection, locks.FLUSH)
                 connection.commit()
 
 

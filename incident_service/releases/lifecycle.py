@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from incident_service import audit as audit_log
+from incident_service import locks
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
 from incident_service.crypto import SigningKey
 from incident_service.evidence import log as evidence_log
@@ -363,8 +364,7 @@ def verify_stored(release: Release) -> None:
 def _lock_publication() -> None:
     """Serialise publications until the transaction ends, so that two drafts of one period,
     or of nested periods, are never both checked against a state without the other."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(727276)"))
+    locks.hold_until_commit(locks.PUBLICATION)
 
 
 def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = None) -> Release:

@@ -24,7 +24,7 @@ from typing import Any
 import opendp.prelude as dp
 import sqlalchemy as sa
 
-from incident_service import taxonomy
+from incident_service import locks, taxonomy
 from incident_service.constants import ReleaseMethod
 from incident_service.models import (
     PrivacyLedgerEntry,
@@ -127,9 +127,7 @@ def check_budget(period: ReleasePeriod, epsilon: float, *, lifetime: float) -> N
 
 def lock_ledger() -> None:
     """Serialise budget checks with ledger writes, so two releases cannot both fit."""
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(727275)"))
+    locks.hold_until_commit(locks.PRIVACY_LEDGER)
 
 
 # --------------------------------------------------------------------------------------------
