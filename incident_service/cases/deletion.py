@@ -3,7 +3,7 @@
 The reporter asks on /status (or through the API); the report then stops counting for
 statistics, and a supervisor carries the deletion out from the case page (or an operator with
 `incident-service reports delete`). Deleting the row takes its sealed sections, thread, notes,
-interventions, facets and evidence rows with it (foreign keys cascade); the evidence files' both
+interventions and evidence rows with it (foreign keys cascade); the evidence files' both
 copies are then removed from the store, and their commitments stay in the log.
 
 The statistical record must go first. It carries no report id; only the worker's withdrawal key
