@@ -437,6 +437,31 @@ def test_are_priority_assignee_labels_and_verification_saved_and_bad_labels_refu
     assert "cannot be assigned" in outsider.get_data(as_text=True)
 
 
+def test_is_a_chosen_priority_sealed_and_left_out_of_the_audit_trail(app, desk):
+    """A priority level names what happened (4: still detained): it is sealed to the team key,
+    the audit entry says only that it changed, and the queue still puts the case first."""
+    client, _worker = desk
+    with app.app_context():
+        raised = submit().report_id
+        other = submit().report_id
+    response = client.post(
+        f"/cases/{raised}/details",
+        data={"priority": "4", "assignee": "", "labels": "", "verification": "0"},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        sealed = db.session.get_one(Report, raised).priority_override
+        assert sealed is not None and b'"priority"' not in sealed
+        assert db.session.get_one(Report, other).priority_override is None
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "case.update")
+        ).one()
+        assert json.loads(entry.detail) == {"priority": "changed"}
+    ids = _queue_ids(client, "")
+    assert ids.index(raised) < ids.index(other)
+    assert _queue_ids(client, "?priority=4") == [raised]
+
+
 def test_are_notes_and_intervention_notes_sealed_at_rest_and_shown_in_the_case(app, desk):
     client, _ = desk
     with app.app_context():
