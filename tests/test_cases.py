@@ -107,6 +107,28 @@ def test_does_the_queue_show_fifty_rows_a_page(app, desk):
     assert "page=2" in page
 
 
+def test_does_the_queue_say_how_many_cases_wait_and_offer_mine_and_unassigned(app, desk):
+    """Counts per status and the two views a caseworker starts the day with, above the table;
+    each row names its act groups as short tags."""
+    client, worker = desk
+    with app.app_context():
+        mine = submit(acts=["DET.01"], perpetrators=["POL"], location_type="WRK", airport=None)
+        nobody = submit()
+        closed = submit()
+        db.session.get_one(Report, mine.report_id).assignee_id = worker.user_id
+        db.session.get_one(Report, closed.report_id).status = ReportStatus.CLOSED.value
+        db.session.commit()
+    html = client.get("/cases/").get_data(as_text=True)
+    views = re.search(r'<nav class="views".*?</nav>', html, re.S).group(0)
+    counts = re.findall(r'<span class="count">(\d+)</span>', views)
+    assert counts == ["2", "1", "1"]  # open, mine, unassigned
+    assert 'href="/cases/?assignee=me"' in views and 'href="/cases/?assignee=none"' in views
+    assert re.search(r'href="/cases/\?status=closed">[^<]* 1</a>', html)
+    assert _queue_ids(client, "?assignee=me") == [mine.report_id]
+    assert _queue_ids(client, "?assignee=none") == [nobody.report_id]
+    assert 'class="tag"' in html and 'href="#cases"' in html
+
+
 def test_do_the_queue_filters_narrow_by_status_priority_group_region_assignee_day_and_replies(
     app, desk
 ):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
 
 from incident_service import audit
@@ -196,3 +196,36 @@ def load_queue(
             detail={"page": page, "reports": [row.id for row in rows]},
         )
     return QueuePage(rows=rows, page=max(page, 1), has_next=has_next)
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The numbers above the queue: reports per status, and open ones that are mine or nobody's.
+    All from plain columns, one query."""
+
+    by_status: dict[str, int]
+    open_total: int
+    open_mine: int
+    open_unassigned: int
+
+
+def queue_counts(*, organisation_id: int, viewer_id: int) -> QueueCounts:
+    open_values = [status.value for status in OPEN_STATUSES]
+    is_open = Report.status.in_(open_values)
+    rows = db.session.execute(
+        select(
+            Report.status,
+            func.count(),
+            func.count().filter(is_open, Report.assignee_id == viewer_id),
+            func.count().filter(is_open, Report.assignee_id.is_(None)),
+        )
+        .where(Report.organisation_id == organisation_id)
+        .group_by(Report.status)
+    ).all()
+    by_status = {status: total for status, total, _, _ in rows}
+    return QueueCounts(
+        by_status=by_status,
+        open_total=sum(by_status.get(value, 0) for value in open_values),
+        open_mine=sum(mine for _, _, mine, _ in rows),
+        open_unassigned=sum(nobody for _, _, _, nobody in rows),
+    )

@@ -109,11 +109,15 @@ def queue(team_key: RecipientPrivateKey) -> ResponseReturnValue:
         team_key=team_key,
         page=page,
     )
+    counts = case_queue.queue_counts(
+        organisation_id=principal.organisation_id, viewer_id=principal.id
+    )
     db.session.commit()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "staff/cases/queue.html",
         result=result,
+        counts=counts,
         filters=filters,
         members=triage.team_members(principal.organisation_id),
         statuses=list(ReportStatus),
