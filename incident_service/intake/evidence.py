@@ -165,6 +165,19 @@ def refusal_text(reason: object) -> str:
     return str(_("This file could not be saved. Please try again later."))
 
 
+def receipt_files(kept: object, receipt: str) -> dict[str, Any]:
+    """From the receipt page's record (`kept`: per receipt, what `kept_listings` and
+    `kept_refusals` made), the files attached with `receipt` and those refused, in words."""
+    by_receipt = kept if isinstance(kept, dict) else {}
+    entry = by_receipt.get(receipt)
+    entry = entry if isinstance(entry, dict) else {}
+    attached = entry.get("attached")
+    return {
+        "attached": [item for item in attached or [] if isinstance(item, dict)],
+        "refused": shown_refusals(entry.get("refused")),
+    }
+
+
 def too_large_text() -> str:
     """What a reporter is told when a form with files was larger than any report may be."""
     return str(

@@ -45,6 +45,7 @@ from incident_service.intake.evidence import (
     kept_listings,
     kept_refusals,
     list_reporter_files,
+    receipt_files,
     shown_refusals,
     too_large_text,
 )
@@ -248,7 +249,8 @@ def _hand_over_receipt(receipt: str, outcome: AttachOutcome) -> ResponseReturnVa
     pending = handoff.get(handoff.RECEIPT) or {}
     receipts = [r for r in pending.get("receipts", []) if isinstance(r, str) and r != receipt]
     receipts.append(receipt)
-    files = pending.get("files") if isinstance(pending.get("files"), dict) else {}
+    kept = pending.get("files")
+    files: dict[str, Any] = dict(kept) if isinstance(kept, dict) else {}
     files[receipt] = {
         "attached": kept_listings(outcome.attached),
         "refused": kept_refusals(outcome.refused),
@@ -474,19 +476,10 @@ def _report_page(
 
 def _receipt_page(receipts: list[str], files: object, *, degraded: bool = False) -> str:
     """The receipts just issued, each with the files attached and those refused."""
-    by_receipt = files if isinstance(files, dict) else {}
-    entries = []
-    for receipt in receipts:
-        kept = by_receipt.get(receipt)
-        kept = kept if isinstance(kept, dict) else {}
-        attached = kept.get("attached")
-        entries.append(
-            {
-                "receipt": format_receipt(receipt),
-                "attached": [item for item in attached or [] if isinstance(item, dict)],
-                "refused": shown_refusals(kept.get("refused")),
-            }
-        )
+    entries = [
+        {"receipt": format_receipt(receipt), **receipt_files(files, receipt)}
+        for receipt in receipts
+    ]
     return render_template("reporter/receipt.html", entries=entries, degraded=degraded)
 
 
