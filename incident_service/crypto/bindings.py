@@ -134,3 +134,8 @@ def evidence_tree_head(tree_size: int, root_hash: bytes, signed_on: str) -> byte
     return b"incident-service/v1/evidence-tree-head|" + (
         tree_size.to_bytes(8, "big") + root_hash + b"|" + signed_on.encode("ascii")
     )
+
+
+def form_upload_spool() -> bytes:
+    """A file posted with a form, spooled under a key that lives only in that request."""
+    return b"form-upload/spool"
