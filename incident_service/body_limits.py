@@ -176,7 +176,9 @@ class _TextBoundedMultiPartParser(MultiPartParser):
     """Werkzeug's multipart parser, with `max_form_memory_size` bounding the text fields
     *together* rather than each one: a form whose files may weigh 100 MB must not let 400
     text fields of 256 KB each sit in memory. Files go to the stream factory, as before.
-    (The loop is Werkzeug's own, 3.1, with the total kept across fields.)"""
+    It drives Werkzeug's sans-IO `MultipartDecoder` directly (its public event API: Field,
+    File, Data, Epilogue), so that one running total can be kept across fields; a Werkzeug
+    upgrade that changes those events fails `tests/test_evidence_form.py`."""
 
     def parse(
         self, stream: Any, boundary: bytes, content_length: int | None
