@@ -9,8 +9,8 @@ fails to connect exactly as it does when PostgreSQL is stopped.
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import socket
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -153,9 +153,7 @@ def test_does_a_partner_app_get_a_problem_document_with_retry_after(pg_app, capl
     client = pg_app.test_client()
     caplog.set_level(logging.INFO)
     with Outage(pg_app):
-        answers = [
-            client.post("/api/v1/reports?lang=tg", json=report_payload()) for _ in range(5)
-        ]
+        answers = [client.post("/api/v1/reports?lang=tg", json=report_payload()) for _ in range(5)]
     for response in answers:
         assert response.status_code == 503
         assert response.mimetype == "application/problem+json"
@@ -174,9 +172,7 @@ def test_do_pages_that_read_the_database_answer_503_in_the_visitors_language(pg_
     client = pg_app.test_client()
     caplog.set_level(logging.INFO)
     with Outage(pg_app):
-        lookup = client.post(
-            "/status", data={"receipt": "1234 5678 9012 3456 7890", "lang": "uz"}
-        )
+        lookup = client.post("/status", data={"receipt": "1234 5678 9012 3456 7890", "lang": "uz"})
         login = client.post(
             "/login",
             data={"email": "someone@example.org", "password": "x" * 20},
@@ -195,9 +191,7 @@ def test_do_pages_that_read_the_database_answer_503_in_the_visitors_language(pg_
     assert len(outage_lines(caplog)) == 1 and "Traceback" not in caplog.text
 
 
-def test_does_a_long_outage_log_one_line_a_minute_with_how_many_were_refused(
-    caplog, monkeypatch
-):
+def test_does_a_long_outage_log_one_line_a_minute_with_how_many_were_refused(caplog, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
     from incident_service import database_outage
