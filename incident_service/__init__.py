@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, send_from_directory
 
 from incident_service import keystore
 from incident_service.auth import configure_login
 from incident_service.body_limits import GuardedRequest, LargerBodies, RequestBodyGuard
 from incident_service.crypto import SuiteId
+from incident_service.error_pages import register_error_pages
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
 from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
 from incident_service.log_redaction import configure_logging
@@ -50,6 +51,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     celery_init_app(app)
 
     _register_blueprints(app)
+    register_error_pages(app)
+    app.add_url_rule("/favicon.ico", endpoint="favicon", view_func=_favicon)
     _register_template_globals(app)
     app.after_request(_after_request)
     app.wsgi_app = RequestBodyGuard(  # type: ignore[method-assign]
@@ -187,6 +190,14 @@ def _register_blueprints(app: Flask) -> None:
         summary_views.blueprint,
     ):
         app.register_blueprint(blueprint)
+
+
+def _favicon() -> Response:
+    """Browsers ask for /favicon.ico on a first visit whatever the page says: answer it from
+    this site (a neutral sign, like the neutral title), rather than with a 404 each time."""
+    folder = current_app.static_folder
+    assert folder is not None
+    return send_from_directory(folder, "favicon.ico", mimetype="image/vnd.microsoft.icon")
 
 
 def _register_template_globals(app: Flask) -> None:

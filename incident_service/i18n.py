@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask_babel import refresh
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -30,6 +30,27 @@ def _posted_language() -> str | None:
         return None
 
 
+def is_staff_request() -> bool:
+    """Is this request in the staff's area? Its blueprint says; an address that matched no
+    route (a 404, a 405) is judged by its first segment, like `/cases/...` or `/login`."""
+    if request.blueprint is not None:
+        return request.blueprint in STAFF_BLUEPRINTS
+    first = request.path.lstrip("/").split("/", 1)[0]
+    return bool(first) and first in _staff_segments()
+
+
+def _staff_segments() -> frozenset[str]:
+    segments = current_app.extensions.get("incident_staff_segments")
+    if segments is None:
+        segments = frozenset(
+            rule.rule.lstrip("/").split("/", 1)[0]
+            for rule in current_app.url_map.iter_rules()
+            if rule.endpoint.split(".", 1)[0] in STAFF_BLUEPRINTS
+        )
+        current_app.extensions["incident_staff_segments"] = segments
+    return frozenset(segments)
+
+
 def select_locale() -> str:
     """`?lang=` (the visible picker) wins and is kept in the non-persistent session cookie.
 
@@ -37,9 +58,7 @@ def select_locale() -> str:
     Russian and English: the choice made with the staff picker, else the browser's language if
     it is one of the two, else English.
     """
-    from flask import current_app
-
-    if request.blueprint in STAFF_BLUEPRINTS:
+    if is_staff_request():
         return _chosen(request.args.get("lang"), STAFF_LANGUAGES, "staff_lang", fallback="en")
     if g.get("body_language"):
         return str(g.body_language)

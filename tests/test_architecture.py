@@ -41,6 +41,7 @@ EDGE = (
     "incident_service.console",
     "incident_service.wsgi",
     "incident_service.health",
+    "incident_service.error_pages",
     "incident_service.api",
     "incident_service.cli",
     "incident_service.summaries",

@@ -44,6 +44,7 @@ DRAFT_ACTION = expect(302, 403, 302, 403, 403)
 # Endpoints that are not staff pages, and where their access is tested instead.
 OUT_OF_SCOPE = {
     "static",  # stylesheets and icons, public
+    "favicon",  # the site's icon at the address browsers ask for, public
     "health.healthz",  # monitoring; details need HEALTHZ_TOKEN (test_health.py)
     # The reporter's pages: no account, a receipt instead (test_reporter_*.py).
     "reporter.index",

@@ -61,6 +61,10 @@ def _standard_titles() -> dict[int, str]:
         422: _("The report has errors."),
         429: _("Too many tries. Please wait a few minutes and try again."),
         500: _("Something went wrong on our side. Nothing was stored; please try again later."),
+        503: _(
+            "The service is briefly unavailable. Nothing was stored; please send again after "
+            "the number of seconds in Retry-After."
+        ),
     }
 
 

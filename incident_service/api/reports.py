@@ -31,6 +31,7 @@ from incident_service.cases.messaging import (
     EmptyMessage,
     MessageTooLong,
 )
+from incident_service.database_outage import DATABASE_ERRORS
 from incident_service.i18n import LANGUAGES, use_body_language
 from incident_service.intake.evidence import list_reporter_files
 from incident_service.intake.limits import (
@@ -199,12 +200,18 @@ def post_report() -> ResponseReturnValue:
         ) from None
     allowance = _filing_allowance()
     count_filing(allowance)
-    result = submit_report(
-        submission,
-        submission_token=(
-            bind_submission_token(client_token, submission) if client_token is not None else None
-        ),
-    )
+    try:
+        result = submit_report(
+            submission,
+            submission_token=(
+                bind_submission_token(client_token, submission)
+                if client_token is not None
+                else None
+            ),
+        )
+    except DATABASE_ERRORS:
+        uncount_filing(allowance)  # nothing was stored: the try must not count
+        raise  # answered 503 with Retry-After (error_pages.database_unavailable)
     if not result.created:
         uncount_filing(allowance)
     response = jsonify({"receipt": result.receipt})

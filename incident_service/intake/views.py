@@ -32,6 +32,12 @@ from incident_service.cases.messaging import (
     MessageTooLong,
 )
 from incident_service.crypto.receipts import format_receipt
+from incident_service.database_outage import (
+    DATABASE_ERRORS,
+    note_database_outage,
+    retry_later_headers,
+)
+from incident_service.error_pages import error_page
 from incident_service.i18n import LANGUAGES
 from incident_service.intake import handoff
 from incident_service.intake.evidence import (
@@ -100,6 +106,10 @@ PROBLEMS: dict[str, Any] = {
     ),
     "closed": _l("This page was closed after a while without use. Please type your number again."),
 }
+DATABASE_DOWN = _l(
+    "Your report could not be sent just now: the service is briefly unavailable. Nothing was "
+    "stored. Your answers are still here: please send again in a few minutes."
+)
 NOTICES: dict[str, Any] = {
     "sent": _l("Your message has been sent."),
     "files_added": _l("Your files have been added."),
@@ -163,12 +173,18 @@ def report() -> ResponseReturnValue:
     allowance = anonymous_allowance()
     count_filing(allowance)  # a full allowance raises TooManyRequests: see `too_many`
     client_token = form.client_token()
-    result = submit_report(
-        submission,
-        submission_token=(
-            bind_submission_token(client_token, submission) if client_token is not None else None
-        ),
-    )
+    try:
+        result = submit_report(
+            submission,
+            submission_token=(
+                bind_submission_token(client_token, submission)
+                if client_token is not None
+                else None
+            ),
+        )
+    except DATABASE_ERRORS:
+        uncount_filing(allowance)  # nothing was stored: the try must not count
+        raise  # see `database_unavailable`
     if not result.created:
         uncount_filing(allowance)
     # The report is committed first; its files follow one by one (a refused file costs neither
@@ -575,3 +591,20 @@ def too_many(_error: TooManyRequests) -> ResponseReturnValue:
     if request.endpoint == "reporter.status" and request.method == "POST":
         return _keep_status_draft(receipt=request.form.get("receipt"), problem="too_many")
     return _lookup_page(None, str(TOO_MANY)), 429
+
+
+def database_unavailable(error: Exception) -> ResponseReturnValue:
+    """The database is unreachable: 503 and when to try again. A report being sent comes back
+    as the form with everything typed, to send again as it is (its token too, so that a report
+    stored after all is not stored twice); answered directly, not kept server-side for a GET."""
+    note_database_outage(error)
+    if request.endpoint == "reporter.report" and request.method == "POST":
+        form = ReportForm()
+        form.ensure_token()
+        page = _report_page(form, general_error=str(DATABASE_DOWN))
+        return page, 503, retry_later_headers()
+    return error_page(503, headers=retry_later_headers())
+
+
+for _database_error in DATABASE_ERRORS:
+    blueprint.register_error_handler(_database_error, database_unavailable)
