@@ -23,6 +23,9 @@ MAX_IPV6_TEXT = 45
 MAX_RUN_SEARCHED = 200
 # 20 digits, possibly grouped by spaces or dashes: the shape of a receipt.
 RECEIPT_LIKE = re.compile(r"(?<!\d)(?:\d[ \-]?){19}\d(?!\d)")
+# A resumable upload's URL carries the secret its state is sealed under (evidence uploads):
+# Flask's "Exception on /api/v1/uploads/<secret> [PATCH]" would otherwise log it.
+UPLOAD_URL = re.compile(r"(/uploads/)[^/\s?#\"']+")
 
 
 def _is_ipv6(text: str) -> bool:
@@ -82,6 +85,7 @@ def redact(text: str) -> str:
     receipt (which would leave the rest of the address behind)."""
     text = IPV6_CANDIDATE.sub(_redact_ipv6_run, text)
     text = IPV4.sub(REDACTED_IP, text)
+    text = UPLOAD_URL.sub(r"\1[redacted-upload]", text)
     return RECEIPT_LIKE.sub("[redacted-number]", text)
 
 

@@ -114,3 +114,10 @@ def test_does_the_root_loggers_filter_redact_a_logged_exception(app, caplog):
     (record,) = [r for r in caplog.records if r.name == "incident_service.test"]
     assert "fe80" not in caplog.text
     assert "fe80" not in logging.Formatter().format(record)
+
+
+def test_is_an_upload_urls_secret_redacted_from_flasks_exception_line():
+    """The upload URL holds the key its state is sealed under; a failed PATCH logs the path."""
+    line = "Exception on /api/v1/uploads/Xk3_f9aQ-2bZ7wLmQ0pR4sT6uV8y [PATCH]"
+    assert redact(line) == "Exception on /api/v1/uploads/[redacted-upload] [PATCH]"
+    assert redact("POST /api/v1/uploads HTTP/1.1") == "POST /api/v1/uploads HTTP/1.1"
