@@ -181,3 +181,44 @@ def test_does_every_refusal_explained_by_name_name_a_real_refusal():
         )
     }
     assert set(messages.FIXED) == raised
+
+
+@pytest.mark.integration
+def test_does_the_progress_page_follow_the_real_worker_from_waiting_to_the_draft(
+    tmp_path, backend
+):
+    """With a real worker behind Redis: does "Prepare" lead to a page that says the worker has
+    not started yet (it is not running), and, once a worker runs, to the draft it made?"""
+    import redis
+
+    from tests.conftest import build_app, require_redis
+    from tests.worker_process import WorkerProcess, wait_for, worker_environment
+
+    url = require_redis()
+    redis.Redis.from_url(url).flushdb()
+    for app in build_app(tmp_path, backend, CELERY_EAGER=False, REDIS_URL=url):
+        with app.app_context():
+            insert_records(40, months=["2024-11"], seed=74)
+        client = _supervisor(app)
+        response = client.post("/summaries/generate", data={"period": "2024-11"})
+        assert response.status_code == 303
+        progress_url = response.headers["Location"]
+        assert "/summaries/preparing/" in progress_url
+        waiting = client.get(progress_url).get_data(as_text=True)
+        assert "Передано обработчику; он ещё не начал" in waiting
+        assert "Проверить снова" in waiting
+        worker = WorkerProcess(worker_environment(app, redis_url=url), tmp_path / "worker.log")
+        worker.start()
+        try:
+            assert wait_for(
+                lambda: client.get(progress_url).status_code == 303, timeout=180, interval=1
+            ), worker.log()[-3000:]
+        finally:
+            worker.stop()
+        done = client.get(progress_url)
+        with app.app_context():
+            db.session.rollback()
+            (release,) = db.session.query(Release).all()
+        assert done.headers["Location"].endswith(f"/summaries/{release.id}")
+        page = client.get(done.headers["Location"]).get_data(as_text=True)
+        assert "Черновик за 2024-11 готов" in page
