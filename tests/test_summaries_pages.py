@@ -18,9 +18,11 @@ from incident_service.releases.lifecycle import generate_release
 from incident_service.releases.parameters import InvalidParameters, UnknownMethod, WeakerThanDefault
 from incident_service.releases.privacy import PrivacyBudgetExhausted
 from incident_service.summaries import messages
+from tests.conftest import build_app, require_redis
 from tests.release_helpers import TODAY, content
 from tests.staff import login, make_staff
 from tests.statistics_factory import insert_records
+from tests.worker_process import WorkerProcess, wait_for, worker_environment
 
 pytestmark = pytest.mark.usefixtures("no_pdf_layout")
 
@@ -93,20 +95,23 @@ def test_is_a_refusal_met_while_preparing_said_in_russian(app, monkeypatch):
     assert _field(page, "period") == "2024-11"
 
 
-def test_does_an_unreachable_worker_keep_the_form_and_say_so(tmp_path, backend):
+@pytest.fixture
+def offline_app(tmp_path, backend):
+    """Tasks go to a broker that is not there (nothing listens on port 9)."""
+    yield from build_app(tmp_path, backend, CELERY_EAGER=False, REDIS_URL="redis://127.0.0.1:9/0")
+
+
+def test_does_an_unreachable_worker_keep_the_form_and_say_so(offline_app):
     """With the broker down, is the supervisor told the worker cannot be reached, in Russian,
     with the period kept; and does the progress page admit it cannot read the state?"""
-    from tests.conftest import build_app
-
-    for app in build_app(tmp_path, backend, CELERY_EAGER=False, REDIS_URL="redis://127.0.0.1:9/0"):
-        client = _supervisor(app)
-        response = client.post("/summaries/generate", data={"period": "2024-11"})
-        page = client.get(response.headers["Location"]).get_data(as_text=True)
-        assert "Фоновый обработчик недоступен" in page
-        assert _field(page, "period") == "2024-11"
-        progress = client.get(f"/summaries/preparing/{uuid.uuid4()}?period=2024-11")
-        assert progress.status_code == 200
-        assert "хранилище результатов обработчика не отвечает" in progress.get_data(as_text=True)
+    client = _supervisor(offline_app)
+    response = client.post("/summaries/generate", data={"period": "2024-11"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Фоновый обработчик недоступен" in page
+    assert _field(page, "period") == "2024-11"
+    progress = client.get(f"/summaries/preparing/{uuid.uuid4()}?period=2024-11")
+    assert progress.status_code == 200
+    assert "хранилище результатов обработчика не отвечает" in progress.get_data(as_text=True)
 
 
 def test_does_publishing_ask_for_confirmation_with_the_headline_figures(app):
@@ -183,42 +188,44 @@ def test_does_every_refusal_explained_by_name_name_a_real_refusal():
     assert set(messages.FIXED) == raised
 
 
-@pytest.mark.integration
-def test_does_the_progress_page_follow_the_real_worker_from_waiting_to_the_draft(
-    tmp_path, backend
-):
-    """With a real worker behind Redis: does "Prepare" lead to a page that says the worker has
-    not started yet (it is not running), and, once a worker runs, to the draft it made?"""
+@pytest.fixture
+def worker_app(tmp_path, backend):
+    """The web side as deployed: tasks go through Redis to a separate worker."""
     import redis
-
-    from tests.conftest import build_app, require_redis
-    from tests.worker_process import WorkerProcess, wait_for, worker_environment
 
     url = require_redis()
     redis.Redis.from_url(url).flushdb()
-    for app in build_app(tmp_path, backend, CELERY_EAGER=False, REDIS_URL=url):
-        with app.app_context():
-            insert_records(40, months=["2024-11"], seed=74)
-        client = _supervisor(app)
-        response = client.post("/summaries/generate", data={"period": "2024-11"})
-        assert response.status_code == 303
-        progress_url = response.headers["Location"]
-        assert "/summaries/preparing/" in progress_url
-        waiting = client.get(progress_url).get_data(as_text=True)
-        assert "Передано обработчику; он ещё не начал" in waiting
-        assert "Проверить снова" in waiting
-        worker = WorkerProcess(worker_environment(app, redis_url=url), tmp_path / "worker.log")
-        worker.start()
-        try:
-            assert wait_for(
-                lambda: client.get(progress_url).status_code == 303, timeout=180, interval=1
-            ), worker.log()[-3000:]
-        finally:
-            worker.stop()
-        done = client.get(progress_url)
-        with app.app_context():
-            db.session.rollback()
-            (release,) = db.session.query(Release).all()
-        assert done.headers["Location"].endswith(f"/summaries/{release.id}")
-        page = client.get(done.headers["Location"]).get_data(as_text=True)
-        assert "Черновик за 2024-11 готов" in page
+    yield from build_app(tmp_path, backend, CELERY_EAGER=False, REDIS_URL=url)
+
+
+@pytest.mark.integration
+def test_does_the_progress_page_follow_the_real_worker_from_waiting_to_the_draft(
+    worker_app, tmp_path
+):
+    """With a real worker behind Redis: does "Prepare" lead to a page that says the worker has
+    not started yet (it is not running), and, once a worker runs, to the draft it made?"""
+    with worker_app.app_context():
+        insert_records(40, months=["2024-11"], seed=74)
+    client = _supervisor(worker_app)
+    response = client.post("/summaries/generate", data={"period": "2024-11"})
+    assert response.status_code == 303
+    progress_url = response.headers["Location"]
+    assert "/summaries/preparing/" in progress_url
+    waiting = client.get(progress_url).get_data(as_text=True)
+    assert "Передано обработчику; он ещё не начал" in waiting
+    assert "Проверить снова" in waiting
+    env = worker_environment(worker_app, redis_url=worker_app.config["REDIS_URL"])
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        assert wait_for(
+            lambda: client.get(progress_url).status_code == 303, timeout=180, interval=1
+        ), worker.log()[-3000:]
+    finally:
+        worker.stop()
+    done = client.get(progress_url)
+    with worker_app.app_context():
+        db.session.rollback()
+        (release,) = db.session.query(Release).all()
+    assert done.headers["Location"].endswith(f"/summaries/{release.id}")
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Черновик за 2024-11 готов" in page

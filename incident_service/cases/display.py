@@ -9,8 +9,8 @@ from flask_babel import format_date
 
 
 def incident_date(value: object, precision: object = "day") -> str:
-    """"2026" for a year-only date, "январь 2026" / "January 2026" for a month-only one, the
-    day itself otherwise.
+    """The date as precisely as the reporter gave it: "2026" for a year-only date, "январь 2026"
+    or "January 2026" for a month-only one, the day itself otherwise.
 
     Intake stores a year-only date as 1 January and a month-only one as its first day; showing
     that day (or calling it January) would invent a date the reporter never gave.

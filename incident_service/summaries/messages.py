@@ -11,18 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask_babel import gettext as _
+from flask_babel import gettext
 
 from incident_service import taxonomy
 from incident_service.releases import lifecycle
 from incident_service.releases.periods import PeriodNotFinished, UnknownPeriod
 
 
+def _(message: str, **values: object) -> str:
+    return str(gettext(message, **values))
+
+
 def _unknown_period(exc: UnknownPeriod) -> str:
     return _(
-        "“%(text)s” is not a period. Write a month (2024-11), a quarter (2024-Q4) or a year "
+        "“%(typed)s” is not a period. Write a month (2024-11), a quarter (2024-Q4) or a year "
         "(2024), from %(year)s on.",
-        text=exc.text,
+        typed=exc.text,
         year=taxonomy.EARLIEST_INCIDENT_YEAR,
     )
 
