@@ -51,7 +51,10 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask, include=TASK_MODULES)
     celery_app.conf.update(
         broker_url=app.config["REDIS_URL"],
-        result_backend=None,
+        # Results are kept only for the tasks a page follows (a release being prepared, sent
+        # with `dispatch.enqueue_tracked`); every other task ignores its result.
+        result_backend=app.config["REDIS_URL"],
+        result_expires=24 * 3600,
         task_ignore_result=True,
         task_always_eager=eager,
         task_eager_propagates=True,

@@ -73,7 +73,9 @@ def test_do_reports_filed_through_the_api_reach_an_official_as_a_signed_release(
 
     reviewer = app.test_client()
     login(reviewer, supervisor)
-    assert reviewer.post(f"/summaries/{release_id}/publish").status_code == 302
+    assert reviewer.get(f"/summaries/{release_id}/publish").status_code == 200  # confirm step
+    confirmed = reviewer.post(f"/summaries/{release_id}/publish", data={"confirm": "publish"})
+    assert confirmed.status_code == 303
 
     headers = {"Authorization": f"Bearer {token}"}
     listing = client.get("/api/v1/summaries", headers=headers).get_json()

@@ -40,6 +40,11 @@ SUMMARY_PAGE = expect(302, 403, 200, 200, 200)
 DRAFT_PAGE = expect(302, 403, 200, 404, 404)
 # Asking for, publishing and discarding drafts: supervisors only (redirect back to the page).
 DRAFT_ACTION = expect(302, 403, 302, 403, 403)
+# The same, answered with POST/redirect/GET (303): preparing a draft, confirming publication.
+DRAFT_PRG = expect(302, 403, 303, 403, 403)
+# The supervisor's steps around a draft: where its preparation stands, confirming publication.
+REVIEW_PAGE = expect(302, 403, 200, 403, 403)
+TASK_ID = "0b7f4e3a-2c1d-4e5f-8a9b-0c1d2e3f4a5b"
 
 # Endpoints that are not staff pages, and where their access is tested instead.
 OUT_OF_SCOPE = {
@@ -190,8 +195,16 @@ DRAFT_TABLE = [
     ("GET", "/summaries/{d}", None, "summaries.show", DRAFT_PAGE),
     ("GET", "/summaries/{d}/files/{df}", None, "summaries.download", DRAFT_PAGE),
     ("GET", "/summaries/{d}/release.zip", None, "summaries.download_all", DRAFT_PAGE),
-    ("POST", "/summaries/generate", {"period": "2024-09"}, "summaries.generate", DRAFT_ACTION),
-    ("POST", "/summaries/{d}/publish", {}, "summaries.publish", DRAFT_ACTION),
+    ("POST", "/summaries/generate", {"period": "2024-09"}, "summaries.generate", DRAFT_PRG),
+    ("GET", "/summaries/preparing/" + TASK_ID, None, "summaries.preparing", REVIEW_PAGE),
+    ("GET", "/summaries/{d}/publish", None, "summaries.confirm_publish", REVIEW_PAGE),
+    (
+        "POST",
+        "/summaries/{d}/publish",
+        {"confirm": "publish"},
+        "summaries.publish",
+        DRAFT_PRG,
+    ),
     ("POST", "/summaries/{d}/discard", {}, "summaries.discard", DRAFT_ACTION),
 ]
 

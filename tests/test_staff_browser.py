@@ -86,3 +86,47 @@ def test_can_a_caseworker_log_in_with_totp_and_triage_a_case_in_a_browser(app, s
     settle(browser, lambda d: urlsplit(d.current_url).path == "/login")
     browser.get(f"{served}/cases/{filed.report_id}")
     assert "/login" in browser.current_url
+
+
+def _log_in(browser, served, app, account) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{served}/login")
+    browser.find_element(By.ID, "email").send_keys(account.email)
+    browser.find_element(By.ID, "password").send_keys(account.password)
+    browser.find_element(By.ID, "code").send_keys(next_code(app, account))
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    settle(browser, lambda d: urlsplit(d.current_url).path == "/unlock")
+    browser.find_element(By.ID, "passphrase").send_keys(account.passphrase)
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    settle(browser, lambda d: urlsplit(d.current_url).path == "/cases/")
+
+
+# How many lines the text of the element takes: one client rectangle per line box.
+_LINES = """
+const range = document.createRange();
+range.selectNodeContents(arguments[0]);
+return range.getClientRects().length;
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 900, 600])
+def test_does_the_change_status_button_keep_its_label_on_one_line(
+    app, served, headless_chromium, width
+):
+    """In Russian, "Изменить статус" used to break over two lines beside a full-width select;
+    at desk and narrow widths alike, is it one line?"""
+    from selenium.webdriver.common.by import By
+
+    browser = headless_chromium(window=(width, 900), javascript=True)
+    browser.set_page_load_timeout(30)
+    with app.app_context():
+        worker = make_staff(role=Role.CASEWORKER)
+        filed = submit()
+    _log_in(browser, served, app, worker)
+    browser.get(f"{served}/cases/{filed.report_id}?lang=ru")
+    button = browser.find_element(By.CSS_SELECTOR, "#triage form button[type=submit]")
+    assert button.text == "Изменить статус"
+    assert browser.execute_script(_LINES, button) == 1
+    select = browser.find_element(By.ID, "status")
+    assert select.size["width"] > 0 and button.size["width"] > 0

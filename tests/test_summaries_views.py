@@ -31,9 +31,14 @@ READ = expect(302, 403, 200, 200, 200)
 # drafts, generating, publishing and discarding are for supervisors alone.
 READ_DRAFT = expect(302, 403, 200, 404, 404)
 REVIEW = expect(302, 403, 302, 403, 403)
+# Posts answered with POST/redirect/GET: the generate form (empty here, so refused and shown
+# again) and Publish without the confirmation step (sent to that step).
+REVIEW_PRG = expect(302, 403, 303, 403, 403)
+REVIEW_PAGE = expect(302, 403, 200, 403, 403)
 PUBLIC = expect(200, 200, 200, 200, 200)
 
-# (method, path, endpoint, expected per role); {p} a published release, {d} a draft, {f} a file.
+# (method, path, endpoint, expected per role); {p} a published release, {d} a draft, {f} a file,
+# {t} a task id.
 TABLE = [
     ("GET", "/summaries/", "summaries.index", READ),
     ("GET", "/summaries/{p}", "summaries.show", READ),
@@ -42,8 +47,10 @@ TABLE = [
     ("GET", "/summaries/{d}/files/{f}", "summaries.download", READ_DRAFT),
     ("GET", "/summaries/{p}/release.zip", "summaries.download_all", READ),
     ("GET", "/summaries/{d}/release.zip", "summaries.download_all", READ_DRAFT),
-    ("POST", "/summaries/generate", "summaries.generate", REVIEW),
-    ("POST", "/summaries/{d}/publish", "summaries.publish", REVIEW),
+    ("POST", "/summaries/generate", "summaries.generate", REVIEW_PRG),
+    ("GET", "/summaries/preparing/{t}", "summaries.preparing", REVIEW_PAGE),
+    ("GET", "/summaries/{d}/publish", "summaries.confirm_publish", REVIEW_PAGE),
+    ("POST", "/summaries/{d}/publish", "summaries.publish", REVIEW_PRG),
     ("POST", "/summaries/{d}/discard", "summaries.discard", REVIEW),
     ("GET", "/summaries/signing-key.pub", "summaries_public.signing_key_pem", PUBLIC),
     ("GET", "/summaries/signing-key.json", "summaries_public.signing_key_json", PUBLIC),
@@ -102,6 +109,7 @@ def test_does_each_summaries_route_answer_each_role_as_the_table_says(app, role)
             p=published,
             d=target_draft,
             f=draft_csv if "{d}" in path else csv_name,
+            t="0b7f4e3a-2c1d-4e5f-8a9b-0c1d2e3f4a5b",
         )
         response = client.open(url, method=method)
         if response.status_code != expected[role]:
@@ -130,8 +138,9 @@ def test_does_a_supervisor_publish_from_the_page_and_an_official_then_see_it(app
     reader = app.test_client()
     login(reader, official)
     assert reader.get(f"/summaries/{release_id}").status_code == 404
-    response = reviewer.post(f"/summaries/{release_id}/publish")
-    assert response.status_code == 302
+    assert reviewer.get(f"/summaries/{release_id}/publish").status_code == 200  # confirm step
+    response = reviewer.post(f"/summaries/{release_id}/publish", data={"confirm": "publish"})
+    assert response.status_code == 303
     listing = reader.get("/summaries/").get_data(as_text=True)
     assert f"/summaries/{release_id}" in listing
     shown = reader.get(f"/summaries/{release_id}")
@@ -170,7 +179,7 @@ def test_is_a_publish_without_a_csrf_token_refused(csrf_app):
         supervisor = make_staff(role=Role.SUPERVISOR)
     client = csrf_app.test_client()
     login(client, supervisor)
-    response = client.post(f"/summaries/{release_id}/publish")
+    response = client.post(f"/summaries/{release_id}/publish", data={"confirm": "publish"})
     assert response.status_code == 400
     with csrf_app.app_context():
         assert db.session.get(Release, release_id).status == ReleaseStatus.DRAFT.value
@@ -180,17 +189,25 @@ def test_does_a_supervisor_ask_the_worker_for_a_draft_and_get_told_about_a_bad_p
     app, monkeypatch
 ):
     """The web holds no signing key: does "Prepare" hand the period and method to the worker,
-    and does a future or malformed period get a message instead of a task?"""
+    show where the task stands, and does a future or malformed period get a message instead
+    of a task?"""
     from incident_service.pipeline import dispatch
 
     sent = []
-    monkeypatch.setattr(dispatch, "enqueue", lambda name, *args: sent.append((name, args)) or True)
+    task_id = "0b7f4e3a-2c1d-4e5f-8a9b-0c1d2e3f4a5b"
+
+    def hand_over(name, *args):
+        sent.append((name, args))
+        return dispatch.Handover(task_id=task_id, ran_here=False)
+
+    monkeypatch.setattr(dispatch, "enqueue_tracked", hand_over)
     with app.app_context():
         supervisor = make_staff(role=Role.SUPERVISOR)
     client = app.test_client()
     login(client, supervisor)
     response = client.post("/summaries/generate", data={"period": "2024-Q4", "method": "dp"})
-    assert response.status_code == 302
+    assert response.status_code == 303
+    assert f"/summaries/preparing/{task_id}" in response.headers["Location"]
     assert sent == [(dispatch.TASK_RELEASE_GENERATE, ("2024-Q4", "dp"))]
     for bad in ("2031-Q1", "next month"):
         client.post("/summaries/generate", data={"period": bad, "method": "suppression"})

@@ -3,7 +3,9 @@
 Generation needs the signing key, which only the worker holds, and draws the noise of a
 differentially private release once: a retried or repeated task finds the stored release
 (same period, method and parameters) and returns it, never drawing again. Return values are
-logged by Celery, so they hold the release id and status only.
+logged by Celery and kept for a day in the result store, where the summaries page reads how a
+draft it asked for is getting on, so they hold the release id and status, or the name of the
+refusal, only.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ RELEASE_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     retry_backoff_max=600,
     retry_jitter=True,
     max_retries=8,
-    ignore_result=True,
+    ignore_result=False,
+    track_started=True,
     soft_time_limit=540,
     time_limit=600,
 )
@@ -61,5 +64,5 @@ def generate(period: str | None = None, method: str = "suppression") -> dict[str
         release = releases.generate_release(period=label, method=method)
     except REFUSALS as exc:
         log.warning("release %s (%s) not generated: %s", label, method, exc)
-        return {"period": label, "release": None}
+        return {"period": label, "release": None, "refused": type(exc).__name__}
     return {"period": label, "release": release.id, "status": release.status}

@@ -29,7 +29,7 @@ from incident_service.auth.access import (
 from incident_service.auth.forms import ConfirmForm, GrantForm
 from incident_service.auth.teams import HolderNotConfirmed, TeamKeyUnavailable
 from incident_service.cases import deletion as report_deletion
-from incident_service.cases import events, messaging, team_access, triage
+from incident_service.cases import display, events, messaging, team_access, triage
 from incident_service.cases import export as case_export
 from incident_service.cases import queue as case_queue
 from incident_service.cases.forms import (
@@ -59,6 +59,7 @@ from incident_service.numbers import ascii_int
 from incident_service.pipeline import dispatch
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
+blueprint.add_app_template_filter(display.incident_date, "incident_date")
 
 
 @blueprint.context_processor

@@ -9,9 +9,11 @@ nightly draft, so its caller must tell the person to ask again.
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery
@@ -75,16 +77,58 @@ def _celery() -> Celery:
     return celery_app
 
 
+@dataclass(frozen=True)
+class Handover:
+    """A task handed over: sent to the broker under `task_id`, or run in this process (eager
+    mode), in which case `result` is what it returned."""
+
+    task_id: str
+    ran_here: bool
+    result: Any = None
+
+
+class TaskState(enum.StrEnum):
+    """Where a tracked task stands, as the worker last recorded it in the result store."""
+
+    WAITING = "waiting"  # sent, not started (or unknown to the store: long expired)
+    RUNNING = "running"
+    RETRYING = "retrying"  # a transient failure (database, broker); the worker tries again
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the result store cannot be read
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    state: TaskState
+    result: Any = None  # what the task returned, once DONE
+
+
 def enqueue(task_name: str, *args: Any) -> bool:
     """Send a task (or run it in-process in eager mode). True if it was handed over."""
+    return _hand_over(task_name, args, tracked=False) is not None
+
+
+def enqueue_tracked(task_name: str, *args: Any) -> Handover | None:
+    """Like `enqueue`, but the worker records the task's state and result (for a day) so that
+    the page that asked can say where it stands (`task_progress`). None if not handed over."""
+    return _hand_over(task_name, args, tracked=True)
+
+
+def _hand_over(task_name: str, args: tuple[Any, ...], *, tracked: bool) -> Handover | None:
     celery_app = _celery()
     eager = bool(celery_app.conf.task_always_eager)
     try:
         if eager:
             celery_app.loader.import_default_modules()
-            celery_app.tasks[task_name].apply(args=args, throw=True)
-        else:
-            celery_app.send_task(task_name, args=list(args), queue=QUEUES.get(task_name))
+            outcome = celery_app.tasks[task_name].apply(args=args, throw=True)
+            return Handover(task_id=str(outcome.id), ran_here=True, result=outcome.result)
+        # An untracked task must say so in its message: otherwise the worker would store its
+        # result and this process would subscribe to it.
+        sent = celery_app.send_task(
+            task_name, args=list(args), queue=QUEUES.get(task_name), ignore_result=not tracked
+        )
+        return Handover(task_id=str(sent.id), ran_here=False)
     except Exception as exc:
         if eager:
             # The embedded mode has no beat: nothing scheduled will run it again.
@@ -100,8 +144,35 @@ def enqueue(task_name: str, *args: Any) -> bool:
                 type(exc).__name__,
                 RECOVERY.get(task_name, NO_RECOVERY),
             )
-        return False
-    return True
+        return None
+
+
+_STATES = {
+    "PENDING": TaskState.WAITING,
+    "RECEIVED": TaskState.WAITING,
+    "STARTED": TaskState.RUNNING,
+    "RETRY": TaskState.RETRYING,
+    "SUCCESS": TaskState.DONE,
+    "FAILURE": TaskState.FAILED,
+    "REVOKED": TaskState.FAILED,
+}
+
+
+def task_progress(task_id: str) -> TaskProgress:
+    """The state of a task sent with `enqueue_tracked`, from the result store."""
+    celery_app = _celery()
+    if celery_app.conf.task_always_eager:
+        # Tasks run in the request that asked for them and nothing is stored: an id asked
+        # about later comes from an old link, and its state is not known.
+        return TaskProgress(TaskState.UNKNOWN)
+    try:
+        outcome = celery_app.AsyncResult(task_id)
+        state = _STATES.get(str(outcome.state), TaskState.UNKNOWN)
+        result = outcome.result if state is TaskState.DONE else None
+    except Exception as exc:
+        log.warning("the state of task %s cannot be read (%s)", task_id, type(exc).__name__)
+        return TaskProgress(TaskState.UNKNOWN)
+    return TaskProgress(state, result)
 
 
 def statistics_changed() -> bool:

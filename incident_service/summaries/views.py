@@ -11,6 +11,7 @@ downloaded documents have them).
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from typing import Protocol
 
@@ -30,15 +31,17 @@ from incident_service.releases.documents.manifest import (
 )
 from incident_service.releases.documents.render import document_view, file_stem
 from incident_service.releases.errors import ReleaseError
-from incident_service.releases.parameters import UnknownMethod
+from incident_service.releases.parameters import release_method
 from incident_service.releases.periods import PeriodError, parse_period
 from incident_service.summaries.downloads import attachment, release_file
+from incident_service.summaries.messages import explain, refusal
 
 blueprint = Blueprint("summaries", __name__, url_prefix="/summaries")
 
 READERS = (Role.OFFICIAL, Role.SUPERVISOR, Role.ADMIN)
 # Admins manage accounts; they do not decide what is published (separation of duties).
 REVIEWERS = (Role.SUPERVISOR,)
+_TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _reviewer() -> bool:
@@ -73,33 +76,83 @@ def _page_language(available: list[str]) -> str:
 @require_roles(*READERS)
 def index() -> ResponseReturnValue:
     shown = releases.list_releases(include_drafts=_reviewer())
-    return render_template("summaries/index.html", releases=shown, reviewer=_reviewer())
+    return render_template(
+        "summaries/index.html",
+        releases=shown,
+        reviewer=_reviewer(),
+        # What the form held when it was refused (see `_back_to_form`).
+        period=(request.args.get("period") or "")[:20],
+        method=request.args.get("method") or ReleaseMethod.SUPPRESSION.value,
+    )
 
 
 @blueprint.post("/generate")
 @require_roles(*REVIEWERS)
 def generate() -> ResponseReturnValue:
     """Ask the worker for a draft (the web holds no signing key, so it never generates)."""
-    period_text = (request.form.get("period") or "").strip()
+    period_text = (request.form.get("period") or "").strip()[:20]
     method = request.form.get("method") or ReleaseMethod.SUPPRESSION.value
     try:
         period = parse_period(period_text)
-        if method not in {m.value for m in ReleaseMethod}:
-            raise UnknownMethod(method)
+        release_method(method)
     except (PeriodError, ReleaseError) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("summaries.index"))
-    if dispatch.enqueue(dispatch.TASK_RELEASE_GENERATE, period.label, method):
-        flash(
-            _(
-                "The draft for %(period)s is being prepared; it appears here when it is ready.",
-                period=period.label,
-            ),
-            "ok",
-        )
-    else:
+        flash(explain(exc), "error")
+        return _back_to_form(period_text, method)
+    handover = dispatch.enqueue_tracked(dispatch.TASK_RELEASE_GENERATE, period.label, method)
+    if handover is None:
         flash(_("The worker could not be reached; please try again in a few minutes."), "error")
-    return redirect(url_for("summaries.index"))
+        return _back_to_form(period.label, method)
+    if handover.ran_here:  # embedded mode: the draft was made in this request
+        return _prepared(handover.result, period.label, method)
+    return redirect(
+        url_for(
+            "summaries.preparing", task_id=handover.task_id, period=period.label, method=method
+        ),
+        303,
+    )
+
+
+def _back_to_form(period: str, method: str) -> ResponseReturnValue:
+    """The index with the form as the supervisor left it, so that a typo is fixed, not retyped."""
+    return redirect(url_for("summaries.index", period=period, method=method), 303)
+
+
+def _prepared(result: object, period: str, method: str) -> ResponseReturnValue:
+    """After the generation task finished: the draft, or why there is none."""
+    outcome = result if isinstance(result, dict) else {}
+    release_id = outcome.get("release")
+    if isinstance(release_id, int):
+        flash(_("The draft for %(period)s is ready. Review it before publishing.", period=period))
+        return redirect(url_for("summaries.show", release_id=release_id), 303)
+    flash(refusal(str(outcome.get("refused") or "unknown")), "error")
+    return _back_to_form(period, method)
+
+
+@blueprint.get("/preparing/<task_id>")
+@require_roles(*REVIEWERS)
+def preparing(task_id: str) -> ResponseReturnValue:
+    """How the draft asked for is getting on, as the worker recorded it (no JavaScript: the
+    supervisor reloads with "Check again")."""
+    if not _TASK_ID.fullmatch(task_id):
+        abort(404)
+    period = (request.args.get("period") or "")[:20]
+    method = request.args.get("method") or ReleaseMethod.SUPPRESSION.value
+    progress = dispatch.task_progress(task_id)
+    if progress.state is dispatch.TaskState.DONE:
+        return _prepared(progress.result, period, method)
+    listed = [
+        release
+        for release in releases.list_releases(include_drafts=True)
+        if release.period == period and release.method == method
+    ]
+    return render_template(
+        "summaries/preparing.html",
+        task_id=task_id,
+        state=progress.state.value,
+        period=period,
+        method=method,
+        listed=listed,
+    )
 
 
 @blueprint.get("/<int:release_id>")
@@ -168,17 +221,35 @@ def _decide(release_id: int, decision: _Decision) -> bool:
         abort(404)
     except ReleaseError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(explain(exc), "error")
         return False
     return True
+
+
+@blueprint.get("/<int:release_id>/publish")
+@require_roles(*REVIEWERS)
+def confirm_publish(release_id: int) -> ResponseReturnValue:
+    """The step before publishing: the figures officials will read, and a button to confirm."""
+    release = _visible(release_id)
+    if release.status == ReleaseStatus.PUBLISHED.value:
+        return redirect(url_for("summaries.show", release_id=release_id), 303)
+    content = releases.content_of(release)
+    view = document_view(
+        content,
+        _page_language(content["parameters"]["languages"]),
+        digest=release.parameters_digest,
+    )
+    return render_template("summaries/publish.html", release=release, doc=view)
 
 
 @blueprint.post("/<int:release_id>/publish")
 @require_roles(*REVIEWERS)
 def publish(release_id: int) -> ResponseReturnValue:
+    if request.form.get("confirm") != "publish":  # not from the confirmation page
+        return redirect(url_for("summaries.confirm_publish", release_id=release_id), 303)
     if _decide(release_id, releases.publish_release):
         flash(_("The release is published. Officials can read and download it now."), "ok")
-    return redirect(url_for("summaries.show", release_id=release_id))
+    return redirect(url_for("summaries.show", release_id=release_id), 303)
 
 
 @blueprint.post("/<int:release_id>/discard")
