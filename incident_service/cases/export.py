@@ -62,6 +62,11 @@ def export_case_pdf(
     context: dict[str, Any] = {"report": report, "parts": set(chosen)}
     if {"coded"} & set(chosen):
         context["coded"] = triage.open_section(report, Section.STATISTICAL, team_key)
+        # The priority says what happened (4: still detained), so it travels with the coded
+        # answers only.
+        context["priority"] = triage.case_priority(
+            report=report, team_key=team_key, coded=context["coded"]
+        )
     if {"narrative", "place", "contact"} & set(chosen):
         context["private"] = triage.open_section(report, Section.PRIVATE, team_key)
     if "notes" in chosen:
