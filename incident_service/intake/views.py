@@ -25,6 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 from werkzeug.wrappers import Response
 
 from incident_service import taxonomy
+from incident_service.compression import allow_compression
 from incident_service.cases.messaging import (
     MAX_MESSAGE_LENGTH,
     EmptyMessage,
@@ -118,6 +119,7 @@ def _problem(code: object) -> str | None:
 
 @blueprint.get("/")
 def index() -> ResponseReturnValue:
+    allow_compression()  # no form, no secret
     return render_template("reporter/index.html")
 
 
@@ -163,6 +165,9 @@ def _report_get() -> ResponseReturnValue:
     if draft is None:
         form = ReportForm()
         form.ensure_token()
+        # The blank form: its tokens are secret, but nothing a request sends appears on it
+        # (the language is one of five; a problem is a code). Never the receipt, never a draft.
+        allow_compression()
         return _report_page(form, general_error=problem)
     form = form_from_answers(draft.get("answers"))
     errors: dict[str, str] = {}
