@@ -1,4 +1,4 @@
-"""The reporter's pages on a 2G link: bytes, requests and time to first paint and load.
+"""The reporter's pages on a 2G link: bytes, requests, time to first text on screen and to load.
 
 Debian's headless Chromium loads each page with its network emulated by the DevTools protocol
 (`Network.emulateNetworkConditions`: 250 kbit/s down, 100 kbit/s up, 300 ms latency) from the
@@ -16,11 +16,16 @@ against (the order alternates run by run): an empty HTML page from the same serv
 the link sets: one request and its headers) and the blank form with gzip refused
 (`Accept-Encoding: identity`). Chromium's emulation adds the latency once per request; it does
 not model the TCP and TLS handshakes of a real first visit (two to three more round trips).
+"First text" is Chromium's first contentful paint and "load" its load event, both counted from
+the start of the navigation: for the receipt and the status page, from the click, so the upload
+of the form and the redirect are in them. "bytes" is what came down the wire, headers and the
+303 included; "sent" the posted form's body.
 
     .venv/bin/python bench/page_weight.py [--runs 3]
 
 Needs chromium and chromedriver (scripts/ensure_chromium.sh), selenium, gunicorn and Redis
-(`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/11; the keys it made are removed at the end).
+(`BENCH_REDIS_URL`, default redis://127.0.0.1:6379/11: a database of its own, since Celery's,
+the limiter's and the handoff's keys there are removed at the end).
 """
 
 from __future__ import annotations
@@ -223,7 +228,7 @@ class Load:
     received: int  # bytes on the wire, headers included, redirects included
     sent: int  # request bodies (the form posted)
     requests: int
-    first_paint_ms: float
+    first_paint_ms: float  # first contentful paint: the first text on the screen
     load_ms: float
     encoding: str
 
@@ -244,7 +249,8 @@ def _wait_loaded(driver: Any, marker: str) -> None:
             d.find_elements(By.CSS_SELECTOR, marker)
             and d.execute_script(
                 "const n = performance.getEntriesByType('navigation')[0];"
-                "return document.readyState === 'complete' && n && n.loadEventEnd > 0;"
+                "return document.readyState === 'complete' && n && n.loadEventEnd > 0"
+                " && performance.getEntriesByName('first-contentful-paint').length > 0;"
             )
         )
     )
@@ -256,8 +262,8 @@ def measure(driver: Any, action: Callable[[], None], marker: str) -> Load:
     _wait_loaded(driver, marker)
     timing = driver.execute_script(
         "const n = performance.getEntriesByType('navigation')[0];"
-        "const p = performance.getEntriesByType('paint').find(e => e.name === 'first-paint');"
-        "return [p ? p.startTime : -1, n.loadEventEnd];"
+        "const p = performance.getEntriesByName('first-contentful-paint')[0];"
+        "return [p.startTime, n.loadEventEnd];"
     )
     received = sent = requests = 0
     encoding = "identity"
@@ -335,7 +341,7 @@ def print_results(results: dict[tuple[str, str], list[Load]], runs: int) -> bool
     )
     print(
         f"{'page':<18}{'lang':<6}{'bytes':>8}{'sent':>7}{'reqs':>6}{'gzip':>6}"
-        f"{'first paint ms':>16}{'load ms':>9}"
+        f"{'first text ms':>15}{'load ms':>9}"
     )
     met = True
     for row in ROWS:
@@ -348,13 +354,13 @@ def print_results(results: dict[tuple[str, str], list[Load]], runs: int) -> bool
                 f"{statistics.median(load.sent for load in loads):>7.0f}"
                 f"{statistics.median(load.requests for load in loads):>6.0f}"
                 f"{'yes' if all(load.encoding == 'gzip' for load in loads) else 'no':>6}"
-                f"{first_paint:>16.0f}"
+                f"{first_paint:>15.0f}"
                 f"{statistics.median(load.load_ms for load in loads):>9.0f}"
             )
             if row == "/report":
                 met = met and received <= TARGET_BYTES and first_paint < TARGET_FIRST_PAINT_MS
     print(
-        f"target: /report <= {TARGET_BYTES} bytes on the wire and first paint < "
+        f"target: /report <= {TARGET_BYTES} bytes on the wire and first text < "
         f"{TARGET_FIRST_PAINT_MS} ms in every language: {'met' if met else 'NOT met'}"
     )
     return met
