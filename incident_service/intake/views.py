@@ -25,12 +25,12 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 from werkzeug.wrappers import Response
 
 from incident_service import taxonomy
-from incident_service.compression import allow_compression
 from incident_service.cases.messaging import (
     MAX_MESSAGE_LENGTH,
     EmptyMessage,
     MessageTooLong,
 )
+from incident_service.compression import allow_compression
 from incident_service.crypto.receipts import format_receipt
 from incident_service.i18n import LANGUAGES
 from incident_service.intake import handoff
