@@ -58,14 +58,38 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         app.wsgi_app,
         max_length=settings.MAX_CONTENT_LENGTH,
         read_timeout=settings.REQUEST_READ_TIMEOUT,
-        # A piece of a resumable upload may carry a whole file (tus PATCH).
-        larger=[LargerBodies("PATCH", "/api/v1/uploads/", settings.EVIDENCE_MAX_BYTES)],
+        larger=_larger_bodies(settings),
     )
 
     from incident_service.cli import register_commands
 
     register_commands(app)
     return app
+
+
+# What multipart framing adds to a form's files and text: a boundary and a few headers per part.
+MULTIPART_FRAMING = 64 * 1024
+
+
+def _larger_bodies(settings: Config) -> list[LargerBodies]:
+    """The only requests whose bodies may pass `MAX_CONTENT_LENGTH`: those that carry files."""
+    # A piece of a resumable upload may carry a whole file (tus PATCH).
+    rules = [LargerBodies("PATCH", "/api/v1/uploads/", settings.EVIDENCE_MAX_BYTES)]
+    # The report form and the status page's "add evidence" post files as multipart: a
+    # report's worth of files, the text of the form, and the framing. Their text fields stay
+    # bounded together by MAX_FORM_MEMORY_SIZE (see `_configure_session`).
+    form_limit = settings.EVIDENCE_MAX_REPORT_BYTES + settings.MAX_CONTENT_LENGTH
+    for path in ("/report", "/status"):
+        rules.append(
+            LargerBodies(
+                "POST",
+                path,
+                form_limit + MULTIPART_FRAMING,
+                exact=True,
+                media_type="multipart/form-data",
+            )
+        )
+    return rules
 
 
 def _load_keys(app: Flask, settings: Config) -> None:
@@ -106,6 +130,9 @@ def _configure_session(app: Flask, settings: Config) -> None:
         BABEL_DEFAULT_LOCALE=settings.DEFAULT_LANGUAGE,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SEND_FILE_MAX_AGE_DEFAULT=0,
+        # The text fields of a multipart form, all together (`body_limits.GuardedRequest`): no
+        # more than a whole URL-encoded body may hold.
+        MAX_FORM_MEMORY_SIZE=settings.MAX_CONTENT_LENGTH,
     )
 
 

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
+from werkzeug.formparser import FormDataParser, MultiPartParser
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from incident_service.sealed_spool import SealedSpool
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Set on bodies without a length, whose size only the guard can judge.
@@ -29,11 +34,26 @@ BODY_LIMIT = "incident_service.body_limit"
 @dataclass(frozen=True)
 class LargerBodies:
     """Requests (a method and a path prefix) whose bodies may be larger than the default:
-    the pieces of a resumable evidence upload, for instance."""
+    the pieces of a resumable evidence upload, for instance. With `exact`, the path must be
+    the prefix itself; with `media_type`, only bodies of that type (a report form's text sent
+    URL-encoded stays under the default, its files come as multipart)."""
 
     method: str
     path_prefix: str
     max_length: int
+    exact: bool = False
+    media_type: str | None = None
+
+    def applies_to(self, environ: dict[str, Any]) -> bool:
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD", "") != self.method:
+            return False
+        if not (path == self.path_prefix if self.exact else path.startswith(self.path_prefix)):
+            return False
+        if self.media_type is None:
+            return True
+        declared = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+        return declared == self.media_type
 
 
 def _framing_errors() -> tuple[type[BaseException], ...]:
@@ -132,10 +152,8 @@ class RequestBodyGuard:
         self.framing = _framing_errors()
 
     def limit_for(self, environ: dict[str, Any]) -> int:
-        method = environ.get("REQUEST_METHOD", "")
-        path = environ.get("PATH_INFO", "")
         for rule in self.larger:
-            if method == rule.method and path.startswith(rule.path_prefix):
+            if rule.applies_to(environ):
                 return rule.max_length
         return self.max_length
 
@@ -154,9 +172,93 @@ class RequestBodyGuard:
         return self.app(environ, start_response)
 
 
+class _TextBoundedMultiPartParser(MultiPartParser):
+    """Werkzeug's multipart parser, with `max_form_memory_size` bounding the text fields
+    *together* rather than each one: a form whose files may weigh 100 MB must not let 400
+    text fields of 256 KB each sit in memory. Files go to the stream factory, as before.
+    It drives Werkzeug's sans-IO `MultipartDecoder` directly (its public event API: Field,
+    File, Data, Epilogue), so that one running total can be kept across fields; a Werkzeug
+    upgrade that changes those events fails `tests/test_evidence_form.py`."""
+
+    def parse(
+        self, stream: Any, boundary: bytes, content_length: int | None
+    ) -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
+        decoder = MultipartDecoder(
+            boundary, max_form_memory_size=self.max_form_memory_size, max_parts=self.max_form_parts
+        )
+        fields: list[tuple[str, str]] = []
+        files: list[tuple[str, FileStorage]] = []
+        text_size = 0
+        part: Field | File | None = None
+        pieces: list[bytes] = []
+        container: Any = None
+        while True:
+            data = stream.read(self.buffer_size)
+            decoder.receive_data(data or None)
+            event = decoder.next_event()
+            while not isinstance(event, (Epilogue, NeedData)):
+                if isinstance(event, Field):
+                    part, pieces = event, []
+                elif isinstance(event, File):
+                    part = event
+                    container = self.start_file_streaming(event, content_length)
+                elif isinstance(event, Data) and isinstance(part, Field):
+                    text_size += len(event.data)
+                    if self.max_form_memory_size is not None and (
+                        text_size > self.max_form_memory_size
+                    ):
+                        raise RequestEntityTooLarge()
+                    pieces.append(event.data)
+                    if not event.more_data:
+                        charset = self.get_part_charset(part.headers)
+                        fields.append((part.name, b"".join(pieces).decode(charset, "replace")))
+                elif isinstance(event, Data) and isinstance(part, File):
+                    container.write(event.data)
+                    if not event.more_data:
+                        container.seek(0)
+                        storage = FileStorage(
+                            container, part.filename, part.name, headers=part.headers
+                        )
+                        files.append((part.name, storage))
+                event = decoder.next_event()
+            if not data or isinstance(event, Epilogue):
+                break
+        return self.cls(fields), self.cls(files)
+
+
+class _FormParser(FormDataParser):
+    def _parse_multipart(
+        self, stream: Any, mimetype: str, content_length: int | None, options: dict[str, str]
+    ) -> Any:
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        parser = _TextBoundedMultiPartParser(
+            stream_factory=self.stream_factory,
+            max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts,
+            cls=self.cls,
+        )
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
 class GuardedRequest(Request):
     """Flask's request, leaving a body without a length to the guard: Werkzeug would cut such
-    a body silently at the limit (a truncated JSON document: 400) instead of refusing it."""
+    a body silently at the limit (a truncated JSON document: 400) instead of refusing it.
+    Posted files wait sealed (`sealed_spool`), never in a plain temporary file, and the text
+    fields of a multipart body are bounded together (`MAX_FORM_MEMORY_SIZE`)."""
+
+    form_data_parser_class = _FormParser
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> Any:
+        return SealedSpool()
 
     @property
     def max_content_length(self) -> int | None:

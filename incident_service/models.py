@@ -2,7 +2,9 @@
 
 What a stolen dump holds, table by table, is in docs/architecture.md. The rule: everything a
 reporter wrote is inside a sealed column (`LargeBinary`, an envelope from `crypto.envelopes`);
-plaintext columns are status, priority, day received, assignment, consent flags and key ids.
+plaintext columns are status, day received, assignment, consent flags and key ids. Nothing on a
+report row says how urgent it is or what it is about (the queue reads that from sealed data,
+see `cases.queue_index`).
 Statistical records have their own random ids and carry no report id, no time finer than a
 month and no column that follows submission order.
 """
@@ -223,12 +225,7 @@ class Report(db.Model):  # type: ignore[name-defined,misc]
     """What one person submitted. Sections are envelopes bound to `report/<id>/<section>`."""
 
     __tablename__ = "reports"
-    __table_args__ = (
-        Index("ix_reports_queue", "organisation_id", "status", "priority", "received_on"),
-        # The queue's default order (most urgent, then newest) over all open statuses: read
-        # backwards, this index yields a page without sorting every open report.
-        Index("ix_reports_urgency", "organisation_id", "priority", "received_on", "id"),
-    )
+    __table_args__ = (Index("ix_reports_queue", "organisation_id", "status", "received_on"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -243,7 +240,8 @@ class Report(db.Model):  # type: ignore[name-defined,misc]
     # Narrative, free-text place, contact details: sealed to the team key only.
     private_section: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default=ReportStatus.NEW.value)
-    priority: Mapped[int] = mapped_column(Integer, default=1)
+    # A caseworker's choice of priority, sealed to the team key; None: the coded answers decide.
+    priority_override: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     received_on: Mapped[dt.date] = mapped_column(Date, default=today)
     triaged_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     referred_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
@@ -266,18 +264,6 @@ class Report(db.Model):  # type: ignore[name-defined,misc]
     messages: Mapped[list[Message]] = relationship(
         back_populates="report", cascade="all, delete-orphan", order_by="Message.id"
     )
-
-
-class ReportFacet(db.Model):  # type: ignore[name-defined,misc]
-    """Blind-index tags (HMAC under the web's index key) that let the queue filter by act group
-    and region without storing either in the clear."""
-
-    __tablename__ = "report_facets"
-
-    report_id: Mapped[str] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
-    )
-    tag: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True, index=True)
 
 
 class Message(db.Model):  # type: ignore[name-defined,misc]

@@ -26,7 +26,7 @@ from werkzeug.test import TestResponse
 
 from incident_service.auth import accounts, enrolment, teams
 from incident_service.constants import Role
-from incident_service.models import User, db
+from incident_service.models import Organisation, User, db
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -173,3 +173,16 @@ def logged_in_client(app: Flask, account: StaffAccount, *, unlock: bool = True) 
     client = app.test_client()
     login(client, account, unlock=unlock)
     return client
+
+
+def case_priority(report_id: str) -> int:
+    """A report's priority as the queue sees it (inside an app context): opened with the team
+    key, since no priority is stored in the clear."""
+    from incident_service.cases import triage
+    from incident_service.models import Report
+
+    report = db.session.get_one(Report, report_id)
+    organisation = db.session.get_one(Organisation, report.organisation_id)
+    team_private = teams.load_bootstrap_key(organisation, Path(current_app.config["KEYS_DIR"]))
+    assert team_private is not None, "the organisation's bootstrap key file is missing"
+    return triage.case_priority(report=report, team_key=team_private)

@@ -70,7 +70,7 @@ def test_do_plaintext_columns_stay_within_the_operational_list(app):
         "statistical_section",
         "private_section",
         "status",
-        "priority",
+        "priority_override",  # sealed to the team key
         "received_on",
         "triaged_on",
         "referred_on",

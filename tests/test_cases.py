@@ -25,7 +25,7 @@ from incident_service.models import (
 )
 from incident_service.pipeline import dispatch
 from tests.factories import submit
-from tests.staff import login, make_staff
+from tests.staff import case_priority, login, make_staff
 
 CASE_LINK = re.compile(r'href="/cases/([0-9a-f]{32})"')
 
@@ -105,6 +105,28 @@ def test_does_the_queue_show_fifty_rows_a_page(app, desk):
     assert set(first) | set(second) == made
     page = client.get("/cases/").get_data(as_text=True)
     assert "page=2" in page
+
+
+def test_does_the_queue_say_how_many_cases_wait_and_offer_mine_and_unassigned(app, desk):
+    """Counts per status and the two views a caseworker starts the day with, above the table;
+    each row names its act groups as short tags."""
+    client, worker = desk
+    with app.app_context():
+        mine = submit(acts=["DET.01"], perpetrators=["POL"], location_type="WRK", airport=None)
+        nobody = submit()
+        closed = submit()
+        db.session.get_one(Report, mine.report_id).assignee_id = worker.user_id
+        db.session.get_one(Report, closed.report_id).status = ReportStatus.CLOSED.value
+        db.session.commit()
+    html = client.get("/cases/").get_data(as_text=True)
+    views = re.search(r'<nav class="views".*?</nav>', html, re.S).group(0)
+    counts = re.findall(r'<span class="count">(\d+)</span>', views)
+    assert counts == ["2", "1", "1"]  # open, mine, unassigned
+    assert 'href="/cases/?assignee=me"' in views and 'href="/cases/?assignee=none"' in views
+    assert re.search(r'href="/cases/\?status=closed">[^<]* 1</a>', html)
+    assert _queue_ids(client, "?assignee=me") == [mine.report_id]
+    assert _queue_ids(client, "?assignee=none") == [nobody.report_id]
+    assert 'class="tag"' in html and 'href="#cases"' in html
 
 
 def test_do_the_queue_filters_narrow_by_status_priority_group_region_assignee_day_and_replies(
@@ -415,7 +437,7 @@ def test_are_priority_assignee_labels_and_verification_saved_and_bad_labels_refu
     assert response.status_code == 303
     with app.app_context():
         report = db.session.get_one(Report, report_id)
-        assert (report.priority, report.assignee_id, report.verification) == (
+        assert (case_priority(report_id), report.assignee_id, report.verification) == (
             3,
             worker.user_id,
             2,
@@ -428,13 +450,38 @@ def test_are_priority_assignee_labels_and_verification_saved_and_bad_labels_refu
     )
     assert "long numbers" in refused.get_data(as_text=True)
     with app.app_context():
-        assert db.session.get_one(Report, report_id).priority == 3
+        assert case_priority(report_id) == 3
     outsider = client.post(
         f"/cases/{report_id}/details",
         data={"priority": "1", "assignee": "999999", "labels": "", "verification": "0"},
         follow_redirects=True,
     )
     assert "cannot be assigned" in outsider.get_data(as_text=True)
+
+
+def test_is_a_chosen_priority_sealed_and_left_out_of_the_audit_trail(app, desk):
+    """A priority level names what happened (4: still detained): it is sealed to the team key,
+    the audit entry says only that it changed, and the queue still puts the case first."""
+    client, _worker = desk
+    with app.app_context():
+        raised = submit().report_id
+        other = submit().report_id
+    response = client.post(
+        f"/cases/{raised}/details",
+        data={"priority": "4", "assignee": "", "labels": "", "verification": "0"},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        sealed = db.session.get_one(Report, raised).priority_override
+        assert sealed is not None and b'"priority"' not in sealed
+        assert db.session.get_one(Report, other).priority_override is None
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "case.update")
+        ).one()
+        assert json.loads(entry.detail) == {"priority": "changed"}
+    ids = _queue_ids(client, "")
+    assert ids.index(raised) < ids.index(other)
+    assert _queue_ids(client, "?priority=4") == [raised]
 
 
 def test_are_notes_and_intervention_notes_sealed_at_rest_and_shown_in_the_case(app, desk):

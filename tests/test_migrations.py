@@ -52,28 +52,49 @@ def test_can_every_revision_step_down_and_up_one_at_a_time(empty_app):
         command.upgrade(alembic_config(), "head")
 
 
-def test_does_the_upgrade_keep_detained_reports_on_top_of_the_queue(empty_app):
-    """Before revision 0002 "still detained" was level 3; it is 4 now, above children (3)."""
-    from incident_service.auth.teams import ensure_organisation
-    from incident_service.models import Report
+def test_do_old_priorities_survive_as_sealed_choices_through_0002_and_0006(empty_app):
+    """Before 0002 "still detained" was level 3 (it is 4 now, above children). Since 0006 no
+    priority is stored in the clear: each stored level, a caseworker's choice included, is
+    sealed as that report's override, and the queue reads the same order as before."""
+    from pathlib import Path
+
+    from incident_service.auth import teams
+    from incident_service.cases import queue_index, triage
+    from incident_service.models import Organisation, Report
     from tests.factories import submit
 
     with empty_app.app_context():
         command.upgrade(alembic_config(), "head")
-        ensure_organisation()
+        teams.ensure_organisation()
         db.session.commit()
         detained = submit(outcome="DET").report_id
         ordinary = submit().report_id
+        lowered = submit(outcome="DET").report_id
         db.session.commit()
-        assert db.session.get(Report, detained).priority == 4
         db.session.remove()
         command.downgrade(alembic_config(), "0001")
         levels = dict(db.session.execute(sa.text("SELECT id, priority FROM reports")).all())
-        assert levels == {detained: 3, ordinary: 1}
+        assert levels == {detained: 1, ordinary: 1, lowered: 1}  # nothing to restore from
+        db.session.execute(
+            sa.text("UPDATE reports SET priority = 3 WHERE id = :i"), {"i": detained}
+        )
+        db.session.execute(sa.text("UPDATE reports SET priority = 0 WHERE id = :i"), {"i": lowered})
+        db.session.commit()
         db.session.remove()
         command.upgrade(alembic_config(), "head")
-        levels = dict(db.session.execute(sa.text("SELECT id, priority FROM reports")).all())
-        assert levels == {detained: 4, ordinary: 1}
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("reports")}
+        assert "priority" not in columns
+        assert "report_facets" not in sa.inspect(db.engine).get_table_names()
+        queue_index.CACHE.clear()
+        organisation = db.session.scalars(sa.select(Organisation)).one()
+        team_key = teams.load_bootstrap_key(organisation, Path(empty_app.config["KEYS_DIR"]))
+        found = {
+            report_id: triage.case_priority(
+                report=db.session.get_one(Report, report_id), team_key=team_key
+            )
+            for report_id in (detained, ordinary, lowered)
+        }
+        assert found == {detained: 4, ordinary: 1, lowered: 0}
         db.session.remove()
 
 
@@ -92,15 +113,20 @@ def test_does_0005_keep_old_messages_readable_and_refuse_to_drop_bound_ones(empt
     from tests.factories import submit
 
     with empty_app.app_context():
-        command.upgrade(alembic_config(), "0010")  # the revision before 0005
+        # The report is filed at head (today's models), then the schema steps down to the
+        # revision before 0005, where the old message is written.
+        command.upgrade(alembic_config(), "head")
         organisation = teams.ensure_organisation()
         db.session.commit()
         report_id = submit(narrative="SYNTHETIC thread across 0005").report_id
         report = db.session.get_one(Report, report_id)
+        recipients = [teams.team_public_key(organisation), messaging.reporter_public_key(report)]
+        db.session.remove()
+        command.downgrade(alembic_config(), "0010")  # the revision before 0005
         old = seal(
             json.dumps({"text": "sent before 0005"}).encode(),
             context=f"report/{report_id}/message".encode(),
-            recipients=[teams.team_public_key(organisation), messaging.reporter_public_key(report)],
+            recipients=recipients,
         )
         db.session.execute(
             sa.text(

@@ -15,7 +15,6 @@ from incident_service.models import (
     CaseNote,
     Message,
     Report,
-    ReportFacet,
     StatisticalRecord,
     db,
 )
@@ -94,7 +93,7 @@ def test_can_a_supervisor_carry_out_a_reporters_deletion_request(app):
     assert client.get(f"/cases/{report_id}").status_code == 404
     with app.app_context():
         assert db.session.get(Report, report_id) is None
-        for model in (Message, CaseNote, ReportFacet):
+        for model in (Message, CaseNote):
             assert _count(model, report_id) == 0
         assert not _has_record(report_id)
         assert db.session.get(Report, kept_id) is not None and _has_record(kept_id)

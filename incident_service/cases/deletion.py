@@ -3,7 +3,7 @@
 The reporter asks on /status (or through the API); the report then stops counting for
 statistics, and a supervisor carries the deletion out from the case page (or an operator with
 `incident-service reports delete`). Deleting the row takes its sealed sections, thread, notes,
-interventions, facets and evidence rows with it (foreign keys cascade); the evidence files' both
+interventions and evidence rows with it (foreign keys cascade); the evidence files' both
 copies are then removed from the store, and their commitments stay in the log.
 
 The statistical record must go first. It carries no report id; only the worker's withdrawal key
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from sqlalchemy import exists, select
 
 from incident_service import audit
+from incident_service.cases import queue_index
 from incident_service.constants import StatisticsState
 from incident_service.evidence import removal
 from incident_service.models import MixingPoolEntry, Report, db
@@ -79,9 +80,11 @@ def delete_requested_report(
         return DeletionOutcome.WITHDRAWING
     objects = removal.objects_of_reports([report_id])
     removal.record_deletions([report_id], actor_id=actor_id, reason="deletion_request")
+    organisation_id = locked.organisation_id
     db.session.delete(locked)
     # Who deleted which report and when; nothing of its content.
     audit.record("report.delete", actor_id=actor_id, object_type="report", object_id=report_id)
     db.session.commit()
+    queue_index.forget(organisation_id, [report_id])  # this process's queue memory of it
     removal.delete_objects(objects)  # both copies of every file; the log keeps the commitments
     return DeletionOutcome.DELETED

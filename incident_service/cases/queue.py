@@ -1,19 +1,26 @@
-"""The caseworker's queue: filtering, ordering and paging reports, and each row's summary."""
+"""The caseworker's queue: filtering, ordering and paging reports, and each row's summary.
+
+Status, assignee, day received, unread replies and deletion requests are plain columns and
+filter in SQL. Urgency, act group and region are sealed (see `queue_index`): the candidates that
+pass the SQL filters are ordered and filtered in memory from their opened index entries, and
+only the page's 50 rows are then loaded whole.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
 
-from incident_service import audit, taxonomy
-from incident_service.cases.triage import open_section, team_members
-from incident_service.constants import ReportStatus, Section
-from incident_service.crypto import RecipientPrivateKey, bindings
-from incident_service.crypto.errors import CryptoError
-from incident_service.models import Report, ReportFacet, db
+from incident_service import audit
+from incident_service.cases import queue_index
+from incident_service.cases.queue_index import CaseSummary
+from incident_service.cases.triage import team_members
+from incident_service.constants import ReportStatus
+from incident_service.crypto import RecipientPrivateKey
+from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
 
 PAGE_SIZE = 50
@@ -35,19 +42,6 @@ class QueueFilters:
     received_on: dt.date | None = None
     unread_only: bool = False
     deletion_requested_only: bool = False  # the reporter asked for deletion, not yet done
-
-
-@dataclass(frozen=True)
-class CaseSummary:
-    """The coded answers the queue shows for one row (opened with the team key)."""
-
-    incident_date: str
-    act_groups: list[str]
-    acts: list[str]
-    place: list[str]
-    outcome: str | None
-    group_size: int
-    children: bool
 
 
 @dataclass(frozen=True)
@@ -76,7 +70,6 @@ QUEUE_COLUMNS = (
     Report.id,
     Report.organisation_id,
     Report.status,
-    Report.priority,
     Report.received_on,
     Report.assignee_id,
     Report.labels,
@@ -84,35 +77,21 @@ QUEUE_COLUMNS = (
     Report.event_id,
     Report.unread_for_caseworkers,
     Report.deletion_requested,
-    Report.statistical_section,
+    Report.priority_override,
 )
 
 
-def queue_statement(
-    *, organisation_id: int, filters: QueueFilters, viewer_id: int, index_key: bytes, page: int
-) -> Select[Report]:
-    """The queue's query: urgency first (priority, then newest), 50 rows per page.
-
-    One row more than a page is fetched to know whether a next page exists, instead of counting
-    a whole organisation's reports on every view.
-    """
-    statement = (
-        select(Report)
-        .options(load_only(*QUEUE_COLUMNS))
-        .where(Report.organisation_id == organisation_id)
+def candidates_statement(
+    *, organisation_id: int, filters: QueueFilters, viewer_id: int
+) -> Select[str, dt.date, bytes | None]:
+    """The reports that pass the plain filters: id, day received and sealed override only."""
+    statement = select(Report.id, Report.received_on, Report.priority_override).where(
+        Report.organisation_id == organisation_id
     )
     if filters.status == "open":
         statement = statement.where(Report.status.in_([s.value for s in OPEN_STATUSES]))
     elif filters.status != "all":
         statement = statement.where(Report.status == ReportStatus(filters.status).value)
-    if filters.priority is not None:
-        statement = statement.where(Report.priority == filters.priority)
-    for facet, value in (("act_group", filters.act_group), ("region", filters.region)):
-        if value:
-            tag = bindings.facet_tag(index_key, organisation_id, facet, value)
-            statement = statement.where(
-                Report.id.in_(select(ReportFacet.report_id).where(ReportFacet.tag == tag))
-            )
     if filters.assignee == "me":
         statement = statement.where(Report.assignee_id == viewer_id)
     elif filters.assignee == "none":
@@ -125,38 +104,44 @@ def queue_statement(
         statement = statement.where(Report.unread_for_caseworkers > 0)
     if filters.deletion_requested_only:
         statement = statement.where(Report.deletion_requested.is_(True))
-    return (
-        statement.order_by(Report.priority.desc(), Report.received_on.desc(), Report.id.desc())
-        .offset((max(page, 1) - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    )
+    return statement
 
 
-def summarise(report: Report, team_key: RecipientPrivateKey) -> CaseSummary | None:
-    try:
-        coded = open_section(report, Section.STATISTICAL, team_key)
-    except (CryptoError, ValueError):
-        return None
-    acts = [str(code) for code in coded.get("acts", [])]
-    place = [
-        label
-        for label in (
-            taxonomy.AIRPORTS.label(coded["airport"]) if coded.get("airport") else None,
-            taxonomy.REGIONS.label(coded["region"]) if coded.get("region") else None,
-            taxonomy.COUNTRIES.label(coded["country"]) if coded.get("country") else None,
-        )
-        if label
-    ]
-    people = coded.get("people") or {}
-    return CaseSummary(
-        incident_date=str(coded.get("incident_date", "")),
-        act_groups=sorted({taxonomy.act_group(code) for code in acts}),
-        acts=acts,
-        place=place,
-        outcome=coded.get("outcome"),
-        group_size=int(people.get("group_size") or 1),
-        children=bool(people.get("children_involved")),
-    )
+@dataclass(frozen=True)
+class _Ranked:
+    id: str
+    priority: int
+    entry: queue_index.IndexEntry | None
+
+
+def ranked_page(
+    *,
+    organisation_id: int,
+    filters: QueueFilters,
+    viewer_id: int,
+    team_key: RecipientPrivateKey,
+    page: int,
+) -> tuple[list[_Ranked], bool]:
+    """One page of the filtered queue in urgency order (priority, then newest, then id), and
+    whether another page follows."""
+    candidates = db.session.execute(
+        candidates_statement(organisation_id=organisation_id, filters=filters, viewer_id=viewer_id)
+    ).all()
+    entries = queue_index.entries_for(organisation_id, [row[0] for row in candidates], team_key)
+    ranked = []
+    for report_id, received_on, override in candidates:
+        entry = entries.get(report_id)
+        if not queue_index.matches(entry, act_group=filters.act_group, region=filters.region):
+            continue
+        priority = queue_index.effective_priority(entry, report_id, override, team_key)
+        if filters.priority is not None and priority != filters.priority:
+            continue
+        ranked.append((priority, received_on, report_id, entry))
+    ranked.sort(key=lambda item: (item[0], item[1], item[2]), reverse=True)
+    first = (max(page, 1) - 1) * PAGE_SIZE
+    window = ranked[first : first + PAGE_SIZE]
+    has_next = len(ranked) > first + PAGE_SIZE
+    return [_Ranked(id=i, priority=p, entry=e) for p, _, i, e in window], has_next
 
 
 def load_queue(
@@ -164,44 +149,83 @@ def load_queue(
     organisation_id: int,
     filters: QueueFilters,
     viewer_id: int,
-    index_key: bytes,
     team_key: RecipientPrivateKey,
     page: int = 1,
 ) -> QueuePage:
     """One page of the queue, each row's coded answers opened with the team key.
 
-    The page view is recorded once, naming the reports whose coded answers were shown.
+    The page view is recorded once, naming the reports whose coded answers were shown (the
+    audit entry keeps the day only, see `audit.entry_time`).
     """
-    statement = queue_statement(
+    window, has_next = ranked_page(
         organisation_id=organisation_id,
         filters=filters,
         viewer_id=viewer_id,
-        index_key=index_key,
+        team_key=team_key,
         page=page,
     )
-    reports = list(db.session.scalars(statement))
-    has_next = len(reports) > PAGE_SIZE
-    reports = reports[:PAGE_SIZE]
+    by_id = {
+        report.id: report
+        for report in db.session.scalars(
+            select(Report)
+            .options(load_only(*QUEUE_COLUMNS))
+            .where(Report.id.in_([item.id for item in window]))
+        )
+    }
     emails = {user.id: user.email for user in team_members(organisation_id)}
     rows = [
         QueueRow(
             id=report.id,
             status=report.status,
-            priority=report.priority,
+            priority=item.priority,
             received_on=report.received_on,
             labels=report.labels,
             unread=report.unread_for_caseworkers,
             assignee=emails.get(report.assignee_id) if report.assignee_id else None,
-            summary=summarise(report, team_key),
+            summary=queue_index.summary(item.entry) if item.entry is not None else None,
             deletion_requested=bool(report.deletion_requested),
         )
-        for report in reports
+        for item in window
+        if (report := by_id.get(item.id)) is not None
     ]
     if rows:
         audit.record(
             "queue.view",
             actor_id=viewer_id,
             object_type="report",
-            detail={"page": page, "reports": [report.id for report in reports]},
+            detail={"page": page, "reports": [row.id for row in rows]},
         )
     return QueuePage(rows=rows, page=max(page, 1), has_next=has_next)
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The numbers above the queue: reports per status, and open ones that are mine or nobody's.
+    All from plain columns, one query."""
+
+    by_status: dict[str, int]
+    open_total: int
+    open_mine: int
+    open_unassigned: int
+
+
+def queue_counts(*, organisation_id: int, viewer_id: int) -> QueueCounts:
+    open_values = [status.value for status in OPEN_STATUSES]
+    is_open = Report.status.in_(open_values)
+    rows = db.session.execute(
+        select(
+            Report.status,
+            func.count(),
+            func.count().filter(is_open, Report.assignee_id == viewer_id),
+            func.count().filter(is_open, Report.assignee_id.is_(None)),
+        )
+        .where(Report.organisation_id == organisation_id)
+        .group_by(Report.status)
+    ).all()
+    by_status = {status: total for status, total, _, _ in rows}
+    return QueueCounts(
+        by_status=by_status,
+        open_total=sum(by_status.get(value, 0) for value in open_values),
+        open_mine=sum(mine for _, _, mine, _ in rows),
+        open_unassigned=sum(nobody for _, _, _, nobody in rows),
+    )

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from incident_service import audit, taxonomy
 from incident_service.auth.teams import team_public_key
-from incident_service.cases import messaging
+from incident_service.cases import messaging, queue_index
 from incident_service.constants import (
     UNCOUNTED_STATUSES,
     MessageAuthor,
@@ -235,6 +235,20 @@ def normalise_labels(text: str) -> str:
     return ",".join(labels)
 
 
+def case_priority(
+    *, report: Report, team_key: RecipientPrivateKey, coded: dict[str, Any] | None = None
+) -> int:
+    """The case's priority: a caseworker's sealed choice, else the urgency of its coded answers
+    (opened here unless the caller passes them)."""
+    if coded is not None:
+        entry: queue_index.IndexEntry | None = queue_index.entry_for_opened(
+            report.organisation_id, report.id, coded
+        )
+    else:
+        entry = queue_index.entries_for(report.organisation_id, [report.id], team_key)[report.id]
+    return queue_index.effective_priority(entry, report.id, report.priority_override, team_key)
+
+
 def update_case(
     *,
     report: Report,
@@ -243,8 +257,12 @@ def update_case(
     labels: str,
     verification: int,
     actor_id: int,
+    team_key: RecipientPrivateKey,
 ) -> list[str]:
-    """Set priority, assignee, labels and verification level; returns the fields changed."""
+    """Set priority, assignee, labels and verification level; returns the fields changed.
+
+    The priority is sealed to the team key (`Report.priority_override`), and the audit entry
+    says that it changed, not to what: a level names what happened (detained, children)."""
     if priority not in PRIORITIES:
         raise InvalidCaseInput("priority", "Unknown priority.")
     if verification not in VERIFICATION_LEVELS:
@@ -255,8 +273,12 @@ def update_case(
         raise InvalidCaseInput("assignee", "That person cannot be assigned cases.")
     cleaned_labels = normalise_labels(labels)
     changes: dict[str, Any] = {}
+    if priority != case_priority(report=report, team_key=team_key):
+        report.priority_override = queue_index.seal_override(
+            report.id, priority, _team_public(report)
+        )
+        changes["priority"] = "changed"
     for name, value in (
-        ("priority", priority),
         ("assignee_id", assignee_id),
         ("labels", cleaned_labels),
         ("verification", verification),

@@ -54,7 +54,6 @@ from incident_service.constants import ReportStatus, Role
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.crypto.errors import CryptoError
 from incident_service.evidence import case_files
-from incident_service.keystore import current_keyring
 from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
 from incident_service.pipeline import dispatch
@@ -91,11 +90,6 @@ def _refused(report: Report, message: str, anchor: str = "") -> BaseResponse:
     return _back_to_case(report, anchor)
 
 
-def _index_key() -> bytes:
-    ring = current_keyring()
-    return ring.require_index_key().secret
-
-
 # --------------------------------------------------------------------------------------------
 # Queue and case. Every view here, reading or writing, needs the session's team key: a caseworker
 # who has not been granted it (or has not unlocked) handles no case at all.
@@ -112,15 +106,18 @@ def queue(team_key: RecipientPrivateKey) -> ResponseReturnValue:
         organisation_id=principal.organisation_id,
         filters=filters,
         viewer_id=principal.id,
-        index_key=_index_key(),
         team_key=team_key,
         page=page,
+    )
+    counts = case_queue.queue_counts(
+        organisation_id=principal.organisation_id, viewer_id=principal.id
     )
     db.session.commit()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "staff/cases/queue.html",
         result=result,
+        counts=counts,
         filters=filters,
         members=triage.team_members(principal.organisation_id),
         statuses=list(ReportStatus),
@@ -141,8 +138,9 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         return render_template("staff/cases/unreadable.html", report=report), 200
     db.session.commit()
     members = triage.team_members(principal.organisation_id)
+    priority = triage.case_priority(report=report, coded=opened.coded, team_key=team_key)
     details = DetailsForm(
-        priority=report.priority,
+        priority=priority,
         assignee=str(report.assignee_id or ""),
         labels=report.labels.replace(",", ", "),
         verification=report.verification,
@@ -171,6 +169,7 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     return render_template(
         "staff/cases/case.html",
         report=report,
+        priority=priority,
         coded=opened.coded,
         private=opened.private,
         thread=triage.read_thread(report, team_key),
@@ -231,6 +230,7 @@ def update_details(report_id: str, team_key: RecipientPrivateKey) -> ResponseRet
             labels=form.labels.data or "",
             verification=form.verification.data,
             actor_id=current_staff().id,
+            team_key=team_key,
         )
     except triage.InvalidCaseInput as exc:
         return _refused(report, str(exc), "details")

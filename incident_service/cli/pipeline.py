@@ -162,7 +162,7 @@ def reports_group() -> None:
 @with_appcontext
 def reports_delete_command(report_id: str, enqueue: bool) -> None:
     """Carry out a reporter's deletion request: withdraw the report's statistics, then delete
-    the report with its messages, notes, interventions and facets (audited, no content)."""
+    the report with its messages, notes and interventions (audited, no content)."""
     from incident_service.cases.deletion import (
         DeletionOutcome,
         delete_requested_report,

@@ -9,8 +9,6 @@ any string here makes every stored blob of that kind unreadable: these are a sto
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 
 from .errors import MalformedCiphertext
 from .keys import SymmetricKey
@@ -92,13 +90,9 @@ def withdrawal_tag(key: SymmetricKey, report_id: str) -> bytes:
     return keyed_tag(key, purpose=WITHDRAWAL_TAG_PURPOSE, message=report_id.encode("ascii"))
 
 
-def facet_tag(index_key: bytes, organisation_id: int, facet: str, value: str) -> bytes:
-    """Blind-index tag for a queue filter, e.g. ('act_group', 'DET'), under the web's index key.
-
-    Not framed like `keyed_tag`: stored tags were made this way, and must keep matching.
-    """
-    message = f"{organisation_id}|{facet}:{value}".encode()
-    return hmac.new(index_key, message, hashlib.sha256).digest()[:16]
+def report_priority(report_id: str) -> bytes:
+    """A caseworker's choice of priority for a report (sealed to the team key only)."""
+    return f"report/{report_id}/priority".encode()
 
 
 def evidence_content_key(report_id: str, file_id: str) -> bytes:
@@ -140,3 +134,8 @@ def evidence_tree_head(tree_size: int, root_hash: bytes, signed_on: str) -> byte
     return b"incident-service/v1/evidence-tree-head|" + (
         tree_size.to_bytes(8, "big") + root_hash + b"|" + signed_on.encode("ascii")
     )
+
+
+def form_upload_spool() -> bytes:
+    """A file posted with a form, spooled under a key that lives only in that request."""
+    return b"form-upload/spool"

@@ -2,6 +2,8 @@
 and list a report's files (name, size, type, short fingerprint).
 
 The pages stay thin: they hand over the uploaded `FileStorage` objects and show what comes back.
+What a page keeps across its redirect (`intake.handoff`) are codes and names, never sentences:
+`refusal_text` words a refusal in the language of the page that shows it.
 Each file streams through `evidence.intake.receive_file` (judged, hashed and sealed as it
 arrives; nothing unsealed touches disk) and is committed on its own, so a refused or failed file
 never costs the report or the files before it. After a call that attached anything, the page
@@ -11,8 +13,10 @@ sends `dispatch.TASK_EVIDENCE_CLEAN` (the evidence worker makes the clean copies
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -32,13 +36,40 @@ from incident_service.evidence.limits import (
     report_usage,
 )
 from incident_service.evidence.refusals import refusal_message
-from incident_service.evidence.sniff import ContentRefused, RefusalReason
+from incident_service.evidence.sniff import ContentRefused, EvidenceType, RefusalReason
 from incident_service.evidence.store import current_store
 from incident_service.intake.reporter_access import ReporterAccess
 from incident_service.models import EvidenceFile, Organisation, Report, db
 
+log = logging.getLogger(__name__)
+
 READ_BLOCK = 256 * 1024
 MIB = 1024 * 1024
+# The name of the file input on the report form and the status page.
+FILE_FIELD = "evidence"
+# A file the store or the database failed to keep (the report stands; the reporter may try
+# again on the status page).
+NOT_SAVED = "not_saved"
+# What the file picker offers. Content is judged by sniffing whatever is sent; this only spares
+# a reporter choosing a file that would be refused. Extensions too: some phones' pickers know
+# HEIC or Opus files by name only.
+_EXTENSIONS = [
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".heic",
+    ".heif",
+    ".webp",
+    ".pdf",
+    ".mp3",
+    ".m4a",
+    ".aac",
+    ".ogg",
+    ".opus",
+    ".oga",
+    ".wav",
+    ".mp4",
+]
 
 
 @dataclass(frozen=True)
@@ -82,14 +113,109 @@ class AttachOutcome:
 
 def attach_to_new_report(report_id: str, files: Iterable[FileStorage]) -> AttachOutcome:
     """Files sent with the report form, right after `submit_report` returned `report_id`.
-    Commits after each file; empty file fields are skipped."""
-    return _attach(db.session.get_one(Report, report_id), files)
+    Commits after each file; empty file fields are skipped. A file the store or the database
+    fails to keep is refused as `NOT_SAVED`: the report is filed, and its receipt must reach
+    the reporter whatever happens to a file."""
+    return _attach_each(report_id, files)
 
 
 def attach_with_receipt(access: ReporterAccess, files: Iterable[FileStorage]) -> AttachOutcome:
     """ "Add evidence" on the status page: more files for the report the receipt opened.
     Commits after each file; the custody entry joins the audit chain once the day is over."""
-    return _attach(access.report, files)
+    return _attach_each(access.report.id, files)
+
+
+def chosen_names(files: Iterable[FileStorage]) -> list[str]:
+    """The names of the files a form carried (empty file fields left out): what a page asks
+    the reporter to choose again when the files themselves could not be kept."""
+    return [upload.filename for upload in files if upload.filename]
+
+
+def accepted_types() -> str:
+    """The file input's `accept` list: the media types taken, and their usual extensions."""
+    media_types = sorted({kind.media_type for kind in EvidenceType} | {"image/heif"})
+    return ",".join([*media_types, *_EXTENSIONS])
+
+
+def form_limits() -> dict[str, int]:
+    """The limits a form states: files per report, MB per file, MB per report."""
+    limits = EvidenceLimits.configured()
+    return {
+        "files": limits.max_files,
+        "file_mb": max(1, limits.max_file_bytes // MIB),
+        "report_mb": max(1, limits.max_report_bytes // MIB),
+    }
+
+
+def refusal_text(reason: object) -> str:
+    """Why a file was refused, from the code a page kept (`RefusedFile.reason`), in the
+    language of the page now shown."""
+    if not isinstance(reason, str):
+        reason = ""
+    if reason in RefusalReason.__members__.values():
+        return refusal_message(RefusalReason(reason))
+    if reason in LimitKind.__members__.values():
+        limits = EvidenceLimits.configured()
+        limit = {
+            LimitKind.FILE_SIZE: limits.max_file_bytes,
+            LimitKind.FILES: limits.max_files,
+            LimitKind.REPORT_SIZE: limits.max_report_bytes,
+        }[LimitKind(reason)]
+        return limit_message(EvidenceLimitReached(LimitKind(reason), limit))
+    return str(_("This file could not be saved. Please try again later."))
+
+
+def receipt_files(kept: object, receipt: str) -> dict[str, Any]:
+    """From the receipt page's record (`kept`: per receipt, what `kept_listings` and
+    `kept_refusals` made), the files attached with `receipt` and those refused, in words."""
+    by_receipt = kept if isinstance(kept, dict) else {}
+    entry = by_receipt.get(receipt)
+    entry = entry if isinstance(entry, dict) else {}
+    attached = entry.get("attached")
+    return {
+        "attached": [item for item in attached or [] if isinstance(item, dict)],
+        "refused": shown_refusals(entry.get("refused")),
+    }
+
+
+def too_large_text() -> str:
+    """What a reporter is told when a form with files was larger than any report may be."""
+    return str(
+        _(
+            "What you sent is too large: the files of one report may add up to at most "
+            "%(limit)s MB. Nothing has been saved. Please choose fewer or smaller files, or "
+            "shorten your text, and try again.",
+            limit=form_limits()["report_mb"],
+        )
+    )
+
+
+def kept_refusals(refused: Iterable[RefusedFile]) -> list[list[Any]]:
+    """Refused files as a page keeps them across its redirect: [name, reason code] pairs."""
+    return [[item.name, item.reason] for item in refused]
+
+
+def shown_refusals(kept: object) -> list[tuple[str, str]]:
+    """Kept [name, reason] pairs as (name, reason in words) for the page (bad pairs skipped)."""
+    pairs = kept if isinstance(kept, list) else []
+    return [
+        (str(pair[0] or ""), refusal_text(pair[1]))
+        for pair in pairs
+        if isinstance(pair, list) and len(pair) == 2
+    ]
+
+
+def kept_listings(listings: Iterable[FileListing]) -> list[dict[str, Any]]:
+    """Attached files as the receipt page's record keeps them until it is shown."""
+    return [
+        {
+            "name": item.name,
+            "size": item.size,
+            "kind": item.kind,
+            "fingerprint": item.fingerprint,
+        }
+        for item in listings
+    ]
 
 
 def list_reporter_files(access: ReporterAccess) -> list[FileListing]:
@@ -147,6 +273,25 @@ def limit_message(exc: EvidenceLimitReached) -> str:
     if exc.kind is LimitKind.FILES:
         return str(_("A report can have at most %(limit)s files.", limit=exc.limit))
     return str(_("The files of one report may add up to at most %(limit)s MB.", limit=megabytes))
+
+
+def _attach_each(report_id: str, files: Iterable[FileStorage]) -> AttachOutcome:
+    """`_attach`, one file at a time, so that a store or database fault costs only the file
+    it struck (a file stored but not recorded is removed by `_attach`)."""
+    outcome = AttachOutcome()
+    for upload in files:
+        try:
+            one = _attach(db.session.get_one(Report, report_id), [upload])
+        except Exception as exc:  # the report is filed; the page must still answer
+            db.session.rollback()
+            log.warning("an evidence file was not kept (%s)", type(exc).__name__)
+            outcome.refused.append(
+                RefusedFile(upload.filename or None, NOT_SAVED, refusal_text(NOT_SAVED))
+            )
+            continue
+        outcome.attached.extend(one.attached)
+        outcome.refused.extend(one.refused)
+    return outcome
 
 
 def _attach(report: Report, files: Iterable[FileStorage]) -> AttachOutcome:

@@ -19,21 +19,17 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
-    ARRAY,
     Boolean,
     Date,
     Insert,
-    LargeBinary,
     Select,
     String,
     bindparam,
-    func,
     insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 
-from incident_service import taxonomy
 from incident_service.auth.teams import (
     DEFAULT_ORGANISATION_SLUG,
     DESTINATION_CACHE_SECONDS,
@@ -57,7 +53,6 @@ from incident_service.models import (
     MixingPoolEntry,
     Organisation,
     Report,
-    ReportFacet,
     TeamKey,
     db,
     random_id,
@@ -70,16 +65,6 @@ def _canonical(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
         "utf-8"
     )
-
-
-def report_facets(submission: ReportSubmission) -> list[tuple[str, str]]:
-    facets = [
-        ("act_group", group) for group in sorted({taxonomy.act_group(a) for a in submission.acts})
-    ]
-    if submission.region:
-        facets.append(("region", submission.region))
-    facets.append(("country", submission.country))
-    return facets
 
 
 @dataclass(frozen=True)
@@ -177,11 +162,6 @@ def record_report(
         "statistical_section": statistical,
         "private_section": private,
         "status": ReportStatus.NEW.value,
-        "priority": taxonomy.urgency(
-            outcome=submission.outcome,
-            acts=submission.acts,
-            children=submission.people.children_involved,
-        ),
         "received_on": received,
         "consent_statistics": consented,
         "consent_follow_up": submission.consent.follow_up,
@@ -196,36 +176,18 @@ def record_report(
         "deletion_requested": False,
         "unread_for_caseworkers": 0,
     }
-    facet_rows = _facet_rows(
-        submission, report_id, organisation_id, ring.require_index_key().secret
-    )
     # Queued today, whatever day the report is dated (the seed loader back-dates demo reports).
     pool_row = {"report_id": report_id, "queued_on": today()} if consented else None
-    _insert_report_rows(row, facet_rows, pool_row)
+    _insert_report_rows(row, pool_row)
     return RecordedReport(id=report_id, consent_statistics=consented), receipt
 
 
-def _facet_rows(
-    submission: ReportSubmission, report_id: str, organisation_id: int, index_key: bytes
-) -> list[dict[str, Any]]:
-    """The report's facet rows: blind-index tags the case queue filters on."""
-    return [
-        {
-            "report_id": report_id,
-            "tag": bindings.facet_tag(index_key, organisation_id, facet, value),
-        }
-        for facet, value in report_facets(submission)
-    ]
-
-
-def _insert_report_rows(
-    report_row: dict[str, Any], facet_rows: list[dict[str, Any]], pool_row: dict[str, Any] | None
-) -> None:
-    """Write a report, its facets and its pool entry in the session's transaction.
+def _insert_report_rows(report_row: dict[str, Any], pool_row: dict[str, Any] | None) -> None:
+    """Write a report and its pool entry in the session's transaction.
 
     Core statements rather than ORM objects: the unit of work cost intake more CPU than the
-    sealing does (docs/benchmarks.md). On PostgreSQL the three inserts travel as one cached
-    statement (see `_postgres_report_insert`); SQLite gets three.
+    sealing does (docs/benchmarks.md). On PostgreSQL both inserts travel as one cached
+    statement (see `_postgres_report_insert`); SQLite gets two.
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
@@ -233,41 +195,30 @@ def _insert_report_rows(
             _postgres_report_insert(tuple(report_row)),
             {
                 **report_row,
-                "facet_tags": [facet["tag"] for facet in facet_rows],
                 "pooled": pool_row is not None,
                 "queued_on": pool_row["queued_on"] if pool_row is not None else today(),
             },
         )
         return
     connection.execute(insert(Report.__table__), [report_row])
-    if facet_rows:
-        connection.execute(insert(ReportFacet.__table__), facet_rows)
     if pool_row is not None:
         connection.execute(insert(MixingPoolEntry.__table__), [pool_row])
 
 
 @functools.cache
 def _postgres_report_insert(columns: tuple[str, ...]) -> Insert:
-    """One statement for the report row, its facet tags and its pool entry.
+    """One statement for the report row and its pool entry.
 
     Data-modifying CTEs always run to completion, and foreign keys are checked at the end of
-    the statement, so the facets and the pool entry may refer to the report inserted beside
-    them. Every value is a bound parameter (the tags as one array), so the statement has one
-    shape: SQLAlchemy compiles it once and psycopg prepares it on the server.
+    the statement, so the pool entry may refer to the report inserted beside it. Every value
+    is a bound parameter, so the statement has one shape: SQLAlchemy compiles it once and
+    psycopg prepares it on the server.
     """
     report_id = bindparam("id", type_=String)
     new_report = (
         insert(Report.__table__)
         .values({name: bindparam(name) for name in columns})
         .cte("new_report")
-    )
-    new_facets = (
-        insert(ReportFacet.__table__)
-        .from_select(
-            ["report_id", "tag"],
-            select(report_id, func.unnest(bindparam("facet_tags", type_=ARRAY(LargeBinary)))),
-        )
-        .cte("new_facets")
     )
     return (
         insert(MixingPoolEntry.__table__)
@@ -277,7 +228,7 @@ def _postgres_report_insert(columns: tuple[str, ...]) -> Insert:
                 bindparam("pooled", type_=Boolean)
             ),
         )
-        .add_cte(new_report, new_facets)
+        .add_cte(new_report)
     )
 
 

@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -34,6 +35,21 @@ from incident_service.compression import allow_compression
 from incident_service.crypto.receipts import format_receipt
 from incident_service.i18n import LANGUAGES
 from incident_service.intake import handoff
+from incident_service.intake.evidence import (
+    FILE_FIELD,
+    AttachOutcome,
+    accepted_types,
+    attach_to_new_report,
+    attach_with_receipt,
+    chosen_names,
+    form_limits,
+    kept_listings,
+    kept_refusals,
+    list_reporter_files,
+    receipt_files,
+    shown_refusals,
+    too_large_text,
+)
 from incident_service.intake.forms import (
     GENERAL_ERRORS,
     ReceiptForm,
@@ -87,6 +103,7 @@ PROBLEMS: dict[str, Any] = {
 }
 NOTICES: dict[str, Any] = {
     "sent": _l("Your message has been sent."),
+    "files_added": _l("Your files have been added."),
     "withdrawn": _l("Your report will no longer be counted in statistics."),
     "deletion": _l("We have your request. The case team will delete your report."),
 }
@@ -94,6 +111,9 @@ ACTION_ERRORS: dict[str, Any] = {
     "empty": _l("Please write something before sending."),
     "too_long": _l("This is too long (at most %(limit)s characters).", limit=MAX_MESSAGE_LENGTH),
     "confirm": _l("Tick the box to confirm."),
+    "no_files": _l("Choose at least one file."),
+    "refused": _l("These files were not added:"),
+    "reselect": _l("These files were not sent. Please choose them again:"),
 }
 
 
@@ -109,6 +129,8 @@ def _see_other(endpoint: str, *, anchor: str | None = None) -> Response:
 
 
 def _problem(code: object) -> str | None:
+    if code == "files_too_large":  # states the limit, which is configured
+        return too_large_text()
     message = PROBLEMS.get(code) if isinstance(code, str) else None
     return str(message) if message is not None else None
 
@@ -129,16 +151,17 @@ def report() -> ResponseReturnValue:
         return _report_get()
     form = ReportForm()
     form.ensure_token()
+    files = request.files.getlist(FILE_FIELD)
     if request.form.get("lang") in LANGUAGES:
         # A language button under the form: the same answers again in the new language,
         # nothing checked and nothing stored. Asking for the locale remembers the choice.
         current_language()
-        return _keep_draft(form, checked=False)
+        return _keep_draft(form, checked=False, files=files)
     try:
         submission = parse_report(form.report_body(language=current_language()))
     except InvalidReport as exc:
         db.session.rollback()
-        return _keep_draft(form, checked=True, errors=errors_by_field(exc.errors))
+        return _keep_draft(form, checked=True, errors=errors_by_field(exc.errors), files=files)
     allowance = anonymous_allowance()
     count_filing(allowance)  # a full allowance raises TooManyRequests: see `too_many`
     client_token = form.client_token()
@@ -150,7 +173,12 @@ def report() -> ResponseReturnValue:
     )
     if not result.created:
         uncount_filing(allowance)
-    return _hand_over_receipt(result.receipt)
+    # The report is committed first; its files follow one by one (a refused file costs neither
+    # the report nor the other files). A second press of the same form adds no files again.
+    outcome = attach_to_new_report(result.report_id, files) if result.created else AttachOutcome()
+    if outcome.attached:  # names no file or report: the worker finds what has no copy yet
+        dispatch.enqueue(dispatch.TASK_EVIDENCE_CLEAN)
+    return _hand_over_receipt(result.receipt, outcome)
 
 
 def _report_get() -> ResponseReturnValue:
@@ -160,7 +188,7 @@ def _report_get() -> ResponseReturnValue:
     pending = handoff.take(handoff.RECEIPT)
     receipts = [r for r in (pending or {}).get("receipts", []) if isinstance(r, str)]
     if receipts:
-        return _receipt_page(receipts)
+        return _receipt_page(receipts, (pending or {}).get("files"))
     draft = handoff.get(handoff.DRAFT)
     if draft is None:
         form = ReportForm()
@@ -178,7 +206,13 @@ def _report_get() -> ResponseReturnValue:
         except InvalidReport as exc:
             errors = errors_by_field(exc.errors)
     general_error = problem or _problem(draft.get("problem"))
-    return _report_page(form, errors=errors, general_error=general_error)
+    return _report_page(
+        form, errors=errors, general_error=general_error, reselect=_names(draft.get("files"))
+    )
+
+
+def _names(kept: object) -> list[str]:
+    return [name for name in (kept if isinstance(kept, list) else []) if isinstance(name, str)]
 
 
 def _keep_draft(
@@ -188,22 +222,30 @@ def _keep_draft(
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     status: int = 422,
+    files: list[FileStorage] | None = None,
 ) -> ResponseReturnValue:
-    """Keep what was posted for the GET page that follows, and send the browser there."""
+    """Keep what was posted for the GET page that follows, and send the browser there. Files
+    cannot be kept (a browser cannot fill a file input in again): their names are, so that
+    the page can ask for them again."""
     answers = posted_answers(request.form, token=form.token.data or "")
+    names = chosen_names(files or [])
+    record = {"answers": answers, "checked": checked, "problem": problem, "files": names}
     try:
-        handoff.put(handoff.DRAFT, {"answers": answers, "checked": checked, "problem": problem})
+        handoff.put(handoff.DRAFT, record)
     except handoff.StoreUnavailable:
         # Redis is configured but down: answer with the page itself, as before redirects were
         # used. Nothing typed is lost; the price is a page that Back or Reload may offer to
         # send again, which after "Leave quickly" meets the CSRF check and shows nothing.
         general = _problem(problem) or (errors or {}).get(GENERAL_ERRORS)
-        page = _report_page(form, errors=errors, general_error=general, degraded=True)
+        page = _report_page(
+            form, errors=errors, general_error=general, degraded=True, reselect=names
+        )
         return page, (status if checked or problem else 200)
-    return _see_other("reporter.report", anchor=first_invalid_field(errors or {}))
+    anchor = first_invalid_field(errors or {}) or (FILE_FIELD if names else None)
+    return _see_other("reporter.report", anchor=anchor)
 
 
-def _hand_over_receipt(receipt: str) -> ResponseReturnValue:
+def _hand_over_receipt(receipt: str, outcome: AttachOutcome) -> ResponseReturnValue:
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
     shown (a second report from another tab before the first page loaded) is kept with it."""
     # The filed form's draft goes first: a browser without records yet (the usual case) costs
@@ -212,11 +254,17 @@ def _hand_over_receipt(receipt: str) -> ResponseReturnValue:
     pending = handoff.get(handoff.RECEIPT) or {}
     receipts = [r for r in pending.get("receipts", []) if isinstance(r, str) and r != receipt]
     receipts.append(receipt)
+    kept = pending.get("files")
+    files: dict[str, Any] = dict(kept) if isinstance(kept, dict) else {}
+    files[receipt] = {
+        "attached": kept_listings(outcome.attached),
+        "refused": kept_refusals(outcome.refused),
+    }
     try:
-        handoff.put(handoff.RECEIPT, {"receipts": receipts})
+        handoff.put(handoff.RECEIPT, {"receipts": receipts, "files": files})
     except handoff.StoreUnavailable:
         # Redis is down: the reporter must never lose a receipt, so the POST shows it itself.
-        return _receipt_page(receipts, degraded=True)
+        return _receipt_page(receipts, files, degraded=True)
     return _see_other("reporter.report")
 
 
@@ -246,9 +294,10 @@ def status() -> ResponseReturnValue:
     access_or_none = _open_status(handoff.get(handoff.STATUS))
     if access_or_none is None:
         # The page closed (or was left) while the reporter was on it: keep what they were
-        # writing, and ask for the number again.
+        # writing (and the names of the files they chose), and ask for the number again.
         text = form.text.data if (form.action.data or "").strip() == "message" else None
-        return _keep_status_draft(problem="closed", text=text)
+        files = chosen_names(request.files.getlist(FILE_FIELD))
+        return _keep_status_draft(problem="closed", text=text, files=files)
     return _hand_over_status(access_or_none, _apply_action(access_or_none, form))
 
 
@@ -260,17 +309,20 @@ def _status_get() -> ResponseReturnValue:
     if record is not None and access is not None:
         flash = record.get("flash")
         flash = flash if isinstance(flash, dict) else {}
-        if flash.get("notice") or flash.get("errors"):
+        if any(flash.get(key) for key in ("notice", "errors", "refused", "reselect")):
             # Notices and errors are shown once; a message being written stays until sent.
             remaining = {"text": flash["text"]} if flash.get("text") else {}
             _try_put(handoff.STATUS, {"receipt": access.receipt, "flash": remaining})
-        return _status_page(access, flash)
+        return _status_page(access, flash, problem=problem)
     draft = handoff.take(handoff.STATUS_DRAFT) or {}
-    if draft.get("text"):
-        _try_put(handoff.STATUS_DRAFT, {"text": draft["text"]})
+    kept = _kept_text(draft)
+    if kept:
+        _try_put(handoff.STATUS_DRAFT, {"text": kept.get("text"), "files": kept.get("reselect")})
     typed = draft.get("receipt")
     return _lookup_page(
-        typed if isinstance(typed, str) else None, problem or _problem(draft.get("problem"))
+        typed if isinstance(typed, str) else None,
+        problem or _problem(draft.get("problem")),
+        reselect=_names(draft.get("files")),
     )
 
 
@@ -287,8 +339,17 @@ def _open_status(record: dict[str, Any] | None) -> ReporterAccess | None:
 
 
 def _kept_text(kept: dict[str, Any]) -> dict[str, Any]:
+    """What a closed page kept for the reporter: the message being written, and the names of
+    the files to choose again (the page opens at the file input)."""
+    flash: dict[str, Any] = {}
     text = kept.get("text")
-    return {"text": text} if isinstance(text, str) and text else {}
+    if isinstance(text, str) and text:
+        flash["text"] = text
+    names = _names(kept.get("files"))
+    if names:
+        flash["reselect"] = names
+        flash["errors"] = {FILE_FIELD: "reselect"}
+    return flash
 
 
 def _try_put(kind: handoff.Kind, document: dict[str, Any]) -> None:
@@ -310,23 +371,32 @@ def _hand_over_status(access: ReporterAccess, flash: dict[str, Any]) -> Response
 
 
 def _keep_status_draft(
-    *, receipt: str | None = None, problem: str, text: str | None = None
+    *,
+    receipt: str | None = None,
+    problem: str,
+    text: str | None = None,
+    files: list[str] | None = None,
 ) -> ResponseReturnValue:
     """Keep what the lookup page needs after a refusal, and send the browser there. A message
-    kept from a closed page stays through a mistyped number."""
+    (and the names of chosen files) kept from a closed page stays through a mistyped number."""
+    earlier = handoff.get(handoff.STATUS_DRAFT) or {}
     if text is None:
-        earlier = (handoff.get(handoff.STATUS_DRAFT) or {}).get("text")
-        text = earlier if isinstance(earlier, str) else None
+        text = earlier.get("text") if isinstance(earlier.get("text"), str) else None
+    if not files:
+        files = _names(earlier.get("files"))
+    record = {"receipt": receipt, "problem": problem, "text": text, "files": files}
     try:
-        handoff.put(handoff.STATUS_DRAFT, {"receipt": receipt, "problem": problem, "text": text})
+        handoff.put(handoff.STATUS_DRAFT, record)
     except handoff.StoreUnavailable:  # Redis is down: the lookup page is the POST's answer
-        return _lookup_page(receipt, _problem(problem), degraded=True)
+        return _lookup_page(receipt, _problem(problem), degraded=True, reselect=files)
     return _see_other("reporter.status")
 
 
 def _apply_action(access: ReporterAccess, form: StatusActionForm) -> dict[str, Any]:
     """Carry out what the reporter pressed; return what the page should tell them once."""
     action = (form.action.data or "").strip()
+    if action == FILE_FIELD:
+        return _add_evidence(access)
     if action == "message":
         text = form.text.data or ""
         try:
@@ -354,6 +424,21 @@ def _apply_action(access: ReporterAccess, form: StatusActionForm) -> dict[str, A
     return {}
 
 
+def _add_evidence(access: ReporterAccess) -> dict[str, Any]:
+    """ "Add evidence": attach the chosen files; say what was added and what was refused."""
+    files = request.files.getlist(FILE_FIELD)
+    if not chosen_names(files):
+        return {"errors": {FILE_FIELD: "no_files"}}
+    outcome = attach_with_receipt(access, files)  # commits after each file
+    if outcome.attached:  # names no file or report: the worker finds what has no copy yet
+        dispatch.enqueue(dispatch.TASK_EVIDENCE_CLEAN)
+    flash: dict[str, Any] = {"notice": "files_added"} if outcome.attached else {}
+    if outcome.refused:
+        flash["refused"] = kept_refusals(outcome.refused)
+        flash["errors"] = {FILE_FIELD: "refused"}
+    return flash
+
+
 @blueprint.get("/exit")
 def exit_page() -> ResponseReturnValue:
     """Somewhere neutral to land: this browser's records are deleted, its cookie emptied, and
@@ -376,6 +461,7 @@ def _report_page(
     errors: dict[str, str] | None = None,
     general_error: str | None = None,
     degraded: bool = False,
+    reselect: list[str] | None = None,
 ) -> str:
     locale = get_locale()
     months = list(locale.months["stand-alone"]["wide"].items()) if locale is not None else []
@@ -387,29 +473,57 @@ def _report_page(
         years=selectable_years(today(), taxonomy.EARLIEST_INCIDENT_YEAR),
         months=months,
         degraded=degraded,
+        reselect=reselect or [],
+        evidence_accept=accepted_types(),
+        evidence_limits=form_limits(),
     )
 
 
-def _receipt_page(receipts: list[str], *, degraded: bool = False) -> str:
-    return render_template(
-        "reporter/receipt.html",
-        receipts=[format_receipt(receipt) for receipt in receipts],
-        degraded=degraded,
-    )
+def _receipt_page(receipts: list[str], files: object, *, degraded: bool = False) -> str:
+    """The receipts just issued, each with the files attached and those refused."""
+    entries = [
+        {"receipt": format_receipt(receipt), **receipt_files(files, receipt)}
+        for receipt in receipts
+    ]
+    return render_template("reporter/receipt.html", entries=entries, degraded=degraded)
 
 
-def _lookup_page(typed: str | None, error: str | None, *, degraded: bool = False) -> str:
+def _lookup_page(
+    typed: str | None,
+    error: str | None,
+    *,
+    degraded: bool = False,
+    reselect: list[str] | None = None,
+) -> str:
     form = ReceiptForm(formdata=None)
     form.receipt.data = typed or ""
-    return render_template("reporter/status_lookup.html", form=form, error=error, degraded=degraded)
+    return render_template(
+        "reporter/status_lookup.html",
+        form=form,
+        error=error,
+        degraded=degraded,
+        reselect=reselect or [],
+    )
 
 
-def _status_page(access: ReporterAccess, flash: dict[str, Any], *, degraded: bool = False) -> str:
+def _status_page(
+    access: ReporterAccess,
+    flash: dict[str, Any],
+    *,
+    degraded: bool = False,
+    problem: str | None = None,
+) -> str:
     errors = flash.get("errors")
     notice = NOTICES.get(flash.get("notice") or "")
     return render_template(
         "reporter/status.html",
         view=reporter_view(access),
+        files=list_reporter_files(access),
+        refused=shown_refusals(flash.get("refused")),
+        reselect=_names(flash.get("reselect")),
+        problem=problem,
+        evidence_accept=accepted_types(),
+        evidence_limits=form_limits(),
         # Only a page answered directly (Redis down) carries the receipt in its forms.
         carried_receipt=access.receipt if degraded else None,
         text=flash.get("text") or "",
@@ -445,10 +559,13 @@ def csrf_failed(_error: CSRFError) -> ResponseReturnValue:
 
 @blueprint.errorhandler(RequestEntityTooLarge)
 def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
-    refused = _refused_post("too_large")
+    """A body over its limit: nothing of it was read, so nothing can be kept. The page names
+    the limit for files where the body was a form that can carry them."""
+    code = "files_too_large" if request.mimetype == "multipart/form-data" else "too_large"
+    refused = _refused_post(code)
     if refused is not None:
         return refused
-    return render_template("reporter/problem.html", message=_problem("too_large")), 413
+    return render_template("reporter/problem.html", message=_problem(code)), 413
 
 
 @blueprint.errorhandler(TooManyRequests)
@@ -458,7 +575,8 @@ def too_many(_error: TooManyRequests) -> ResponseReturnValue:
         # later try.
         form = ReportForm()
         form.ensure_token()
-        return _keep_draft(form, checked=False, problem="too_many", status=429)
+        files = request.files.getlist(FILE_FIELD)
+        return _keep_draft(form, checked=False, problem="too_many", status=429, files=files)
     if request.endpoint == "reporter.status" and request.method == "POST":
         return _keep_status_draft(receipt=request.form.get("receipt"), problem="too_many")
     return _lookup_page(None, str(TOO_MANY)), 429

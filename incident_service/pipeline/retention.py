@@ -3,7 +3,7 @@
 
 A report counts as closed when its status is closed, spam or duplicate; its age is measured
 from the day it was closed (or, for spam and duplicates never formally closed, the day it was
-received). Deleting a report deletes its sections, thread, notes, interventions and facets with
+received). Deleting a report deletes its sections, thread, notes and interventions with
 it, and its evidence files leave the store (both copies; their commitments stay in the log). Its
 statistical record is untouched: it holds no report id, so it was never tied to the row.
 

@@ -1,0 +1,256 @@
+"""The queue's filter and urgency index, kept sealed at rest and opened in memory.
+
+Nothing on a report row says how urgent it is or which acts, region or country it concerns: a
+database dump matched those against the statistical records and linked records back to their
+reports (tests/attacks/test_linked_records.py). The queue instead reads them from what is
+already sealed to the team key — the coded answers give the urgency intake would have set, and
+a caseworker's own choice is a small envelope of its own (`Report.priority_override`).
+
+Opening an envelope costs about 0.1 ms, so each web process keeps what it opened in memory,
+per organisation and report id: a report's coded answers never change (key rotation re-seals
+the same plaintext), and an override is looked up by its ciphertext, so a changed override is
+opened again. Only a request holding the team key can fill the cache, and entries are found
+only through rows of the viewer's own organisation. What this memory holds, and why, is in
+docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from incident_service import taxonomy
+from incident_service.constants import Section
+from incident_service.crypto import RecipientPrivateKey, RecipientPublicKey, bindings, seal
+from incident_service.crypto.envelopes import open_envelope
+from incident_service.crypto.errors import CryptoError
+from incident_service.models import Report, db
+
+# Entries kept per process; about 300 bytes each, so the bound is some 60 MB at most.
+MAX_ENTRIES = 200_000
+# Statistical sections fetched per round trip when many reports are new to this process.
+FETCH_CHUNK = 1_000
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """The coded answers the queue shows for one row (opened with the team key)."""
+
+    incident_date: str
+    act_groups: list[str]
+    acts: list[str]
+    place: list[str]
+    outcome: str | None
+    group_size: int
+    children: bool
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the queue filters, sorts and shows a report by: codes from its coded answers, never
+    labels (those depend on the viewer's language and are looked up per request)."""
+
+    urgency: int
+    acts: tuple[str, ...]
+    act_groups: frozenset[str]
+    airport: str | None
+    region: str | None
+    country: str | None
+    incident_date: str
+    outcome: str | None
+    group_size: int
+    children: bool
+
+
+def entry_from_coded(coded: dict[str, Any]) -> IndexEntry:
+    acts = tuple(str(code) for code in coded.get("acts", []))
+    people = coded.get("people") or {}
+    children = bool(people.get("children_involved"))
+    outcome = coded.get("outcome")
+    return IndexEntry(
+        urgency=taxonomy.urgency(outcome=outcome, acts=list(acts), children=children),
+        acts=acts,
+        act_groups=frozenset(taxonomy.act_group(code) for code in acts),
+        airport=coded.get("airport") or None,
+        region=coded.get("region") or None,
+        country=coded.get("country") or None,
+        incident_date=str(coded.get("incident_date", "")),
+        outcome=outcome,
+        group_size=int(people.get("group_size") or 1),
+        children=children,
+    )
+
+
+def summary(entry: IndexEntry) -> CaseSummary:
+    """The row's summary, with place names in the viewer's language."""
+    place = [
+        label
+        for label in (
+            taxonomy.AIRPORTS.label(entry.airport) if entry.airport else None,
+            taxonomy.REGIONS.label(entry.region) if entry.region else None,
+            taxonomy.COUNTRIES.label(entry.country) if entry.country else None,
+        )
+        if label
+    ]
+    return CaseSummary(
+        incident_date=entry.incident_date,
+        act_groups=sorted(entry.act_groups),
+        acts=list(entry.acts),
+        place=place,
+        outcome=entry.outcome,
+        group_size=entry.group_size,
+        children=entry.children,
+    )
+
+
+class _Cache:
+    """A bounded, thread-safe map from (organisation, report id) to an opened entry, and from
+    an override's ciphertext to the priority it holds."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[int, str], IndexEntry] = OrderedDict()
+        self._overrides: OrderedDict[bytes, int] = OrderedDict()
+
+    def entry(self, organisation_id: int, report_id: str) -> IndexEntry | None:
+        with self._lock:
+            return self._entries.get((organisation_id, report_id))
+
+    def put_entry(self, organisation_id: int, report_id: str, entry: IndexEntry) -> None:
+        with self._lock:
+            self._entries[(organisation_id, report_id)] = entry
+            while len(self._entries) > self.limit:
+                self._entries.popitem(last=False)
+
+    def override(self, sealed: bytes) -> int | None:
+        with self._lock:
+            return self._overrides.get(sealed)
+
+    def put_override(self, sealed: bytes, priority: int) -> None:
+        with self._lock:
+            self._overrides[sealed] = priority
+            while len(self._overrides) > self.limit:
+                self._overrides.popitem(last=False)
+
+    def forget(self, organisation_id: int, report_id: str) -> None:
+        with self._lock:
+            self._entries.pop((organisation_id, report_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._overrides.clear()
+
+
+CACHE = _Cache(MAX_ENTRIES)
+
+
+def _open_coded(report_id: str, blob: bytes, team_key: RecipientPrivateKey) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        open_envelope(
+            blob,
+            context=bindings.report_section(report_id, Section.STATISTICAL),
+            private_key=team_key,
+        )
+    )
+    return document
+
+
+def entries_for(
+    organisation_id: int, report_ids: Sequence[str], team_key: RecipientPrivateKey
+) -> dict[str, IndexEntry | None]:
+    """Each report's entry (None when its coded answers do not open with this team key).
+
+    Reports new to this process are fetched and opened in chunks; unreadable ones are not
+    cached, so that they are tried again once the key that opens them is present.
+    """
+    found: dict[str, IndexEntry | None] = {}
+    missing = []
+    for report_id in report_ids:
+        entry = CACHE.entry(organisation_id, report_id)
+        if entry is None:
+            missing.append(report_id)
+        found[report_id] = entry
+    for start in range(0, len(missing), FETCH_CHUNK):
+        chunk = missing[start : start + FETCH_CHUNK]
+        rows = db.session.execute(
+            select(Report.id, Report.statistical_section).where(
+                Report.organisation_id == organisation_id, Report.id.in_(chunk)
+            )
+        ).all()
+        for report_id, blob in rows:
+            try:
+                entry = entry_from_coded(_open_coded(report_id, blob, team_key))
+            except (CryptoError, ValueError, TypeError, KeyError):
+                continue
+            CACHE.put_entry(organisation_id, report_id, entry)
+            found[report_id] = entry
+    return found
+
+
+def entry_for_opened(organisation_id: int, report_id: str, coded: dict[str, Any]) -> IndexEntry:
+    """The entry of a report whose coded answers the caller has already opened."""
+    entry = entry_from_coded(coded)
+    CACHE.put_entry(organisation_id, report_id, entry)
+    return entry
+
+
+def seal_override(report_id: str, priority: int, team_public: RecipientPublicKey) -> bytes:
+    return seal(
+        json.dumps({"priority": priority}).encode(),
+        context=bindings.report_priority(report_id),
+        recipients=[team_public],
+    )
+
+
+def open_override(report_id: str, sealed: bytes, team_key: RecipientPrivateKey) -> int | None:
+    """The priority a caseworker chose, or None if the envelope does not open."""
+    known = CACHE.override(sealed)
+    if known is not None:
+        return known
+    try:
+        document = json.loads(
+            open_envelope(sealed, context=bindings.report_priority(report_id), private_key=team_key)
+        )
+        priority = int(document["priority"])
+    except (CryptoError, ValueError, TypeError, KeyError):
+        return None
+    CACHE.put_override(sealed, priority)
+    return priority
+
+
+def effective_priority(
+    entry: IndexEntry | None,
+    report_id: str,
+    override: bytes | None,
+    team_key: RecipientPrivateKey,
+) -> int:
+    """A caseworker's choice if there is one, else the urgency of the coded answers."""
+    if override is not None:
+        chosen = open_override(report_id, override, team_key)
+        if chosen is not None:
+            return chosen
+    return entry.urgency if entry is not None else taxonomy.PRIORITY_NORMAL
+
+
+def matches(entry: IndexEntry | None, *, act_group: str | None, region: str | None) -> bool:
+    if not act_group and not region:
+        return True
+    if entry is None:
+        return False
+    return (not act_group or act_group in entry.act_groups) and (
+        not region or entry.region == region
+    )
+
+
+def forget(organisation_id: int, report_ids: Iterable[str]) -> None:
+    """Drop deleted reports' entries (their ids are never reused; this only frees memory)."""
+    for report_id in report_ids:
+        CACHE.forget(organisation_id, report_id)
