@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, send_from_directory
+from markupsafe import Markup
 
 from incident_service import keystore
 from incident_service.auth import configure_login
 from incident_service.body_limits import GuardedRequest, LargerBodies, RequestBodyGuard
+from incident_service.compression import compress_response
 from incident_service.crypto import SuiteId
 from incident_service.error_pages import register_error_pages
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
 from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
 from incident_service.log_redaction import configure_logging
 from incident_service.resources import resource_dir
-from incident_service.security import apply_security_headers
+from incident_service.security import REPORTER_STYLE, apply_security_headers
 from incident_service.settings import Config
 
 
@@ -214,9 +216,12 @@ def _register_template_globals(app: Flask) -> None:
         STAFF_LANGUAGES=STAFF_LANGUAGES,
         taxonomy=taxonomy,
         current_language=current_language,
+        # Our own file, refused at import if it holds "<" (security.py): it cannot end the tag.
+        reporter_style=Markup(REPORTER_STYLE),  # noqa: S704
     )
 
 
 def _after_request(response: Response) -> Response:
     settings: Config = current_app.extensions["incident_config"]
-    return apply_security_headers(response, production=settings.is_production)
+    response = apply_security_headers(response, production=settings.is_production)
+    return compress_response(response)

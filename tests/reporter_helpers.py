@@ -130,6 +130,8 @@ def only_report_id(app: Flask) -> str:
 
 
 def text_of(page: str) -> str:
-    """The visible text of a page, tags removed and entities decoded."""
-    without_tags = re.sub(r"<[^>]+>", " ", page)
+    """The visible text of a page, tags (and the style sheet inside one) removed and entities
+    decoded."""
+    without_style = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    without_tags = re.sub(r"<[^>]+>", " ", without_style)
     return re.sub(r"\s+", " ", html.unescape(without_tags)).strip()

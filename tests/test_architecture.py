@@ -32,6 +32,7 @@ BASE = (
     "incident_service.extensions",
     "incident_service.log_redaction",
     "incident_service.security",
+    "incident_service.compression",
     "incident_service.ratelimit",
 )
 

@@ -31,6 +31,7 @@ from incident_service.cases.messaging import (
     EmptyMessage,
     MessageTooLong,
 )
+from incident_service.compression import allow_compression
 from incident_service.crypto.receipts import format_receipt
 from incident_service.database_outage import (
     DATABASE_ERRORS,
@@ -150,6 +151,7 @@ def _problem(code: object) -> str | None:
 
 @blueprint.get("/")
 def index() -> ResponseReturnValue:
+    allow_compression()  # no form, no secret
     return render_template("reporter/index.html")
 
 
@@ -207,6 +209,9 @@ def _report_get() -> ResponseReturnValue:
     if draft is None:
         form = ReportForm()
         form.ensure_token()
+        # The blank form: its tokens are secret, but nothing a request sends appears on it
+        # (the language is one of five; a problem is a code). Never the receipt, never a draft.
+        allow_compression()
         return _report_page(form, general_error=problem)
     form = form_from_answers(draft.get("answers"))
     errors: dict[str, str] = {}
