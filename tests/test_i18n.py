@@ -37,6 +37,7 @@ REPORTER_SOURCES = (
     "incident_service/api/",
     "incident_service/intake/validation.py",
     "incident_service/intake/reporter_access.py",
+    "incident_service/intake/understood.py",
     "incident_service/intake/evidence.py",
     "incident_service/evidence/refusals.py",
     "incident_service/taxonomy/",

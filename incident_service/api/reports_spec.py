@@ -22,7 +22,6 @@ from incident_service.intake.submission import (
     MAX_PLACE_TEXT,
 )
 
-
 # Numbers may also be sent as a reporter typed them; the words are kept, sealed, in the private
 # section, and the number they were read as is what is counted.
 _TYPED_NUMBER = "A number, or words as a reporter types them in any of the five languages"

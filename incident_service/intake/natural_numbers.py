@@ -99,6 +99,9 @@ class _Kind(enum.Enum):
 
 _Meaning = tuple[_Kind, object]
 
+# fmt: off
+# (Word lists are kept several to a line, by language, rather than one word per line.)
+
 _QUALIFIERS: dict[Qualifier, tuple[str, ...]] = {
     Qualifier.ABOUT: (
         # ru
@@ -151,9 +154,10 @@ _QUALIFIERS: dict[Qualifier, tuple[str, ...]] = {
 }
 
 _LEXICON_COMMON: dict[str, _Meaning] = {
-    **{word: (_Kind.SEPARATOR, None) for word in ("-", "...", "…", "или", "or", "ё", "yoki", "же")},
-    **{word: (_Kind.FROM, None) for word in ("от", "from", "аз", "dan", "tadan", "дан", "ден", "тан", "тен", "дон", "дөн",
-                                          "тон", "төн")},
+    **{word: (_Kind.SEPARATOR, None) for word in ("-", "...", "…", "или", "or", "ё", "yoki",
+                                                  "же")},
+    **{word: (_Kind.FROM, None) for word in ("от", "from", "аз", "dan", "tadan", "дан", "ден",
+                                             "тан", "тен", "дон", "дөн", "тон", "төн")},
     **{
         word: (_Kind.TO, None)
         for word in ("до", "to", "то", "gacha", "tagacha", "чейин", "га чейин", "ге чейин",
@@ -161,8 +165,8 @@ _LEXICON_COMMON: dict[str, _Meaning] = {
     },
     **{
         word: (_Kind.SEVERAL, None)
-        for word in ("несколько", "several", "a few", "few", "якчанд", "чанд", "bir necha", "bir nechta", "bir qancha",
-                     "necha", "бир нече", "бир канча", "бирнече")
+        for word in ("несколько", "several", "a few", "few", "якчанд", "чанд", "bir necha",
+                     "bir nechta", "bir qancha", "necha", "бир нече", "бир канча", "бирнече")
     },
     **{word: (_Kind.FILLER, None) for word in (".", ",", "ta", "та", "nafar", "нафар", "чем")},
 }
@@ -179,10 +183,14 @@ _LEXICON_PEOPLE: dict[str, _Meaning] = {
 }
 
 
+# fmt: on
+
+
 def _units(unit: Unit, *words: str) -> dict[str, _Meaning]:
     return {word: (_Kind.UNIT, unit) for word in words}
 
 
+# fmt: off
 _LEXICON_HOURS: dict[str, _Meaning] = {
     **_units(
         Unit.MINUTE,
@@ -227,6 +235,9 @@ _LEXICON_ROUBLES: dict[str, _Meaning] = {
                      "ruble", "rouble", "рубл", "rubl", "so'm")
     },
 }
+
+
+# fmt: on
 
 
 def _lexicon(specific: dict[str, _Meaning]) -> dict[tuple[str, ...], _Meaning]:
@@ -292,7 +303,7 @@ def read_quantity(text: str, quantity: Quantity) -> Reading | None:
 
 
 def _merge_thousands(tokens: list[str]) -> list[str]:
-    """"40 000" and "1 500 000" are one number each (a space groups thousands)."""
+    """ "40 000" and "1 500 000" are one number each (a space groups thousands)."""
     merged: list[str] = []
     grouping = False  # the last token is digits that may take another group of three
     for token in tokens:

@@ -367,9 +367,7 @@ def _people(data: Mapping[str, Any], errors: _Collector, as_typed: dict[str, str
     )
 
 
-def _coercion(
-    data: Mapping[str, Any], errors: _Collector, as_typed: dict[str, str]
-) -> Coercion:
+def _coercion(data: Mapping[str, Any], errors: _Collector, as_typed: dict[str, str]) -> Coercion:
     coercion_data = _mapping(data.get("coercion"), "coercion", errors)
     payment = _number(
         coercion_data.get("payment_offered_rub"),

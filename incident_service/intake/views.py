@@ -62,6 +62,13 @@ from incident_service.intake.reporter_access import (
 )
 from incident_service.intake.storage import bind_submission_token, submit_report
 from incident_service.intake.submission import InvalidReport
+from incident_service.intake.understood import (
+    QUESTIONS,
+    from_record,
+    readings_of,
+    sentence,
+    to_record,
+)
 from incident_service.intake.validation import parse_report
 from incident_service.models import db, today
 from incident_service.pipeline import dispatch
@@ -148,7 +155,7 @@ def report() -> ResponseReturnValue:
     )
     if not result.created:
         uncount_filing(allowance)
-    return _hand_over_receipt(result.receipt)
+    return _hand_over_receipt(result.receipt, understood=to_record(readings_of(form.data)))
 
 
 def _report_get() -> ResponseReturnValue:
@@ -158,7 +165,7 @@ def _report_get() -> ResponseReturnValue:
     pending = handoff.take(handoff.RECEIPT)
     receipts = [r for r in (pending or {}).get("receipts", []) if isinstance(r, str)]
     if receipts:
-        return _receipt_page(receipts)
+        return _receipt_page(receipts, understood=(pending or {}).get("understood"))
     draft = handoff.get(handoff.DRAFT)
     if draft is None:
         form = ReportForm()
@@ -198,9 +205,10 @@ def _keep_draft(
     return _see_other("reporter.report", anchor=first_invalid_field(errors or {}))
 
 
-def _hand_over_receipt(receipt: str) -> ResponseReturnValue:
+def _hand_over_receipt(receipt: str, *, understood: list[list[object]]) -> ResponseReturnValue:
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
-    shown (a second report from another tab before the first page loaded) is kept with it."""
+    shown (a second report from another tab before the first page loaded) is kept with it.
+    `understood` says how numbers typed in words were read (codes and numbers, no words)."""
     # The filed form's draft goes first: a browser without records yet (the usual case) costs
     # no round trip for it.
     handoff.delete(handoff.DRAFT)
@@ -208,10 +216,10 @@ def _hand_over_receipt(receipt: str) -> ResponseReturnValue:
     receipts = [r for r in pending.get("receipts", []) if isinstance(r, str) and r != receipt]
     receipts.append(receipt)
     try:
-        handoff.put(handoff.RECEIPT, {"receipts": receipts})
+        handoff.put(handoff.RECEIPT, {"receipts": receipts, "understood": understood})
     except handoff.StoreUnavailable:
         # Redis is down: the reporter must never lose a receipt, so the POST shows it itself.
-        return _receipt_page(receipts, degraded=True)
+        return _receipt_page(receipts, understood=understood, degraded=True)
     return _see_other("reporter.report")
 
 
@@ -381,14 +389,17 @@ def _report_page(
         general_error=general_error or (errors or {}).get(GENERAL_ERRORS),
         years=selectable_years(today(), taxonomy.EARLIEST_INCIDENT_YEAR),
         months=months,
+        understood={name: sentence(name, r) for name, r in readings_of(form.data).items()},
         degraded=degraded,
     )
 
 
-def _receipt_page(receipts: list[str], *, degraded: bool = False) -> str:
+def _receipt_page(receipts: list[str], *, understood: object, degraded: bool = False) -> str:
+    readings = from_record(understood)
     return render_template(
         "reporter/receipt.html",
         receipts=[format_receipt(receipt) for receipt in receipts],
+        understood=[(str(QUESTIONS[name]), sentence(name, r)) for name, r in readings.items()],
         degraded=degraded,
     )
 
