@@ -22,14 +22,16 @@ from incident_service.cases.messaging import (
     reporter_private_key,
 )
 from incident_service.constants import MessageAuthor, ReportStatus
+from incident_service.crypto import bindings
 from incident_service.crypto.receipts import (
     InvalidReceiptFormat,
     normalise_receipt,
     receipt_lookup_hash,
 )
+from incident_service.i18n import LANGUAGES
 from incident_service.intake.limits import count_receipt_use, count_reporter_message
 from incident_service.keystore import current_keyring
-from incident_service.models import Report, db
+from incident_service.models import AuditEntry, Report, ReportFacet, db
 
 # A receipt is at most 20 digits plus separators; anything much longer is not one, and is not
 # worth normalising.
@@ -50,6 +52,12 @@ STATUS_WORDS: dict[ReportStatus, object] = {
         "Your report has been joined with another report about the same event."
     ),
 }
+
+
+# A caseworker has read a report once its opening (or an export of it) is in the audit trail:
+# entries that exist anyway, dated to the day only, and that say nothing of the content. A new
+# report is then "read", although its status stays "new" until a caseworker moves it on.
+READ_ACTIONS = ("report.open", "report.export")
 
 
 class ReceiptNotRecognised(Exception):
@@ -100,8 +108,40 @@ def open_with_receipt(text: str) -> ReporterAccess:
     return ReporterAccess(report=report, receipt=receipt)
 
 
-def status_words(status: ReportStatus) -> str:
+def status_words(status: ReportStatus, *, read: bool = False) -> str:
+    if status is ReportStatus.NEW and read:
+        return str(STATUS_WORDS[ReportStatus.TRIAGED])
     return str(STATUS_WORDS[status])
+
+
+def has_been_read(report: Report) -> bool:
+    """True once a caseworker has opened (or exported) the report."""
+    first = db.session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.object_type == "report",
+            AuditEntry.object_id == report.id,
+            AuditEntry.action.in_(READ_ACTIONS),
+        )
+        .limit(1)
+    )
+    return first is not None
+
+
+def written_in(report: Report) -> str | None:
+    """The language the report was written in, from its blind-index tag (None for reports
+    filed before the tag was kept)."""
+    index_key = current_keyring().require_index_key().secret
+    tags = {
+        bindings.facet_tag(index_key, report.organisation_id, "language", language): language
+        for language in LANGUAGES
+    }
+    found = db.session.scalar(
+        select(ReportFacet.tag).where(
+            ReportFacet.report_id == report.id, ReportFacet.tag.in_(list(tags))
+        )
+    )
+    return tags.get(found) if found is not None else None
 
 
 def reporter_view(access: ReporterAccess) -> ReporterView:
@@ -111,7 +151,10 @@ def reporter_view(access: ReporterAccess) -> ReporterView:
     thread = read_thread(report, private_key=reporter_private_key(report, access.receipt))
     return ReporterView(
         status=status,
-        status_words=status_words(status),
+        # Only a new report needs the question asked: every later status implies a reader.
+        status_words=status_words(
+            status, read=status is ReportStatus.NEW and has_been_read(report)
+        ),
         received_on=report.received_on,
         consent_statistics=report.consent_statistics,
         deletion_requested=report.deletion_requested,

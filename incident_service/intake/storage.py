@@ -79,6 +79,9 @@ def report_facets(submission: ReportSubmission) -> list[tuple[str, str]]:
     if submission.region:
         facets.append(("region", submission.region))
     facets.append(("country", submission.country))
+    # Blind like the others: lets the status page follow the report's language after a lookup
+    # (`reporter_access.written_in`) without the web reading a sealed section.
+    facets.append(("language", submission.language))
     return facets
 
 

@@ -31,7 +31,7 @@ from incident_service.cases.messaging import (
     MessageTooLong,
 )
 from incident_service.crypto.receipts import format_receipt
-from incident_service.i18n import LANGUAGES
+from incident_service.i18n import LANGUAGES, remember_language
 from incident_service.intake import handoff
 from incident_service.intake.forms import (
     GENERAL_ERRORS,
@@ -59,6 +59,7 @@ from incident_service.intake.reporter_access import (
     request_deletion,
     send_reporter_message,
     withdraw_statistics_consent,
+    written_in,
 )
 from incident_service.intake.storage import bind_submission_token, submit_report
 from incident_service.intake.submission import InvalidReport
@@ -245,6 +246,7 @@ def status() -> ResponseReturnValue:
             return _keep_status_draft(receipt=form.receipt.data, problem="not_found")
         kept = handoff.take(handoff.STATUS_DRAFT) or {}
         flash = _apply_action(access, form) or _kept_text(kept)
+        _follow_report_language(access)
         return _hand_over_status(access, flash)
     access_or_none = _open_status(handoff.get(handoff.STATUS))
     if access_or_none is None:
@@ -275,6 +277,14 @@ def _status_get() -> ResponseReturnValue:
     return _lookup_page(
         typed if isinstance(typed, str) else None, problem or _problem(draft.get("problem"))
     )
+
+
+def _follow_report_language(access: ReporterAccess) -> None:
+    """After a lookup, the pages follow the language the report was written in (a reporter
+    may look it up from a browser set to another); the language links still change it."""
+    language = written_in(access.report)
+    if language is not None and language != current_language():
+        remember_language(language)
 
 
 def _open_status(record: dict[str, Any] | None) -> ReporterAccess | None:
