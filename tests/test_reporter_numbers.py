@@ -100,3 +100,19 @@ def test_does_the_api_read_numbers_in_words_like_the_form(client):
     body = report_payload(duration_hours="6 часов", people={"group_size": "40-50"})
     response = client.post("/api/v1/reports", json=body)
     assert response.status_code == 201, response.get_json()
+
+
+def test_does_the_case_team_see_the_words_typed_beside_the_number_counted(app, client):
+    from incident_service.constants import Role
+    from tests.staff import login, make_staff
+
+    _response, receipt = file_report(client, **IN_WORDS)
+    assert receipt is not None
+    with app.app_context():
+        worker = make_staff(role=Role.CASEWORKER)
+    desk = app.test_client()
+    login(desk, worker)
+    page = desk.get(f"/cases/{only_report_id(app)}").get_data(as_text=True)
+    said = text_of(page)
+    assert "Group size: около 40" in said and "Group size: 40" in said
+    assert "How long (hours): 2 суток" in said
