@@ -127,7 +127,8 @@ def _pages(app, language: str) -> dict[str, str]:
     client = app.test_client()
     client.get(f"/?lang={language}")
     with app.app_context():
-        result = submit()
+        # Written in the page's language: a lookup shows the report's language.
+        result = submit(language=language)
         report = db.session.get(Report, result.report_id)
         post_message(report, author=MessageAuthor.CASEWORKER, text="SYNTHETIC 1")
         db.session.commit()

@@ -112,3 +112,10 @@ def _question_text(page: str) -> str:
     match = re.search(r'<div class="msg caseworker">.*?<p class="text">(.*?)</p>', page, re.S)
     assert match is not None
     return match.group(1)
+
+
+def test_does_a_language_chosen_with_the_lookup_itself_win(app):
+    _report_id, receipt = _filed(app, language="tg")
+    client = app.test_client()
+    response = post_and_follow(client, "/status", {"receipt": receipt, "lang": "en"})
+    assert '<html lang="en">' in response.get_data(as_text=True)

@@ -282,6 +282,8 @@ def _status_get() -> ResponseReturnValue:
 def _follow_report_language(access: ReporterAccess) -> None:
     """After a lookup, the pages follow the language the report was written in (a reporter
     may look it up from a browser set to another); the language links still change it."""
+    if request.values.get("lang") in LANGUAGES:  # chosen with this very request: it wins
+        return
     language = written_in(access.report)
     if language is not None and language != current_language():
         remember_language(language)
