@@ -82,9 +82,11 @@ def sentence(name: str, reading: Reading) -> str:
     answer = _answer(reading)
     base = BASE_UNIT[NUMBER_FIELDS[name]]
     if reading.unit is base and reading.qualifier in _COUNTED_AS_TYPED:
-        return gettext("Understood as: %(answer)s.", answer=answer)
+        return str(gettext("Understood as: %(answer)s.", answer=answer))
     counted = _amount(reading.value, base)
-    return gettext("Understood as: %(answer)s, counted as %(value)s.", answer=answer, value=counted)
+    return str(
+        gettext("Understood as: %(answer)s, counted as %(value)s.", answer=answer, value=counted)
+    )
 
 
 _COUNTED_AS_TYPED = frozenset(
@@ -95,20 +97,20 @@ _COUNTED_AS_TYPED = frozenset(
 def _answer(reading: Reading) -> str:
     qualifier = reading.qualifier
     if qualifier is Qualifier.SEVERAL:
-        return gettext("several")
+        return str(gettext("several"))
     if qualifier is Qualifier.RANGE:
         return f"{_number(reading.low)}–{_amount(reading.high, reading.unit)}"
     amount = _amount(reading.low, reading.unit)
     if qualifier is Qualifier.ABOUT:
-        return gettext("about %(quantity)s", quantity=amount)
+        return str(gettext("about %(quantity)s", quantity=amount))
     if qualifier is Qualifier.MORE:
-        return gettext("more than %(quantity)s", quantity=amount)
+        return str(gettext("more than %(quantity)s", quantity=amount))
     if qualifier is Qualifier.AT_LEAST:
-        return gettext("at least %(quantity)s", quantity=amount)
+        return str(gettext("at least %(quantity)s", quantity=amount))
     if qualifier is Qualifier.LESS:
-        return gettext("less than %(quantity)s", quantity=amount)
+        return str(gettext("less than %(quantity)s", quantity=amount))
     if qualifier is Qualifier.AT_MOST:
-        return gettext("at most %(quantity)s", quantity=amount)
+        return str(gettext("at most %(quantity)s", quantity=amount))
     return amount
 
 
@@ -122,15 +124,15 @@ def _amount(value: float, unit: Unit) -> str:
     count = int(value) if float(value).is_integer() else 2
     num = _number(value)
     if unit is Unit.PERSON:
-        return ngettext("%(number)s person", "%(number)s people", count, number=num)
+        return str(ngettext("%(number)s person", "%(number)s people", count, number=num))
     if unit is Unit.MINUTE:
-        return ngettext("%(number)s minute", "%(number)s minutes", count, number=num)
+        return str(ngettext("%(number)s minute", "%(number)s minutes", count, number=num))
     if unit is Unit.HOUR:
-        return ngettext("%(number)s hour", "%(number)s hours", count, number=num)
+        return str(ngettext("%(number)s hour", "%(number)s hours", count, number=num))
     if unit is Unit.DAY:
-        return ngettext("%(number)s day", "%(number)s days", count, number=num)
+        return str(ngettext("%(number)s day", "%(number)s days", count, number=num))
     if unit is Unit.WEEK:
-        return ngettext("%(number)s week", "%(number)s weeks", count, number=num)
+        return str(ngettext("%(number)s week", "%(number)s weeks", count, number=num))
     if unit is Unit.MONTH:
-        return ngettext("%(number)s month", "%(number)s months", count, number=num)
-    return ngettext("%(number)s rouble", "%(number)s roubles", count, number=num)
+        return str(ngettext("%(number)s month", "%(number)s months", count, number=num))
+    return str(ngettext("%(number)s rouble", "%(number)s roubles", count, number=num))
