@@ -20,6 +20,8 @@ STAFF_LANGUAGES: dict[str, str] = {"ru": LANGUAGES["ru"], "en": LANGUAGES["en"]}
 # A release's documents (HTML, PDF) are written in these languages, in this order.
 DOCUMENT_LANGUAGES: tuple[str, ...] = ("ru", "en", "tg")
 STAFF_BLUEPRINTS = frozenset({"auth", "cases", "summaries"})
+# Where the reporter's choice is kept: the session cookie, which ends with the browser session.
+REPORTER_LANGUAGE_KEY = "lang"
 
 
 def _posted_language() -> str | None:
@@ -65,7 +67,7 @@ def select_locale() -> str:
     return _chosen(
         request.args.get("lang") or _posted_language(),
         LANGUAGES,
-        "lang",
+        REPORTER_LANGUAGE_KEY,
         fallback=str(current_app.config.get("DEFAULT_LANGUAGE", "ru")),
     )
 
@@ -80,6 +82,13 @@ def _chosen(requested: str | None, offered: dict[str, str], key: str, *, fallbac
     if remembered in offered:
         return str(remembered)
     return request.accept_languages.best_match(list(offered)) or fallback
+
+
+def remember_language(language: str) -> None:
+    """Show this browser's reporter pages in `language` from now on, as the picker would."""
+    if language in LANGUAGES:
+        session[REPORTER_LANGUAGE_KEY] = language
+        refresh()
 
 
 def use_body_language(value: object) -> None:

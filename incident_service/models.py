@@ -240,6 +240,8 @@ class Report(db.Model):  # type: ignore[name-defined,misc]
     # Narrative, free-text place, contact details: sealed to the team key only.
     private_section: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default=ReportStatus.NEW.value)
+    # The language it was written in, sealed to the reporter's key (None: filed before 0012).
+    reporter_language: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # A caseworker's choice of priority, sealed to the team key; None: the coded answers decide.
     priority_override: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     received_on: Mapped[dt.date] = mapped_column(Date, default=today)

@@ -24,11 +24,36 @@ from seeds.demo_reports import DEFAULT_COUNT, SYNTHETIC_MARKER, demo_reports
 from seeds.staff import credentials_path, load_demo_accounts
 
 # Reports that get a question from the case team, so the status page has something to show.
+# The question is in the language of its report, as a caseworker would write it: an English
+# question on a Russian page (issue 13) is not what a reporter would ever see.
 DEMO_THREADS = 3
-DEMO_QUESTION = (
-    f"{SYNTHETIC_MARKER} Hello, this is the case team. Are you still held? "
-    "Is there a number where a lawyer can reach you?"
-)
+DEMO_QUESTIONS: dict[str, str] = {
+    "en": (
+        f"{SYNTHETIC_MARKER} Hello, this is the case team. Are you still held? "
+        "Is there a number where a lawyer can reach you?"
+    ),
+    "ru": (
+        "[ВЫМЫШЛЕННОЕ ДЕМО-ОБРАЩЕНИЕ — не настоящий случай] Здравствуйте, это команда, которая "
+        "ведёт ваше обращение. Вас всё ещё удерживают? Есть ли номер, по которому с вами может "
+        "связаться юрист?"
+    ),
+    "tg": (
+        "[МУРОҶИАТИ НАМОИШИИ ТАХАЙЮЛӢ — ҳодисаи воқеӣ нест] Салом, ин гурӯҳест, ки бо муроҷиати "
+        "шумо кор мекунад. Оё шуморо ҳоло ҳам нигоҳ доштаанд? Оё рақаме ҳаст, ки ҳуқуқшинос бо "
+        "шумо тамос гирад?"
+    ),
+    "uz": (
+        "[OʻYLAB TOPILGAN NAMUNAVIY MUROJAAT — haqiqiy holat emas] Assalomu alaykum, bu "
+        "murojaatingiz bilan ishlayotgan guruh. Sizni hali ham ushlab turishibdimi? Advokat siz "
+        "bilan bogʻlanishi mumkin boʻlgan raqam bormi?"
+    ),
+    "ky": (
+        "[ОЙДОН ЧЫГАРЫЛГАН ДЕМО-КАЙРЫЛУУ — чыныгы окуя эмес] Саламатсызбы, бул сиздин "
+        "кайрылууңуз менен иштеген топ. Сизди дагы эле кармап турушабы? Юрист сиз менен "
+        "байланыша турган номер барбы?"
+    ),
+}
+DEMO_QUESTION = DEMO_QUESTIONS["en"]
 
 
 class SeedingRefused(Exception):
@@ -69,7 +94,8 @@ def load_demo_reports(*, count: int = DEFAULT_COUNT) -> SeedResult:
         if demo.index < DEMO_THREADS:
             report = db.session.get(Report, outcome.report_id)
             assert report is not None
-            post_message(report, author=MessageAuthor.CASEWORKER, text=DEMO_QUESTION)
+            question = DEMO_QUESTIONS.get(demo.payload.get("language"), DEMO_QUESTION)
+            post_message(report, author=MessageAuthor.CASEWORKER, text=question)
             db.session.commit()
     if result.created:
         dispatch.nudge_pipeline()

@@ -71,6 +71,7 @@ def test_do_plaintext_columns_stay_within_the_operational_list(app):
         "private_section",
         "status",
         "priority_override",  # sealed to the team key
+        "reporter_language",  # sealed to the reporter's key
         "received_on",
         "triaged_on",
         "referred_on",

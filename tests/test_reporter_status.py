@@ -36,6 +36,9 @@ def client(app):
 
 
 def _filed(app, **overrides):
+    """A report written in English: after a lookup the page follows the report's language
+    (tests/test_reporter_status_truth.py), and these tests quote the English text."""
+    overrides.setdefault("language", "en")
     with app.app_context():
         result = submit(**overrides)
     return result.report_id, result.receipt

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 
 import pytest
 
 from incident_service import taxonomy
 from incident_service.intake.validation import parse_report
-from incident_service.models import Message, Report, db
+from incident_service.models import Message, Report, db, today
 from seeds.demo_reports import DEFAULT_COUNT, KEY_REGIONS, SYNTHETIC_MARKER, demo_reports
-from seeds.loader import SeedingRefused, load_demo_reports
+from seeds.loader import DEMO_QUESTIONS, SeedingRefused, load_demo_reports
 from tests.reporter_helpers import open_private_section
 
 TODAY = dt.date(2025, 6, 30)
@@ -74,10 +75,12 @@ def test_does_seeding_twice_load_the_reports_once(app):
 def test_can_a_demo_receipt_open_its_report_with_the_case_teams_question(app):
     with app.app_context():
         receipt = load_demo_reports(count=5).demo_receipts[0]
+        language = demo_reports(count=5, today=today())[0].payload["language"]
     client = app.test_client()
-    opened = client.post("/status", data={"receipt": receipt, "lang": "en"}, follow_redirects=True)
-    page = opened.get_data(as_text=True)
-    assert "SYNTHETIC DEMO REPORT" in page and "Are you still held?" in page
+    opened = client.post("/status", data={"receipt": receipt}, follow_redirects=True)
+    page = html.unescape(opened.get_data(as_text=True))
+    # Asked in the language of the report, on a page in that language.
+    assert f'<html lang="{language}">' in page and DEMO_QUESTIONS[language] in page
 
 
 def test_does_the_seed_command_report_what_it_did(runner):

@@ -14,12 +14,17 @@ from incident_service.api.openapi import registry
 from incident_service.api.reports import MAX_IDEMPOTENCY_KEY
 from incident_service.cases.messaging import MAX_MESSAGE_LENGTH
 from incident_service.i18n import LANGUAGES
+from incident_service.intake.natural_numbers import MAX_INPUT as MAX_TYPED_NUMBER
 from incident_service.intake.submission import (
     MAX_CONTACT,
     MAX_NARRATIVE,
     MAX_PAYMENT_RUB,
     MAX_PLACE_TEXT,
 )
+
+# Numbers may also be sent as a reporter typed them; the words are kept, sealed, in the private
+# section, and the number they were read as is what is counted.
+_TYPED_NUMBER = "A number, or words as a reporter types them in any of the five languages"
 
 
 def _codes(vocabulary: taxonomy.Vocabulary, *, nullable: bool = False) -> dict[str, Any]:
@@ -99,9 +104,11 @@ def _incident_properties() -> dict[str, Any]:
             "description": "Free text; sealed to the case team only.",
         },
         "duration_hours": {
-            "type": ["number", "null"],
+            "type": ["number", "string", "null"],
             "minimum": 0,
             "maximum": taxonomy.MAX_DURATION_HOURS,
+            "maxLength": MAX_TYPED_NUMBER,
+            "description": _TYPED_NUMBER + ' ("6 часов", "2 суток", "about 3 days").',
         },
     }
 
@@ -116,9 +123,11 @@ def _people_schema() -> dict[str, Any]:
             "age_band": _codes(taxonomy.AGE_BANDS, nullable=True),
             "legal_status": _codes(taxonomy.LEGAL_STATUSES, nullable=True),
             "group_size": {
-                "type": ["integer", "null"],
+                "type": ["integer", "string", "null"],
                 "minimum": 1,
                 "maximum": taxonomy.MAX_GROUP_SIZE,
+                "maxLength": MAX_TYPED_NUMBER,
+                "description": _TYPED_NUMBER + ' ("около 40", "40-50", "several").',
             },
             "women_involved": _flag("Women were among those affected."),
             "children_involved": _flag("Children were among those affected."),
@@ -135,9 +144,11 @@ def _coercion_schema() -> dict[str, Any]:
             "contract_signed": _flag("A military contract was signed."),
             "citizenship_promised": _flag("Citizenship was promised for service."),
             "payment_offered_rub": {
-                "type": ["integer", "null"],
+                "type": ["integer", "string", "null"],
                 "minimum": 0,
                 "maximum": MAX_PAYMENT_RUB,
+                "maxLength": MAX_TYPED_NUMBER,
+                "description": _TYPED_NUMBER + ' ("2 млн", "150 тыс").',
             },
         },
     }

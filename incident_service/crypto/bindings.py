@@ -90,6 +90,11 @@ def withdrawal_tag(key: SymmetricKey, report_id: str) -> bytes:
     return keyed_tag(key, purpose=WITHDRAWAL_TAG_PURPOSE, message=report_id.encode("ascii"))
 
 
+def reporter_language(report_id: str) -> bytes:
+    """The language a report was written in, sealed to the reporter's derived key only."""
+    return f"report/{report_id}/reporter-language".encode()
+
+
 def report_priority(report_id: str) -> bytes:
     """A caseworker's choice of priority for a report (sealed to the team key only)."""
     return f"report/{report_id}/priority".encode()

@@ -244,21 +244,11 @@ def _yes_no(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get((value or "").strip())
 
 
-def _number(value: str | None) -> int | float | str | None:
-    """Numbers as people type them ("12", "1,5", " 30 "). Anything else is passed on unchanged,
-    so that intake names the problem in the reporter's language."""
+def _number(value: str | None) -> str | None:
+    """A number as typed ("12", "1,5", "около 40"): intake reads it, and names any problem in
+    the reporter's language."""
     text = (value or "").strip()
-    if not text:
-        return None
-    candidate = text.replace(",", ".").replace(" ", "").replace("\u00a0", "")
-    try:
-        return int(candidate)
-    except ValueError:
-        pass
-    try:
-        return float(candidate)
-    except ValueError:
-        return text
+    return text or None
 
 
 def _date_and_precision(

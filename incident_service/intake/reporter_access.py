@@ -9,6 +9,7 @@ web page or the API handler commits, then enqueues (thin edges).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -22,14 +23,18 @@ from incident_service.cases.messaging import (
     reporter_private_key,
 )
 from incident_service.constants import MessageAuthor, ReportStatus
+from incident_service.crypto import bindings
+from incident_service.crypto.envelopes import open_envelope
+from incident_service.crypto.errors import CryptoError
 from incident_service.crypto.receipts import (
     InvalidReceiptFormat,
     normalise_receipt,
     receipt_lookup_hash,
 )
+from incident_service.i18n import LANGUAGES
 from incident_service.intake.limits import count_receipt_use, count_reporter_message
 from incident_service.keystore import current_keyring
-from incident_service.models import Report, db
+from incident_service.models import AuditEntry, Report, db
 
 # A receipt is at most 20 digits plus separators; anything much longer is not one, and is not
 # worth normalising.
@@ -50,6 +55,12 @@ STATUS_WORDS: dict[ReportStatus, object] = {
         "Your report has been joined with another report about the same event."
     ),
 }
+
+
+# A caseworker has read a report once its opening (or an export of it) is in the audit trail:
+# entries that exist anyway, dated to the day only, and that say nothing of the content. A new
+# report is then "read", although its status stays "new" until a caseworker moves it on.
+READ_ACTIONS = ("report.open", "report.export")
 
 
 class ReceiptNotRecognised(Exception):
@@ -100,8 +111,44 @@ def open_with_receipt(text: str) -> ReporterAccess:
     return ReporterAccess(report=report, receipt=receipt)
 
 
-def status_words(status: ReportStatus) -> str:
+def status_words(status: ReportStatus, *, read: bool = False) -> str:
+    if status is ReportStatus.NEW and read:
+        return str(STATUS_WORDS[ReportStatus.TRIAGED])
     return str(STATUS_WORDS[status])
+
+
+def has_been_read(report: Report) -> bool:
+    """True once a caseworker has opened (or exported) the report."""
+    first = db.session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.object_type == "report",
+            AuditEntry.object_id == report.id,
+            AuditEntry.action.in_(READ_ACTIONS),
+        )
+        .limit(1)
+    )
+    return first is not None
+
+
+def written_in(access: ReporterAccess) -> str | None:
+    """The language the report was written in, opened with the key derived from the receipt
+    (None for reports filed before it was kept, or if it does not open)."""
+    sealed = access.report.reporter_language
+    if sealed is None:
+        return None
+    try:
+        document = json.loads(
+            open_envelope(
+                sealed,
+                context=bindings.reporter_language(access.report.id),
+                private_key=reporter_private_key(access.report, access.receipt),
+            )
+        )
+    except (CryptoError, ValueError):
+        return None
+    language = document.get("language") if isinstance(document, dict) else None
+    return language if language in LANGUAGES else None
 
 
 def reporter_view(access: ReporterAccess) -> ReporterView:
@@ -111,7 +158,10 @@ def reporter_view(access: ReporterAccess) -> ReporterView:
     thread = read_thread(report, private_key=reporter_private_key(report, access.receipt))
     return ReporterView(
         status=status,
-        status_words=status_words(status),
+        # Only a new report needs the question asked: every later status implies a reader.
+        status_words=status_words(
+            status, read=status is ReportStatus.NEW and has_been_read(report)
+        ),
         received_on=report.received_on,
         consent_statistics=report.consent_statistics,
         deletion_requested=report.deletion_requested,

@@ -150,6 +150,13 @@ def record_report(
         context=bindings.report_section(report_id, Section.PRIVATE),
         recipients=[team_key],
     )
+    # The language the report was written in, for the status page to follow after a lookup:
+    # sealed to the reporter's own key, so only the receipt opens it (no tag to count).
+    reporter_language = seal(
+        _canonical({"language": submission.language}),
+        context=bindings.reporter_language(report_id),
+        recipients=[reporter_key.public],
+    )
     consented = submission.consent.statistics
     received = received_on or today()
     row: dict[str, Any] = {
@@ -161,6 +168,7 @@ def record_report(
         "reporter_public_key": reporter_key.public.to_bytes(),
         "statistical_section": statistical,
         "private_section": private,
+        "reporter_language": reporter_language,
         "status": ReportStatus.NEW.value,
         "received_on": received,
         "consent_statistics": consented,

@@ -82,6 +82,9 @@ class ReportSubmission:
     reporter_role: str | None
     contact: Contact
     consent: Consent
+    # Numbers answered in words ("около 40", "2 млн"), by field path, exactly as typed: free
+    # text, so kept in the private section only, beside the number stored in the coded one.
+    as_typed: dict[str, str] = field(default_factory=dict)
 
     def statistical_section(self) -> dict[str, Any]:
         """Coded answers only — the worker can open this, so no free text ever goes here."""
@@ -105,7 +108,7 @@ class ReportSubmission:
         }
 
     def private_section(self) -> dict[str, Any]:
-        return {
+        section = {
             "v": SECTION_FORMAT_VERSION,
             "language": self.language,
             "place_text": self.place_text,
@@ -113,6 +116,9 @@ class ReportSubmission:
             "contact": _plain(self.contact),
             "consent": _plain(self.consent),
         }
+        if self.as_typed:  # absent when every number was typed as one (most reports)
+            section["as_typed"] = dict(self.as_typed)
+        return section
 
 
 def _plain(group: object) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from incident_service import taxonomy
 from incident_service.i18n import LANGUAGES
+from incident_service.intake.natural_numbers import Quantity, read_quantity
 from incident_service.intake.submission import (
     MAX_CONTACT,
     MAX_NARRATIVE,
@@ -130,9 +132,17 @@ def _number(
     minimum: float,
     maximum: float,
     integer: bool,
+    quantity: Quantity,
+    as_typed: dict[str, str],
 ) -> float | None:
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str):
+        # Typed by a person: "12", "1,5", "около 40", "2 млн". Words are kept, sealed with the
+        # private section, beside the number they were read as.
+        value = _typed_number(value, path, errors, quantity=quantity, as_typed=as_typed)
+        if value is None:
+            return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         errors.add(path, _l("This must be a number."))
         return None
@@ -149,6 +159,23 @@ def _number(
         )
         return None
     return float(value)
+
+
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?")
+
+
+def _typed_number(
+    text: str, path: str, errors: _Collector, *, quantity: Quantity, as_typed: dict[str, str]
+) -> float | None:
+    plain = text.strip().replace(",", ".").replace(" ", "").replace("\u00a0", "")
+    if _PLAIN_NUMBER.fullmatch(plain):  # ASCII digits only: see `incident_service.numbers`
+        return float(plain) if "." in plain else int(plain)
+    reading = read_quantity(text, quantity)
+    if reading is None or not _encodable(text):
+        errors.add(path, _l("This must be a number."))
+        return None
+    as_typed[path] = text.strip()
+    return reading.value
 
 
 def _mapping(value: Any, path: str, errors: _Collector) -> Mapping[str, Any]:
@@ -219,6 +246,7 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
 
     # Read in the order of the questions: the first error recorded for a field wins, so this
     # order decides which message the reporter sees.
+    as_typed: dict[str, str] = {}
     language = _language(data, errors)
     precision = _code(
         data.get("date_precision") or "day", "date_precision", taxonomy.DATE_PRECISIONS, errors
@@ -226,15 +254,15 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
     incident_date = _incident_date(data.get("incident_date"), precision, errors, today_=now)
     acts = _codes(data.get("acts"), "acts", taxonomy.ACTS, errors, required=True)
     perpetrators = _codes(data.get("perpetrators"), "perpetrators", taxonomy.PERPETRATORS, errors)
-    place = _place(data, errors)
-    people = _people(data, errors)
+    place = _place(data, errors, as_typed)
+    people = _people(data, errors, as_typed)
     indicators = _codes(
         data.get("forced_labour_indicators"),
         "forced_labour_indicators",
         taxonomy.FORCED_LABOUR_INDICATORS,
         errors,
     )
-    coercion = _coercion(data, errors)
+    coercion = _coercion(data, errors, as_typed)
     outcome = _code(data.get("outcome"), "outcome", taxonomy.OUTCOMES, errors) or "UNK"
     narrative = _text(data.get("narrative"), "narrative", errors, limit=MAX_NARRATIVE)
     reporter_role = _code(
@@ -267,6 +295,7 @@ def parse_report(data: Any, *, today_: dt.date | None = None) -> ReportSubmissio
         reporter_role=reporter_role,
         contact=contact,
         consent=consent,
+        as_typed=as_typed,
     )
 
 
@@ -278,7 +307,7 @@ def _language(data: Mapping[str, Any], errors: _Collector) -> str:
     return language
 
 
-def _place(data: Mapping[str, Any], errors: _Collector) -> _Place:
+def _place(data: Mapping[str, Any], errors: _Collector, as_typed: dict[str, str]) -> _Place:
     location_type = _code(
         data.get("location_type"), "location_type", taxonomy.LOCATION_TYPES, errors
     )
@@ -300,11 +329,13 @@ def _place(data: Mapping[str, Any], errors: _Collector) -> _Place:
         minimum=0,
         maximum=taxonomy.MAX_DURATION_HOURS,
         integer=False,
+        quantity=Quantity.HOURS,
+        as_typed=as_typed,
     )
     return _Place(location_type, country, region, airport, place_text, duration)
 
 
-def _people(data: Mapping[str, Any], errors: _Collector) -> People:
+def _people(data: Mapping[str, Any], errors: _Collector, as_typed: dict[str, str]) -> People:
     people_data = _mapping(data.get("people"), "people", errors)
     group_size = _number(
         people_data.get("group_size"),
@@ -313,6 +344,8 @@ def _people(data: Mapping[str, Any], errors: _Collector) -> People:
         minimum=1,
         maximum=taxonomy.MAX_GROUP_SIZE,
         integer=True,
+        quantity=Quantity.PEOPLE,
+        as_typed=as_typed,
     )
     return People(
         citizenship=_codes(
@@ -334,7 +367,7 @@ def _people(data: Mapping[str, Any], errors: _Collector) -> People:
     )
 
 
-def _coercion(data: Mapping[str, Any], errors: _Collector) -> Coercion:
+def _coercion(data: Mapping[str, Any], errors: _Collector, as_typed: dict[str, str]) -> Coercion:
     coercion_data = _mapping(data.get("coercion"), "coercion", errors)
     payment = _number(
         coercion_data.get("payment_offered_rub"),
@@ -343,6 +376,8 @@ def _coercion(data: Mapping[str, Any], errors: _Collector) -> Coercion:
         minimum=0,
         maximum=MAX_PAYMENT_RUB,
         integer=True,
+        quantity=Quantity.ROUBLES,
+        as_typed=as_typed,
     )
     return Coercion(
         contract_offered=_bool(

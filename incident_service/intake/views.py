@@ -39,7 +39,7 @@ from incident_service.database_outage import (
     retry_later_headers,
 )
 from incident_service.error_pages import error_page
-from incident_service.i18n import LANGUAGES
+from incident_service.i18n import LANGUAGES, remember_language
 from incident_service.intake import handoff
 from incident_service.intake.evidence import (
     FILE_FIELD,
@@ -82,9 +82,17 @@ from incident_service.intake.reporter_access import (
     request_deletion,
     send_reporter_message,
     withdraw_statistics_consent,
+    written_in,
 )
 from incident_service.intake.storage import bind_submission_token, submit_report
 from incident_service.intake.submission import InvalidReport
+from incident_service.intake.understood import (
+    QUESTIONS,
+    from_record,
+    readings_of,
+    sentence,
+    to_record,
+)
 from incident_service.intake.validation import parse_report
 from incident_service.models import db, today
 from incident_service.pipeline import dispatch
@@ -194,7 +202,7 @@ def report() -> ResponseReturnValue:
     outcome = attach_to_new_report(result.report_id, files) if result.created else AttachOutcome()
     if outcome.attached:  # names no file or report: the worker finds what has no copy yet
         dispatch.enqueue(dispatch.TASK_EVIDENCE_CLEAN)
-    return _hand_over_receipt(result.receipt, outcome)
+    return _hand_over_receipt(result.receipt, outcome, understood=to_record(readings_of(form.data)))
 
 
 def _report_get() -> ResponseReturnValue:
@@ -204,7 +212,9 @@ def _report_get() -> ResponseReturnValue:
     pending = handoff.take(handoff.RECEIPT)
     receipts = [r for r in (pending or {}).get("receipts", []) if isinstance(r, str)]
     if receipts:
-        return _receipt_page(receipts, (pending or {}).get("files"))
+        return _receipt_page(
+            receipts, (pending or {}).get("files"), understood=(pending or {}).get("understood")
+        )
     draft = handoff.get(handoff.DRAFT)
     if draft is None:
         form = ReportForm()
@@ -261,9 +271,12 @@ def _keep_draft(
     return _see_other("reporter.report", anchor=anchor)
 
 
-def _hand_over_receipt(receipt: str, outcome: AttachOutcome) -> ResponseReturnValue:
+def _hand_over_receipt(
+    receipt: str, outcome: AttachOutcome, *, understood: list[list[object]]
+) -> ResponseReturnValue:
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
-    shown (a second report from another tab before the first page loaded) is kept with it."""
+    shown (a second report from another tab before the first page loaded) is kept with it.
+    `understood` says how numbers typed in words were read (codes and numbers, no words)."""
     # The filed form's draft goes first: a browser without records yet (the usual case) costs
     # no round trip for it.
     handoff.delete(handoff.DRAFT)
@@ -277,10 +290,12 @@ def _hand_over_receipt(receipt: str, outcome: AttachOutcome) -> ResponseReturnVa
         "refused": kept_refusals(outcome.refused),
     }
     try:
-        handoff.put(handoff.RECEIPT, {"receipts": receipts, "files": files})
+        handoff.put(
+            handoff.RECEIPT, {"receipts": receipts, "files": files, "understood": understood}
+        )
     except handoff.StoreUnavailable:
         # Redis is down: the reporter must never lose a receipt, so the POST shows it itself.
-        return _receipt_page(receipts, files, degraded=True)
+        return _receipt_page(receipts, files, understood=understood, degraded=True)
     return _see_other("reporter.report")
 
 
@@ -306,6 +321,7 @@ def status() -> ResponseReturnValue:
             return _keep_status_draft(receipt=form.receipt.data, problem="not_found")
         kept = handoff.take(handoff.STATUS_DRAFT) or {}
         flash = _apply_action(access, form) or _kept_text(kept)
+        _follow_report_language(access)
         return _hand_over_status(access, flash)
     access_or_none = _open_status(handoff.get(handoff.STATUS))
     if access_or_none is None:
@@ -340,6 +356,16 @@ def _status_get() -> ResponseReturnValue:
         problem or _problem(draft.get("problem")),
         reselect=_names(draft.get("files")),
     )
+
+
+def _follow_report_language(access: ReporterAccess) -> None:
+    """After a lookup, the pages follow the language the report was written in (a reporter
+    may look it up from a browser set to another); the language links still change it."""
+    if request.values.get("lang") in LANGUAGES:  # chosen with this very request: it wins
+        return
+    language = written_in(access)
+    if language is not None and language != current_language():
+        remember_language(language)
 
 
 def _open_status(record: dict[str, Any] | None) -> ReporterAccess | None:
@@ -488,6 +514,7 @@ def _report_page(
         general_error=general_error or (errors or {}).get(GENERAL_ERRORS),
         years=selectable_years(today(), taxonomy.EARLIEST_INCIDENT_YEAR),
         months=months,
+        understood={name: sentence(name, r) for name, r in readings_of(form.data).items()},
         degraded=degraded,
         reselect=reselect or [],
         evidence_accept=accepted_types(),
@@ -495,13 +522,22 @@ def _report_page(
     )
 
 
-def _receipt_page(receipts: list[str], files: object, *, degraded: bool = False) -> str:
-    """The receipts just issued, each with the files attached and those refused."""
+def _receipt_page(
+    receipts: list[str], files: object, *, understood: object, degraded: bool = False
+) -> str:
+    """The receipts just issued, each with the files attached and those refused, and how
+    numbers typed in words were read (the latest report's)."""
     entries = [
         {"receipt": format_receipt(receipt), **receipt_files(files, receipt)}
         for receipt in receipts
     ]
-    return render_template("reporter/receipt.html", entries=entries, degraded=degraded)
+    readings = from_record(understood)
+    return render_template(
+        "reporter/receipt.html",
+        entries=entries,
+        understood=[(str(QUESTIONS[name]), sentence(name, r)) for name, r in readings.items()],
+        degraded=degraded,
+    )
 
 
 def _lookup_page(

@@ -2,8 +2,10 @@
 
 Forms, the JSON API and its OpenAPI schema, templates, seeds, the anonymiser and the summaries all
 import from here. Codes are stable and never reused; labels are English message ids translated
-through Flask-Babel, except place names (proper nouns), which carry their Russian and English
-forms and fall back to Russian for Tajik, Uzbek and Kyrgyz readers (see docs/decisions.md).
+through Flask-Babel, except place names (proper nouns), which carry their Russian, English and
+Uzbek Latin forms and fall back to Russian for Tajik and Kyrgyz readers (see docs/decisions.md).
+`Vocabulary.label(code, language)` and `place_label(code, language)` give a label in a language
+other than the page's.
 
 The vocabularies live in modules by subject (`acts`, `places`, `people`, `reporting`, `bands`),
 built from `terms`; `hierarchies` and `priorities` hold the functions over them. Callers import
@@ -52,6 +54,7 @@ from incident_service.taxonomy.places import (
     FEDERAL_DISTRICTS,
     LOCATION_TYPES,
     REGIONS,
+    place_label,
 )
 from incident_service.taxonomy.priorities import (
     PRIORITY_CHILDREN,
@@ -142,6 +145,7 @@ __all__ = [
     "group_size_band",
     "month_of",
     "persons_affected",
+    "place_label",
     "quarter_of",
     "region_district",
     "urgency",

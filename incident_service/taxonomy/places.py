@@ -1,14 +1,20 @@
 """Where it happened: the kind of place, and country → federal district → region → airport.
 
-Place names are proper nouns: each carries its Russian and English name (`terms.place`), not a
-message id.
+Place names are proper nouns: each carries its own name in Russian, English and Uzbek Latin
+script (`terms.place`, `latin_names`), not a message id. Tajik and Kyrgyz pages, in Cyrillic
+script, show the Russian name, which is what documents and signs in Russia say.
 """
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from incident_service.taxonomy.terms import concept, place, vocabulary
+from incident_service.taxonomy.latin_names import (
+    UZBEK_AIRPORTS,
+    UZBEK_FEDERAL_DISTRICTS,
+    UZBEK_REGIONS,
+)
+from incident_service.taxonomy.terms import Vocabulary, concept, place, vocabulary, with_names
 
 LOCATION_TYPES = vocabulary(
     "location_types",
@@ -37,7 +43,7 @@ COUNTRIES = vocabulary(
     concept("ZZ", _l("Another country")),
 )
 
-FEDERAL_DISTRICTS = vocabulary(
+FEDERAL_DISTRICTS = vocabulary(  # named in Uzbek below
     "federal_districts",
     place("CEN", "Центральный федеральный округ", "Central Federal District", "RU"),
     place("NWE", "Северо-Западный федеральный округ", "Northwestern Federal District", "RU"),
@@ -50,7 +56,7 @@ FEDERAL_DISTRICTS = vocabulary(
 )
 
 # Ordered so the regions where most reports come from are at the top of the form.
-REGIONS = vocabulary(
+REGIONS = vocabulary(  # named in Uzbek below
     "regions",
     place("RU-MOW", "Москва", "Moscow", "CEN"),
     place("RU-MOS", "Московская область", "Moscow Oblast", "CEN"),
@@ -136,7 +142,7 @@ REGIONS = vocabulary(
     place("RU-ZAB", "Забайкальский край", "Zabaykalsky Krai", "FEA"),
 )
 
-AIRPORTS = vocabulary(
+AIRPORTS = vocabulary(  # named in Uzbek below
     "airports",
     place("LED", "Пулково (Санкт-Петербург)", "Pulkovo (Saint Petersburg)", "RU-SPE"),
     place("VKO", "Внуково (Москва)", "Vnukovo (Moscow)", "RU-MOW"),
@@ -161,3 +167,19 @@ AIRPORTS = vocabulary(
     place("IKT", "Иркутск", "Irkutsk", "RU-IRK"),
     place("VVO", "Владивосток", "Vladivostok", "RU-PRI"),
 )
+
+FEDERAL_DISTRICTS = with_names(FEDERAL_DISTRICTS, "uz", UZBEK_FEDERAL_DISTRICTS)
+REGIONS = with_names(REGIONS, "uz", UZBEK_REGIONS)
+AIRPORTS = with_names(AIRPORTS, "uz", UZBEK_AIRPORTS)
+
+_PLACES: dict[str, Vocabulary] = {
+    term.code: places for places in (FEDERAL_DISTRICTS, REGIONS, AIRPORTS) for term in places
+}
+assert len(_PLACES) == len(FEDERAL_DISTRICTS) + len(REGIONS) + len(AIRPORTS), "codes collide"
+
+
+def place_label(code: str, language: str) -> str:
+    """A federal district's, region's or airport's name as a page in `language` shows it:
+    "Moskva viloyati" in Uzbek, "Moscow Oblast" in English, "Московская область" otherwise."""
+    places = _PLACES.get(code)
+    return places.label(code, language) if places is not None else code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 
 
 @dataclass(frozen=True)
@@ -19,11 +19,21 @@ class Term:
 
     @property
     def label(self) -> str:
+        """The label in the language of the page being shown."""
+        return self.label_in(_current_language())
+
+    def label_in(self, language: str) -> str:
+        """The label in `language`: a place's own name in that language or script if it has
+        one (English, Uzbek Latin), else its Russian name; a concept's translated message."""
         if self.names:
             names = dict(self.names)
-            language = _current_language()
             return names.get(language) or names.get("ru") or self.code
-        return str(self.msgid) if self.msgid is not None else self.code
+        if self.msgid is None:
+            return self.code
+        if language == _current_language():
+            return str(self.msgid)
+        with force_locale(language):
+            return str(self.msgid)
 
 
 def _current_language() -> str:
@@ -60,9 +70,12 @@ class Vocabulary:
     def get(self, code: str) -> Term:
         return self._index[code]
 
-    def label(self, code: str) -> str:
+    def label(self, code: str, language: str | None = None) -> str:
+        """`code`'s label in `language` (the page's language if not given)."""
         term = self._index.get(code)
-        return term.label if term is not None else code
+        if term is None:
+            return code
+        return term.label if language is None else term.label_in(language)
 
     def parent(self, code: str) -> str | None:
         return self._index[code].parent
@@ -83,3 +96,21 @@ def concept(code: str, label: object, parent: str | None = None) -> Term:
 def place(code: str, ru: str, en: str, parent: str | None = None) -> Term:
     """A proper noun: its Russian and English names, not translated through the catalogues."""
     return Term(code=code, names=(("ru", ru), ("en", en)), parent=parent)
+
+
+def with_names(places: Vocabulary, language: str, names: dict[str, str]) -> Vocabulary:
+    """`places` with each term also named in `language` (every code must have its name)."""
+    missing = set(places.codes()) ^ set(names)
+    if missing:
+        raise ValueError(f"{places.name}: names in {language} do not match the codes: {missing}")
+    return Vocabulary(
+        places.name,
+        tuple(
+            Term(
+                code=term.code,
+                names=(*term.names, (language, names[term.code])),
+                parent=term.parent,
+            )
+            for term in places.terms
+        ),
+    )
