@@ -152,7 +152,7 @@ def _open_status(client, receipt: str):
 
 def test_can_the_receipt_holder_see_the_files_and_add_one_more(app, client, sent_tasks):
     with app.app_context():
-        receipt = submit().receipt
+        receipt = submit(language="en").receipt  # the status page follows it
     page = _open_status(client, receipt).get_data(as_text=True)
     assert "No files yet." in text_of(page)
     assert 'enctype="multipart/form-data"' in page
@@ -177,7 +177,7 @@ def test_does_add_evidence_name_refusals_and_ask_for_a_file_when_none_was_chosen
     app, client, sent_tasks
 ):
     with app.app_context():
-        receipt = submit().receipt
+        receipt = submit(language="en").receipt  # the status page follows it
     _open_status(client, receipt)
     nothing = post_and_follow(
         client, "/status", {"action": "evidence", "evidence": [_file(b"", "")]}
@@ -194,7 +194,7 @@ def test_does_add_evidence_name_refusals_and_ask_for_a_file_when_none_was_chosen
 
 def test_are_chosen_files_named_again_when_the_status_page_had_closed(app, client):
     with app.app_context():
-        receipt = submit().receipt
+        receipt = submit(language="en").receipt  # the status page follows it
     # No open page (it closed while the reporter chose files): the number is asked again.
     response = post_and_follow(
         client, "/status", {"action": "evidence", "evidence": [_file(samples.png(), "order.png")]}

@@ -109,7 +109,7 @@ def test_is_the_demo_question_in_the_language_of_its_report(app):
 
 
 def _question_text(page: str) -> str:
-    match = re.search(r'<div class="msg caseworker">.*?<p class="text">(.*?)</p>', page, re.S)
+    match = re.search(r'<div class="msg caseworker">.*?<p class="text"[^>]*>(.*?)</p>', page, re.S)
     assert match is not None
     return match.group(1)
 
