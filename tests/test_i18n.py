@@ -32,10 +32,6 @@ REPORTER_SOURCES = (
     "templates/reporter/",
     "incident_service/intake/views.py",
     "incident_service/intake/forms.py",
-    # The catalogues still name the old home of the reporter's views until the next
-    # `pybabel update` rewrites their locations.
-    "incident_service/reporter/",
-    "incident_service/intake/views.py",
     "incident_service/api/",
     "incident_service/intake/validation.py",
     "incident_service/intake/reporter_access.py",
@@ -43,9 +39,9 @@ REPORTER_SOURCES = (
     "incident_service/intake/evidence.py",
     "incident_service/evidence/refusals.py",
     "incident_service/taxonomy/",
-    # The catalogues still name the module the package grew from, until the next `pybabel update`
-    # rewrites their locations.
-    "incident_service/taxonomy.py",
+    "templates/errors/reporter.html",
+    "incident_service/error_pages.py",
+    "incident_service/database_outage.py",
 )
 # Names that stay as they are in every language.
 PROPER_NAMES = {"Telegram", "WhatsApp", "Signal"}
