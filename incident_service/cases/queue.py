@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
 
-from incident_service import audit
+from incident_service import audit, taxonomy
 from incident_service.cases import queue_index
 from incident_service.cases.queue_index import CaseSummary
 from incident_service.cases.triage import team_members
@@ -124,20 +124,35 @@ def ranked_page(
 ) -> tuple[list[_Ranked], bool]:
     """One page of the filtered queue in urgency order (priority, then newest, then id), and
     whether another page follows."""
-    candidates = db.session.execute(
-        candidates_statement(organisation_id=organisation_id, filters=filters, viewer_id=viewer_id)
-    ).all()
+    # Core, not the ORM: these are plain columns, and ORM row loading cost more than the query.
+    candidates = (
+        db.session.connection()
+        .execute(
+            candidates_statement(
+                organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
+            )
+        )
+        .all()
+    )
     entries = queue_index.entries_for(organisation_id, [row[0] for row in candidates], team_key)
+    # One pass over what may be every open report: plain tuples, no call per row where it
+    # can be helped (this loop is most of the page's own time once entries are in memory).
+    act_group, region, wanted = filters.act_group, filters.region, filters.priority
+    plain = not act_group and not region
+    normal = taxonomy.PRIORITY_NORMAL
     ranked = []
     for report_id, received_on, override in candidates:
-        entry = entries.get(report_id)
-        if not queue_index.matches(entry, act_group=filters.act_group, region=filters.region):
+        entry = entries[report_id]
+        if not plain and not queue_index.matches(entry, act_group=act_group, region=region):
             continue
-        priority = queue_index.effective_priority(entry, report_id, override, team_key)
-        if filters.priority is not None and priority != filters.priority:
+        if override is not None:
+            priority = queue_index.effective_priority(entry, report_id, override, team_key)
+        else:
+            priority = entry.urgency if entry is not None else normal
+        if wanted is not None and priority != wanted:
             continue
         ranked.append((priority, received_on, report_id, entry))
-    ranked.sort(key=lambda item: (item[0], item[1], item[2]), reverse=True)
+    ranked.sort(key=lambda item: item[:3], reverse=True)
     first = (max(page, 1) - 1) * PAGE_SIZE
     window = ranked[first : first + PAGE_SIZE]
     has_next = len(ranked) > first + PAGE_SIZE

@@ -123,6 +123,14 @@ class _Cache:
         with self._lock:
             return self._entries.get((organisation_id, report_id))
 
+    def entries(
+        self, organisation_id: int, report_ids: Iterable[str]
+    ) -> dict[str, IndexEntry | None]:
+        """Many lookups under one lock (a page may look up every open report)."""
+        with self._lock:
+            get = self._entries.get
+            return {report_id: get((organisation_id, report_id)) for report_id in report_ids}
+
     def put_entry(self, organisation_id: int, report_id: str, entry: IndexEntry) -> None:
         with self._lock:
             self._entries[(organisation_id, report_id)] = entry
@@ -171,13 +179,8 @@ def entries_for(
     Reports new to this process are fetched and opened in chunks; unreadable ones are not
     cached, so that they are tried again once the key that opens them is present.
     """
-    found: dict[str, IndexEntry | None] = {}
-    missing = []
-    for report_id in report_ids:
-        entry = CACHE.entry(organisation_id, report_id)
-        if entry is None:
-            missing.append(report_id)
-        found[report_id] = entry
+    found = CACHE.entries(organisation_id, report_ids)
+    missing = [report_id for report_id, entry in found.items() if entry is None]
     for start in range(0, len(missing), FETCH_CHUNK):
         chunk = missing[start : start + FETCH_CHUNK]
         rows = db.session.execute(
