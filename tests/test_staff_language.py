@@ -104,6 +104,27 @@ def test_does_the_queue_and_a_case_read_in_russian_once_chosen(app):
         assert capitalised == set()
 
 
+def test_is_a_refused_case_change_explained_in_russian(app):
+    """A label with a phone number in it is refused, and the reason reads in Russian."""
+    with app.app_context():
+        account = make_staff(role=Role.CASEWORKER)
+        report_id = submit().report_id
+    client = logged_in_client(app, account)
+    client.get("/cases/?lang=ru")
+    page = client.post(
+        f"/cases/{report_id}/details",
+        data={
+            "priority": "1",
+            "assignee": "",
+            "labels": "звонить 89001234567",
+            "verification": "0",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "В метках не может быть длинных чисел." in page
+    assert "long numbers" not in page
+
+
 def test_is_the_staff_language_picker_on_the_page(client):
     page = client.get("/login").get_data(as_text=True)
     assert 'href="?lang=ru"' in page and 'href="?lang=en"' in page

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from incident_service import audit, taxonomy
@@ -96,7 +97,8 @@ class TransitionNotAllowed(Exception):
 class InvalidCaseInput(Exception):
     """A value a caseworker typed that cannot be stored; `field` names the input."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: object) -> None:
+        # A lazy string: `str(exc)` reads it in the staff member's language.
         super().__init__(message)
         self.field = field
 
@@ -223,15 +225,18 @@ def normalise_labels(text: str) -> str:
         if len(label) > MAX_LABEL_LENGTH or not _LABEL.match(label) or "_" in label:
             raise InvalidCaseInput(
                 "labels",
-                f"Labels are short tags (up to {MAX_LABEL_LENGTH} letters, digits, spaces or "
-                "hyphens), separated by commas.",
+                _l(
+                    "Labels are short tags (up to %(count)d letters, digits, spaces or "
+                    "hyphens), separated by commas.",
+                    count=MAX_LABEL_LENGTH,
+                ),
             )
         if sum(ch.isdigit() for ch in label) > 4:
-            raise InvalidCaseInput("labels", "Labels may not hold long numbers.")
+            raise InvalidCaseInput("labels", _l("Labels may not hold long numbers."))
         if label not in labels:
             labels.append(label)
     if len(labels) > MAX_LABELS:
-        raise InvalidCaseInput("labels", f"At most {MAX_LABELS} labels.")
+        raise InvalidCaseInput("labels", _l("At most %(count)d labels.", count=MAX_LABELS))
     return ",".join(labels)
 
 
@@ -264,13 +269,13 @@ def update_case(
     The priority is sealed to the team key (`Report.priority_override`), and the audit entry
     says that it changed, not to what: a level names what happened (detained, children)."""
     if priority not in PRIORITIES:
-        raise InvalidCaseInput("priority", "Unknown priority.")
+        raise InvalidCaseInput("priority", _l("Unknown priority."))
     if verification not in VERIFICATION_LEVELS:
-        raise InvalidCaseInput("verification", "Unknown verification level.")
+        raise InvalidCaseInput("verification", _l("Unknown verification level."))
     if assignee_id is not None and assignee_id not in {
         user.id for user in team_members(report.organisation_id)
     }:
-        raise InvalidCaseInput("assignee", "That person cannot be assigned cases.")
+        raise InvalidCaseInput("assignee", _l("That person cannot be assigned cases."))
     cleaned_labels = normalise_labels(labels)
     changes: dict[str, Any] = {}
     if priority != case_priority(report=report, team_key=team_key):
@@ -311,9 +316,11 @@ def _team_public(report: Report) -> RecipientPublicKey:
 def add_note(*, report: Report, text: str, actor_id: int) -> CaseNote:
     """A caseworker's note, sealed to the team key like the report itself."""
     if not text.strip():
-        raise InvalidCaseInput("text", "The note is empty.")
+        raise InvalidCaseInput("text", _l("The note is empty."))
     if len(text) > MAX_NOTE_LENGTH:
-        raise InvalidCaseInput("text", f"Notes hold at most {MAX_NOTE_LENGTH} characters.")
+        raise InvalidCaseInput(
+            "text", _l("Notes hold at most %(count)d characters.", count=MAX_NOTE_LENGTH)
+        )
     sealed = seal(
         json.dumps({"text": text}, ensure_ascii=False).encode("utf-8"),
         context=bindings.case_note(report.id),
@@ -361,13 +368,13 @@ def add_intervention(
     *, report: Report, kind: str, on_date: dt.date | None, note: str, actor_id: int
 ) -> Intervention:
     if kind not in taxonomy.INTERVENTIONS:
-        raise InvalidCaseInput("kind", "Unknown kind of intervention.")
+        raise InvalidCaseInput("kind", _l("Unknown kind of intervention."))
     if on_date is not None and not dt.date(2000, 1, 1) <= on_date <= today() + dt.timedelta(
         days=366
     ):
-        raise InvalidCaseInput("on_date", "That date is out of range.")
+        raise InvalidCaseInput("on_date", _l("That date is out of range."))
     if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidCaseInput("note", f"At most {MAX_NOTE_LENGTH} characters.")
+        raise InvalidCaseInput("note", _l("At most %(count)d characters.", count=MAX_NOTE_LENGTH))
     sealed_note = None
     if note.strip():
         sealed_note = seal(
