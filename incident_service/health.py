@@ -4,7 +4,8 @@ JSON fields: `database` for everyone; for monitoring holding `HEALTHZ_TOKEN` als
 and `worker` (true/false; null in the embedded eager mode, where tasks run in-process),
 `awaiting_anonymisation` (consenting reports without a statistical record yet),
 `awaiting_withdrawal` (reports that no longer count whose record the sweep has yet to remove),
-`anonymisation_failed` and `mode`. The HTTP status follows the database only: reports are
+`anonymisation_failed`, `awaiting_clean_copy` (evidence files the evidence worker has yet to
+copy) and `mode`. The HTTP status follows the database only: reports are
 committed before anything is queued, so a missing broker or worker delays statistics but never
 intake, and a load balancer must keep routing reporters here.
 """
@@ -17,10 +18,11 @@ from typing import Any
 from celery import Celery
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from incident_service.constants import EvidenceState
 from incident_service.extensions import limiter
-from incident_service.models import db
+from incident_service.models import EvidenceFile, db
 
 blueprint = Blueprint("health", __name__)
 
@@ -95,7 +97,22 @@ def pipeline_checks() -> dict[str, Any]:
             checks["awaiting_anonymisation"] = pipeline.awaiting_anonymisation
             checks["awaiting_withdrawal"] = pipeline.awaiting_withdrawal
             checks["anonymisation_failed"] = pipeline.failed
+            # The evidence worker answers no ping of its own (any worker answers `worker`): a
+            # count that keeps growing says it is stopped or behind.
+            checks["awaiting_clean_copy"] = awaiting_clean_copy()
     return checks
+
+
+def awaiting_clean_copy() -> int:
+    """Evidence files stored without a working copy yet (the evidence worker's backlog)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(EvidenceFile)
+            .where(EvidenceFile.state == EvidenceState.STORED.value)
+        )
+        or 0
+    )
 
 
 def detail_allowed() -> bool:

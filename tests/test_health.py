@@ -36,4 +36,20 @@ def test_does_monitoring_with_the_token_see_the_pipeline(production_like):
 
 def test_does_a_developer_see_everything_without_a_token(client):
     body = client.get("/healthz").get_json()
-    assert {"database", "awaiting_anonymisation", "mode"} <= set(body)
+    assert {"database", "awaiting_anonymisation", "awaiting_clean_copy", "mode"} <= set(body)
+
+
+def test_does_monitoring_see_the_evidence_workers_backlog(app, client):
+    """The evidence worker answers no ping of its own: the count of files still waiting for a
+    clean copy is what shows it stopped, and it falls back to 0 once the copies are made."""
+    from incident_service.evidence.cleaning import make_clean_copies
+    from tests import evidence_samples as samples
+    from tests.evidence_helpers import receive
+
+    with app.app_context():
+        receive(samples.jpeg())
+        receive(samples.png())
+    assert client.get("/healthz").get_json()["awaiting_clean_copy"] == 2
+    with app.app_context():
+        make_clean_copies()
+    assert client.get("/healthz").get_json()["awaiting_clean_copy"] == 0
