@@ -126,3 +126,21 @@ def test_does_rendering_refuse_every_url_except_inline_data(listener):
     with pytest.raises(ValueError):
         fetcher.fetch("file:///etc/hostname")
     assert fetcher.fetch(f"data:image/png;base64,{pixel}").read().startswith(b"\x89PNG")
+
+
+def test_does_the_priority_travel_only_with_the_coded_answers(app):
+    """A priority names what happened (still detained): an export of the narrative alone must
+    not carry it, an export with the coded answers does."""
+    with app.app_context():
+        worker = make_staff(role=Role.CASEWORKER)
+        result = submit(outcome="DET", narrative="SYNTHETIC NARRATIVE-MARKER")
+    client = app.test_client()
+    login(client, worker)
+    narrative_only = _pdf_text(
+        client.post(f"/cases/{result.report_id}/export", data={"narrative": "y"}).data
+    )
+    with_coded = _pdf_text(
+        client.post(f"/cases/{result.report_id}/export", data={"narrative": "y", "coded": "y"}).data
+    )
+    assert "NARRATIVE-MARKER" in narrative_only and "Priority" not in narrative_only
+    assert "Priority" in with_coded
