@@ -616,3 +616,25 @@ def test_can_a_supervisor_read_the_audit_log_and_a_caseworker_not(app, desk):
     page = boss.get("/cases/audit").get_data(as_text=True)
     assert "report.open" in page and worker.email in page
     assert "login.success" in page
+
+
+def test_is_a_priority_copied_onto_another_report_refused(app, desk):
+    """Someone who can write the database copies report A's sealed priority onto report B: the
+    envelope is bound to A, so B keeps the urgency of its own coded answers, even in a process
+    that has already opened A's envelope."""
+    client, _worker = desk
+    with app.app_context():
+        raised = submit().report_id
+        other = submit().report_id
+    client.post(
+        f"/cases/{raised}/details",
+        data={"priority": "4", "assignee": "", "labels": "", "verification": "0"},
+    )
+    assert _queue_ids(client, "?priority=4") == [raised]  # A's envelope now opened in memory
+    with app.app_context():
+        sealed = db.session.get_one(Report, raised).priority_override
+        db.session.get_one(Report, other).priority_override = sealed
+        db.session.commit()
+    assert _queue_ids(client, "?priority=4") == [raised]
+    with app.app_context():
+        assert case_priority(other) == 1

@@ -8,10 +8,10 @@ a caseworker's own choice is a small envelope of its own (`Report.priority_overr
 
 Opening an envelope costs about 0.1 ms, so each web process keeps what it opened in memory,
 per organisation and report id: a report's coded answers never change (key rotation re-seals
-the same plaintext), and an override is looked up by its ciphertext, so a changed override is
-opened again. Only a request holding the team key can fill the cache, and entries are found
-only through rows of the viewer's own organisation. What this memory holds, and why, is in
-docs/architecture.md.
+the same plaintext), and an override is looked up by its report and ciphertext, so a changed
+override is opened again. Only a request holding the team key can fill the cache, and
+entries are found only through rows of the viewer's own organisation. What this memory holds,
+and why, is in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -111,13 +111,15 @@ def summary(entry: IndexEntry) -> CaseSummary:
 
 class _Cache:
     """A bounded, thread-safe map from (organisation, report id) to an opened entry, and from
-    an override's ciphertext to the priority it holds."""
+    a report and its override's ciphertext to the priority it holds."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[int, str], IndexEntry] = OrderedDict()
-        self._overrides: OrderedDict[bytes, int] = OrderedDict()
+        # Keyed by the report as well: an envelope copied onto another report's row must be
+        # opened (and refused) under that report's binding, never answered from memory.
+        self._overrides: OrderedDict[tuple[str, bytes], int] = OrderedDict()
 
     def entry(self, organisation_id: int, report_id: str) -> IndexEntry | None:
         with self._lock:
@@ -137,13 +139,13 @@ class _Cache:
             while len(self._entries) > self.limit:
                 self._entries.popitem(last=False)
 
-    def override(self, sealed: bytes) -> int | None:
+    def override(self, report_id: str, sealed: bytes) -> int | None:
         with self._lock:
-            return self._overrides.get(sealed)
+            return self._overrides.get((report_id, sealed))
 
-    def put_override(self, sealed: bytes, priority: int) -> None:
+    def put_override(self, report_id: str, sealed: bytes, priority: int) -> None:
         with self._lock:
-            self._overrides[sealed] = priority
+            self._overrides[(report_id, sealed)] = priority
             while len(self._overrides) > self.limit:
                 self._overrides.popitem(last=False)
 
@@ -215,7 +217,7 @@ def seal_override(report_id: str, priority: int, team_public: RecipientPublicKey
 
 def open_override(report_id: str, sealed: bytes, team_key: RecipientPrivateKey) -> int | None:
     """The priority a caseworker chose, or None if the envelope does not open."""
-    known = CACHE.override(sealed)
+    known = CACHE.override(report_id, sealed)
     if known is not None:
         return known
     try:
@@ -225,7 +227,7 @@ def open_override(report_id: str, sealed: bytes, team_key: RecipientPrivateKey) 
         priority = int(document["priority"])
     except (CryptoError, ValueError, TypeError, KeyError):
         return None
-    CACHE.put_override(sealed, priority)
+    CACHE.put_override(report_id, sealed, priority)
     return priority
 
 
