@@ -9,7 +9,10 @@ only the page's 50 rows are then loaded whole.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
@@ -24,6 +27,7 @@ from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
 
 PAGE_SIZE = 50
+SelectT = TypeVar("SelectT", bound=Select[Any])
 OPEN_STATUSES = (
     ReportStatus.NEW,
     ReportStatus.TRIAGED,
@@ -81,13 +85,10 @@ QUEUE_COLUMNS = (
 )
 
 
-def candidates_statement(
-    *, organisation_id: int, filters: QueueFilters, viewer_id: int
-) -> Select[str, dt.date, bytes | None]:
-    """The reports that pass the plain filters: id, day received and sealed override only."""
-    statement = select(Report.id, Report.received_on, Report.priority_override).where(
-        Report.organisation_id == organisation_id
-    )
+def _plain_filters(
+    statement: SelectT, *, organisation_id: int, filters: QueueFilters, viewer_id: int
+) -> SelectT:
+    statement = statement.where(Report.organisation_id == organisation_id)
     if filters.status == "open":
         statement = statement.where(Report.status.in_([s.value for s in OPEN_STATUSES]))
     elif filters.status != "all":
@@ -107,11 +108,57 @@ def candidates_statement(
     return statement
 
 
+def candidates_statement(
+    *, organisation_id: int, filters: QueueFilters, viewer_id: int, dialect: str
+) -> Select[Any]:
+    """The ids of the reports that pass the plain filters, as one comma-separated string.
+
+    One string, not a row per report: the day received and the urgency of a report the web
+    process has opened are in its memory (`queue_index`), so the database only has to say which
+    reports are candidates, and one value crosses the wire much faster than thousands of rows.
+    """
+    joined = (
+        func.string_agg(Report.id, ",")
+        if dialect == "postgresql"
+        else func.group_concat(Report.id, ",")
+    )
+    return _plain_filters(
+        select(joined), organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
+    )
+
+
+def overrides_statement(
+    *, organisation_id: int, filters: QueueFilters, viewer_id: int
+) -> Select[str, dt.date, bytes | None]:
+    """The candidates with a caseworker's sealed priority (few; a partial index finds them)."""
+    return _plain_filters(
+        select(Report.id, Report.received_on, Report.priority_override).where(
+            Report.priority_override.is_not(None)
+        ),
+        organisation_id=organisation_id,
+        filters=filters,
+        viewer_id=viewer_id,
+    )
+
+
 @dataclass(frozen=True)
 class _Ranked:
     id: str
     priority: int
     entry: queue_index.IndexEntry | None
+
+
+def _candidate_ids(*, organisation_id: int, filters: QueueFilters, viewer_id: int) -> set[str]:
+    connection = db.session.connection()
+    joined = connection.execute(
+        candidates_statement(
+            organisation_id=organisation_id,
+            filters=filters,
+            viewer_id=viewer_id,
+            dialect=connection.dialect.name,
+        )
+    ).scalar()
+    return set(joined.split(",")) if joined else set()
 
 
 def ranked_page(
@@ -123,40 +170,55 @@ def ranked_page(
     page: int,
 ) -> tuple[list[_Ranked], bool]:
     """One page of the filtered queue in urgency order (priority, then newest, then id), and
-    whether another page follows."""
-    # Core, not the ORM: these are plain columns, and ORM row loading cost more than the query.
-    candidates = (
-        db.session.connection()
-        .execute(
-            candidates_statement(
-                organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
-            )
-        )
-        .all()
+    whether another page follows.
+
+    The database names the candidates; the process walks its own ordered memory of opened
+    entries from the most urgent down and stops once the page is full. Reports with a
+    caseworker's priority, and any whose answers do not open, are ranked apart and merged in.
+    """
+    candidates = _candidate_ids(
+        organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
     )
-    entries = queue_index.entries_for(organisation_id, [row[0] for row in candidates], team_key)
-    # One pass over what may be every open report: plain tuples, no call per row where it
-    # can be helped (this loop is most of the page's own time once entries are in memory).
+    _, unreadable = queue_index.open_reports(
+        organisation_id, queue_index.CACHE.unknown(organisation_id, candidates), team_key
+    )
+    order, entries = queue_index.CACHE.ordered(organisation_id)
+    normal = taxonomy.PRIORITY_NORMAL
+    apart: list[tuple[int, int, str]] = [
+        (normal, received_on.toordinal(), report_id) for report_id, received_on in unreadable
+    ]
+    chosen = db.session.connection().execute(
+        overrides_statement(organisation_id=organisation_id, filters=filters, viewer_id=viewer_id)
+    )
+    for report_id, received_on, sealed in chosen:
+        entry = entries.get(report_id)
+        priority = queue_index.effective_priority(entry, report_id, sealed, team_key)
+        apart.append((priority, received_on.toordinal(), report_id))
+    apart.sort(reverse=True)
+    skip = {key[2] for key in apart}
+
+    def walked() -> Iterator[tuple[int, int, str]]:
+        for key in reversed(order):
+            if key[2] in candidates and key[2] not in skip:
+                yield key
+
     act_group, region, wanted = filters.act_group, filters.region, filters.priority
     plain = not act_group and not region
-    normal = taxonomy.PRIORITY_NORMAL
-    ranked = []
-    for report_id, received_on, override in candidates:
-        entry = entries[report_id]
-        if not plain and not queue_index.matches(entry, act_group=act_group, region=region):
-            continue
-        if override is not None:
-            priority = queue_index.effective_priority(entry, report_id, override, team_key)
-        else:
-            priority = entry.urgency if entry is not None else normal
+    first = (max(page, 1) - 1) * PAGE_SIZE
+    window: list[_Ranked] = []
+    seen = 0
+    for priority, _, report_id in heapq.merge(walked(), apart, reverse=True):
         if wanted is not None and priority != wanted:
             continue
-        ranked.append((priority, received_on, report_id, entry))
-    ranked.sort(key=lambda item: item[:3], reverse=True)
-    first = (max(page, 1) - 1) * PAGE_SIZE
-    window = ranked[first : first + PAGE_SIZE]
-    has_next = len(ranked) > first + PAGE_SIZE
-    return [_Ranked(id=i, priority=p, entry=e) for p, _, i, e in window], has_next
+        entry = entries.get(report_id)
+        if not plain and not queue_index.matches(entry, act_group=act_group, region=region):
+            continue
+        seen += 1
+        if seen > first + PAGE_SIZE:
+            return window, True
+        if seen > first:
+            window.append(_Ranked(id=report_id, priority=priority, entry=entry))
+    return window, False
 
 
 def load_queue(

@@ -1,0 +1,44 @@
+"""queue indexes: candidates and counts from the index alone, and the sealed priorities apart
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-04 00:30:00
+
+The queue asks the database only which reports pass its plain filters (their ids, as one string)
+and ranks them from the web process's memory. `ix_reports_queue` now holds the id and, on
+PostgreSQL, the assignee, so that the candidates and the counts per status are read from the
+index without visiting the rows (which carry the sealed sections). The few reports with a
+caseworker's own priority are fetched apart; a partial index finds them. It says only whether a
+report has such a priority, which the column already says.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.drop_index("ix_reports_queue", table_name="reports")
+    op.create_index(
+        "ix_reports_queue",
+        "reports",
+        ["organisation_id", "status", "received_on", "id"],
+        postgresql_include=["assignee_id"],
+    )
+    op.create_index(
+        "ix_reports_priority_override",
+        "reports",
+        ["organisation_id"],
+        postgresql_where=sa.text("priority_override IS NOT NULL"),
+        sqlite_where=sa.text("priority_override IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_reports_priority_override", table_name="reports")
+    op.drop_index("ix_reports_queue", table_name="reports")
+    op.create_index("ix_reports_queue", "reports", ["organisation_id", "status", "received_on"])
