@@ -27,7 +27,7 @@ from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
 
 PAGE_SIZE = 50
-SelectT = TypeVar("SelectT", bound=Select[Any])
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 OPEN_STATUSES = (
     ReportStatus.NEW,
     ReportStatus.TRIAGED,
