@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
 
 from incident_service import audit, taxonomy
-from incident_service.cases import queue_index
+from incident_service.cases import queue_index, queue_store
 from incident_service.cases.queue_index import CaseSummary
 from incident_service.cases.triage import team_members
 from incident_service.constants import ReportStatus
@@ -173,15 +173,20 @@ def ranked_page(
     whether another page follows.
 
     The database names the candidates; the process walks its own ordered memory of opened
-    entries from the most urgent down and stops once the page is full. Reports with a
+    entries from the most urgent down and stops once the page is full. That memory is filled
+    from the sealed chunks at rest on the first view, then from any report new to it, whose
+    entry is written back in a new chunk (`queue_store`). Reports with a
     caseworker's priority, and any whose answers do not open, are ranked apart and merged in.
     """
     candidates = _candidate_ids(
         organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
     )
+    if not queue_index.CACHE.is_loaded(organisation_id):
+        queue_store.load(organisation_id, team_key)  # a few sealed chunks, not every report
     _, unreadable = queue_index.open_reports(
         organisation_id, queue_index.CACHE.unknown(organisation_id, candidates), team_key
     )
+    queue_store.save(organisation_id, team_key)
     order, entries = queue_index.CACHE.ordered(organisation_id)
     normal = taxonomy.PRIORITY_NORMAL
     apart: list[tuple[int, int, str]] = [

@@ -120,13 +120,15 @@ class _Organisation:
     `order` holds (urgency, day received as an ordinal, report id) ascending. It is replaced,
     never changed in place, so that a page can walk it outside the lock."""
 
-    __slots__ = ("dirty", "entries", "keys", "order")
+    __slots__ = ("dirty", "entries", "keys", "loaded", "order", "unsaved")
 
     def __init__(self) -> None:
         self.entries: dict[str, IndexEntry] = {}
         self.keys: dict[str, tuple[int, int, str]] = {}
         self.order: list[tuple[int, int, str]] = []
         self.dirty = False
+        self.loaded = False  # the sealed chunks at rest are in memory (queue_store.load)
+        self.unsaved: list[Opened] = []  # opened here, not yet written to a chunk
 
 
 class _Cache:
@@ -155,14 +157,20 @@ class _Cache:
             entries = known.entries
             return [report_id for report_id in report_ids if report_id not in entries]
 
-    def put_entries(self, organisation_id: int, opened: Iterable[Opened]) -> None:
+    def put_entries(
+        self, organisation_id: int, opened: Iterable[Opened], *, saved: bool = False
+    ) -> None:
+        """Remember opened entries; unless `saved`, also note them for the next chunk."""
         with self._lock:
             known = self._organisations.setdefault(organisation_id, _Organisation())
-            for report_id, received_on, entry in opened:
+            for item in opened:
+                report_id, received_on, entry = item
                 key = (entry.urgency, received_on.toordinal(), report_id)
                 if known.keys.get(report_id) != key:
                     known.keys[report_id] = key
                     known.dirty = True
+                if not saved and report_id not in known.entries:
+                    known.unsaved.append(item)
                 known.entries[report_id] = entry
             if sum(len(each.entries) for each in self._organisations.values()) > self.limit:
                 # Rare (the bound is far above any organisation's backlog): start this
@@ -183,6 +191,23 @@ class _Cache:
                 known.order = sorted(known.keys.values())
                 known.dirty = False
             return known.order, known.entries
+
+    def is_loaded(self, organisation_id: int) -> bool:
+        with self._lock:
+            known = self._organisations.get(organisation_id)
+            return known is not None and known.loaded
+
+    def mark_loaded(self, organisation_id: int) -> None:
+        with self._lock:
+            self._organisations.setdefault(organisation_id, _Organisation()).loaded = True
+
+    def take_unsaved(self, organisation_id: int) -> list[Opened]:
+        with self._lock:
+            known = self._organisations.get(organisation_id)
+            if known is None:
+                return []
+            unsaved, known.unsaved = known.unsaved, []
+            return unsaved
 
     def override(self, report_id: str, sealed: bytes) -> int | None:
         with self._lock:
