@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -52,10 +52,10 @@ class CaseSummary:
     children: bool
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     """What the queue filters, sorts and shows a report by: codes from its coded answers, never
-    labels (those depend on the viewer's language and are looked up per request)."""
+    labels (those depend on the viewer's language and are looked up per request). A named
+    tuple: a restarted process builds tens of thousands of them from its chunks."""
 
     urgency: int
     acts: tuple[str, ...]

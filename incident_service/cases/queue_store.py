@@ -76,23 +76,32 @@ def _encode(opened: Iterable[Opened]) -> bytes:
 
 def _decode(plaintext: bytes) -> list[Opened]:
     opened: list[Opened] = []
+    # Reports share a few act combinations: build each combination's tuple and groups once.
+    shapes: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str]]] = {}
+    fromordinal = dt.date.fromordinal
     for item in json.loads(plaintext):
-        (report_id, received, urgency, acts, airport, region, country) = item[:7]
+        report_id, received, urgency, acts, airport, region, country = item[:7]
         incident_date, outcome, group_size, children = item[7:]
-        codes = tuple(str(code) for code in acts)
+        codes = tuple(acts)
+        shape = shapes.get(codes)
+        if shape is None:
+            shape = shapes[codes] = (
+                tuple(str(code) for code in codes),
+                frozenset(taxonomy.act_group(str(code)) for code in codes),
+            )
         entry = IndexEntry(
-            urgency=int(urgency),
-            acts=codes,
-            act_groups=frozenset(taxonomy.act_group(code) for code in codes),
-            airport=airport,
-            region=region,
-            country=country,
-            incident_date=str(incident_date),
-            outcome=outcome,
-            group_size=int(group_size),
-            children=bool(children),
+            int(urgency),
+            shape[0],
+            shape[1],
+            airport,
+            region,
+            country,
+            str(incident_date),
+            outcome,
+            int(group_size),
+            bool(children),
         )
-        opened.append((str(report_id), dt.date.fromordinal(int(received)), entry))
+        opened.append((str(report_id), fromordinal(int(received)), entry))
     return opened
 
 
