@@ -64,10 +64,19 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
+class Member:
+    """Someone a case can be assigned to, as plain values (the page renders after commit)."""
+
+    id: int
+    email: str
+
+
+@dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
     page: int
     has_next: bool
+    members: list[Member]
 
 
 QUEUE_COLUMNS = (
@@ -239,6 +248,7 @@ def load_queue(
     The page view is recorded once, naming the reports whose coded answers were shown (the
     audit entry keeps the day only, see `audit.entry_time`).
     """
+    members = [Member(id=user.id, email=user.email) for user in team_members(organisation_id)]
     window, has_next = ranked_page(
         organisation_id=organisation_id,
         filters=filters,
@@ -254,7 +264,7 @@ def load_queue(
             .where(Report.id.in_([item.id for item in window]))
         )
     }
-    emails = {user.id: user.email for user in team_members(organisation_id)}
+    emails = {member.id: member.email for member in members}
     rows = [
         QueueRow(
             id=report.id,
@@ -277,7 +287,7 @@ def load_queue(
             object_type="report",
             detail={"page": page, "reports": [row.id for row in rows]},
         )
-    return QueuePage(rows=rows, page=max(page, 1), has_next=has_next)
+    return QueuePage(rows=rows, page=max(page, 1), has_next=has_next, members=members)
 
 
 @dataclass(frozen=True)

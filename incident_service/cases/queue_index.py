@@ -154,8 +154,8 @@ class _Cache:
             known = self._organisations.get(organisation_id)
             if known is None:
                 return list(report_ids)
-            entries = known.entries
-            return [report_id for report_id in report_ids if report_id not in entries]
+            wanted = report_ids if isinstance(report_ids, set) else set(report_ids)
+            return list(wanted - known.entries.keys())
 
     def put_entries(
         self, organisation_id: int, opened: Iterable[Opened], *, saved: bool = False
