@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -198,18 +199,38 @@ def ranked_page(
     queue_store.save(organisation_id, team_key)
     order, entries = queue_index.CACHE.ordered(organisation_id)
     normal = taxonomy.PRIORITY_NORMAL
-    apart: list[tuple[int, int, str]] = [
-        (normal, received_on.toordinal(), report_id) for report_id, received_on in unreadable
-    ]
+    # By report: a report with a chosen priority whose answers do not open is ranked once.
+    ranked_apart = {
+        report_id: (normal, received_on.toordinal(), report_id)
+        for report_id, received_on in unreadable
+    }
     chosen = db.session.connection().execute(
         overrides_statement(organisation_id=organisation_id, filters=filters, viewer_id=viewer_id)
     )
     for report_id, received_on, sealed in chosen:
         entry = entries.get(report_id)
         priority = queue_index.effective_priority(entry, report_id, sealed, team_key)
-        apart.append((priority, received_on.toordinal(), report_id))
-    apart.sort(reverse=True)
-    skip = {key[2] for key in apart}
+        ranked_apart[report_id] = (priority, received_on.toordinal(), report_id)
+    apart = [key for report_id, key in ranked_apart.items() if report_id in candidates]
+    return window_of(
+        order=order, entries=entries, candidates=candidates, apart=apart, filters=filters, page=page
+    )
+
+
+def window_of(
+    *,
+    order: Sequence[tuple[int, int, str]],
+    entries: Mapping[str, queue_index.IndexEntry],
+    candidates: AbstractSet[str],
+    apart: Sequence[tuple[int, int, str]],
+    filters: QueueFilters,
+    page: int,
+) -> tuple[list[_Ranked], bool]:
+    """The page of `candidates` in queue order: `order` holds (urgency, day, id) ascending for
+    opened reports, `apart` the same keys with the priority to use for reports ranked apart
+    (a caseworker's choice, or unreadable). Stops walking once the page is full."""
+    ranked_apart = sorted(apart, reverse=True)
+    skip = {key[2] for key in ranked_apart}
 
     def walked() -> Iterator[tuple[int, int, str]]:
         for key in reversed(order):
@@ -221,7 +242,7 @@ def ranked_page(
     first = (max(page, 1) - 1) * PAGE_SIZE
     window: list[_Ranked] = []
     seen = 0
-    for priority, _, report_id in heapq.merge(walked(), apart, reverse=True):
+    for priority, _, report_id in heapq.merge(walked(), ranked_apart, reverse=True):
         if wanted is not None and priority != wanted:
             continue
         entry = entries.get(report_id)
