@@ -89,9 +89,9 @@ class AxeAudit:
 
     def assert_clean(self) -> None:
         assert self.checked, "no page was checked"
+        print(f"axe-core checked {len(self.checked)} pages: " + "; ".join(self.checked))
         if self.reports:
             report = "\n".join(self.reports)
-            print(report)
             raise AssertionError(
                 f"WCAG 2.2 AA violations on {len(self.reports)} of {len(self.checked)} pages:\n"
                 + report

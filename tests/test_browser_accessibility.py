@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 
+from incident_service.auth import enrolment
 from incident_service.constants import Role
+from incident_service.models import User, db
+from tests import evidence_samples as samples
 from tests.accessibility import AxeAudit, axe_source
+from tests.evidence_helpers import receive
 from tests.factories import submit
 from tests.reporter_helpers import form_data
 from tests.staff import StaffAccount, make_staff, next_code
@@ -94,17 +99,22 @@ def _send(driver, form) -> None:
 
 
 def test_are_the_reporter_pages_wcag_22_aa_in_every_language(
-    csrf_app, serve_over_http, browser_factory
+    csrf_app, serve_over_http, browser_factory, tmp_path
 ):
     from selenium.webdriver.common.by import By
 
     server = serve_over_http(csrf_app)
+    files = [tmp_path / "photo.jpg", tmp_path / "archive.zip"]
+    files[0].write_bytes(samples.jpeg())
+    files[1].write_bytes(samples.zip_archive())
     driver = browser_factory(PHONE)
     audit = AxeAudit(driver)
+    headings = set()
     for lang in REPORTER_LANGUAGES:
         driver.delete_all_cookies()
         driver.get(f"{server}/?lang={lang}")
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+        headings.add(driver.find_element(By.TAG_NAME, "h1").text)
         audit.check(f"start page [{lang}]")
 
         driver.get(f"{server}/report")
@@ -114,12 +124,16 @@ def test_are_the_reporter_pages_wcag_22_aa_in_every_language(
         settle(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "main .error"))
         audit.check(f"report form with errors [{lang}]")
 
-        # Filled in and sent: the receipt.
+        # Filled in and sent with a photo and a file that is refused: the receipt lists both.
         form = _report_form(driver)
         driver.execute_script(_FILL, form, form_data(narrative=f"SYNTHETIC report in {lang}"))
+        form.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(
+            "\n".join(str(path) for path in files)
+        )
         _send(driver, form)
         receipt = driver.find_element(By.ID, "receipt").text
-        audit.check(f"receipt [{lang}]")
+        driver.find_element(By.ID, "files")
+        audit.check(f"receipt with files [{lang}]")
 
         driver.get(f"{server}/status")
         audit.check(f"status lookup [{lang}]")
@@ -146,6 +160,7 @@ def test_are_the_reporter_pages_wcag_22_aa_in_every_language(
         audit.check(f"not found [{lang}]")
         driver.get(f"{server}/exit")
         audit.check(f"exit [{lang}]")
+    assert len(headings) == len(REPORTER_LANGUAGES), "the pages were not translated"
     audit.assert_clean()
 
 
@@ -175,7 +190,10 @@ def test_are_the_staff_pages_wcag_22_aa(csrf_app, serve_over_http, browser_facto
         official = make_staff(role=Role.OFFICIAL)
         admin = make_staff(role=Role.ADMIN)
         newcomer = make_staff(role=Role.CASEWORKER, setup=False)
+        keyless = make_staff(role=Role.CASEWORKER, grant=False)
         filed = submit(narrative="SYNTHETIC held at passport control", outcome="DET")
+        receive(samples.jpeg(), report_id=filed.report_id, name="photo.jpg")
+        receive(samples.pdf(), report_id=filed.report_id, name="contract.pdf")
         insert_records(40, months=["2024-11"], seed=71)
     server = serve_over_http(app)
     driver = browser_factory(DESK)
@@ -207,6 +225,22 @@ def test_are_the_staff_pages_wcag_22_aa(csrf_app, serve_over_http, browser_facto
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     settle(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "main .error"))
     audit.check("first login setup with errors [ru]")
+    # Done right: the recovery key, shown once.
+    with app.app_context():
+        secret = enrolment.pending_totp(db.session.get_one(User, newcomer.user_id)).secret
+    code = pyotp.TOTP(secret).now()
+    for field in driver.find_elements(By.CSS_SELECTOR, "main form input[required]"):
+        field.clear()
+        field.send_keys(code if field.get_attribute("id") == "code" else "SYNTHETIC pass 1")
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    settle(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".recovery-key"))
+    audit.check("recovery key [ru]")
+
+    # A caseworker whom no supervisor has given the team key yet.
+    _log_in(driver, server, app, keyless)
+    driver.get(f"{server}/cases/?lang=ru")
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Доступа к обращениям пока нет"
+    audit.check("no team key [ru]")
 
     # A caseworker: unlock, queue, case, its forms, events.
     for lang in STAFF_LANGUAGES:
@@ -218,6 +252,10 @@ def test_are_the_staff_pages_wcag_22_aa(csrf_app, serve_over_http, browser_facto
         driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
         settle(driver, lambda d: path_of(d) == "/unlock")
         audit.check(f"unlock [{lang}]")
+        driver.get(f"{server}/cases/{filed.report_id}")
+        assert driver.find_elements(By.CSS_SELECTOR, 'main a[href^="/unlock"]')
+        audit.check(f"case while the key is locked [{lang}]")
+        driver.get(f"{server}/unlock")
         driver.find_element(By.ID, "passphrase").send_keys("not the passphrase")
         driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
         settle(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "main .error"))
@@ -230,7 +268,8 @@ def test_are_the_staff_pages_wcag_22_aa(csrf_app, serve_over_http, browser_facto
         settle(driver, lambda d: path_of(d) == "/cases/")
         audit.check(f"queue [{lang}]")
         driver.get(f"{server}/cases/{filed.report_id}")
-        audit.check(f"case [{lang}]")
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".evidence-file")) == 2
+        audit.check(f"case with files [{lang}]")
         if lang == STAFF_LANGUAGES[0]:
             # A reply, a note and an event, so that the pages show them.
             driver.find_element(By.ID, "reply-text").send_keys("SYNTHETIC reply")
