@@ -87,7 +87,8 @@ class AxeAudit:
         # The page must be one of this site's, loaded: not an error page of the browser's own.
         state = self.driver.execute_script("return document.readyState")
         assert state == "complete", f"{page}: page not loaded ({state})"
-        assert self.driver.current_url.startswith("http://127.0.0.1"), self.driver.current_url
+        url = self.driver.current_url
+        assert url.startswith(("http://127.0.0.1", "file://")), url
         self._check(page)
         # What a closed <details> holds is not rendered, so axe-core would pass over it: open
         # every section, as the person filling the form does, and check again.
