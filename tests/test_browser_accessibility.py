@@ -20,7 +20,7 @@ from incident_service.auth import enrolment
 from incident_service.constants import Role
 from incident_service.models import Release, User, db
 from tests import evidence_samples as samples
-from tests.accessibility import AxeAudit, axe_source
+from tests.accessibility import AxeAudit, axe_source, axe_violations
 from tests.evidence_helpers import receive
 from tests.factories import submit
 from tests.reporter_helpers import form_data
@@ -96,6 +96,19 @@ def _send(driver, form) -> None:
     button = form.find_elements(By.CSS_SELECTOR, 'button[type="submit"]')[0]
     driver.execute_script("arguments[0].scrollIntoView()", button)
     driver.execute_script("arguments[0].click()", button)
+
+
+def test_does_the_check_find_grey_text_and_an_unnamed_field(browser_factory):
+    """The checker itself: on a page with pale grey text and a text box without a label, does
+    axe-core (as injected here, with these tags) report both? Otherwise a clean result would
+    say nothing."""
+    driver = browser_factory(PHONE)
+    driver.get(
+        "data:text/html;charset=utf-8,<!doctype html><html lang=en><title>t</title><main>"
+        "<h1>Form</h1><p style='color:%23bbb'>pale text</p><input type=text name=q></main>"
+    )
+    found = {violation["id"] for violation in axe_violations(driver)}
+    assert {"color-contrast", "label"} <= found, found
 
 
 def test_are_the_reporter_pages_wcag_22_aa_in_every_language(
