@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from incident_service import audit
 from incident_service.cases.messaging import (
+    MAX_MESSAGE_LENGTH,
     ThreadMessage,
     post_message,
     read_thread,
@@ -177,14 +178,22 @@ def _for_reporter(message: ThreadMessage) -> ReporterMessage:
     )
 
 
-def send_reporter_message(access: ReporterAccess, *, text: str) -> None:
+def send_reporter_message(
+    access: ReporterAccess,
+    *,
+    text: str,
+    limit: int = MAX_MESSAGE_LENGTH,
+    details: dict[str, object] | None = None,
+) -> None:
     """An answer to a caseworker or more information about the report (no commit).
 
     Raises `messaging.EmptyMessage` or `messaging.MessageTooLong`, or `TooManyRequests` once
     the receipt has posted `REPORTER_MESSAGE_LIMIT` messages today (the message is then not
     committed).
     """
-    message = post_message(access.report, author=MessageAuthor.REPORTER, text=text)
+    message = post_message(
+        access.report, author=MessageAuthor.REPORTER, text=text, limit=limit, details=details
+    )
     count_reporter_message(access.report.id)
     db.session.flush()
     # Like a caseworker's message: the entry names the report and the message, never the text;
