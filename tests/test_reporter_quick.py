@@ -123,9 +123,7 @@ def test_does_every_quick_question_have_its_anchor_once(client):
         assert page.count(f'id="field-{name}"') == 1, name
 
 
-def test_does_a_refused_quick_report_open_at_the_first_error_with_every_error_linked(
-    app, client
-):
+def test_does_a_refused_quick_report_open_at_the_first_error_with_every_error_linked(app, client):
     hidden = open_form(client)
     refused = client.post("/report", data={**hidden, "month": "3", "region": "RU-MOW"})
     assert refused.status_code == 303
@@ -218,7 +216,10 @@ def test_does_each_step_lead_to_the_next_and_to_the_end(app, client):
         ("people", {"group_size": "about 40", "children_involved": "y"}),
         ("pressure", {"contract_offered": "y", "forced_labour_indicators": ["FL08"]}),
         ("words", {"narrative": long_narrative}),
-        ("contact", {"contact_channel": "TELEGRAM", "contact_value": "@x", "consent_follow_up": "y"}),
+        (
+            "contact",
+            {"contact_channel": "TELEGRAM", "contact_value": "@x", "consent_follow_up": "y"},
+        ),
     ):
         response = post_and_follow(client, f"/report/details/{step}", data)
         visited.append(response.history[0].headers["Location"])

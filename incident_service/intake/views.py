@@ -54,6 +54,7 @@ from incident_service.intake.evidence import (
     AttachOutcome,
     accepted_types,
     attach_to_new_report,
+    attach_to_report_just_sent,
     attach_with_receipt,
     chosen_names,
     form_limits,
@@ -88,6 +89,7 @@ from incident_service.intake.reporter_access import (
     ReceiptNotRecognised,
     ReporterAccess,
     open_with_receipt,
+    post_reporter_message,
     reporter_view,
     request_deletion,
     send_reporter_message,
@@ -104,7 +106,7 @@ from incident_service.intake.understood import (
     to_record,
 )
 from incident_service.intake.validation import parse_report
-from incident_service.models import db, today
+from incident_service.models import Report, db, today
 from incident_service.pipeline import dispatch
 
 blueprint = Blueprint("reporter", __name__)
@@ -230,6 +232,7 @@ def _report_post() -> ResponseReturnValue:
         result.receipt,
         outcome,
         understood=to_record(readings_of(form.data)),
+        report_id=result.report_id,
         country=submission.country,
     )
 
@@ -242,8 +245,7 @@ def _report_get(*, full: bool) -> ResponseReturnValue:
     receipts = [r for r in (pending or {}).get("receipts", []) if isinstance(r, str)]
     if receipts:
         # The latest report's "add details" steps open from its receipt page.
-        country = (pending or {}).get("country")
-        details = _open_details(receipts[-1], country if isinstance(country, str) else None)
+        details = _open_details((pending or {}).get("report"), (pending or {}).get("country"))
         return _receipt_page(
             receipts,
             (pending or {}).get("files"),
@@ -328,6 +330,7 @@ def _hand_over_receipt(
     outcome: AttachOutcome,
     *,
     understood: list[list[object]],
+    report_id: str | None = None,
     country: str | None = None,
 ) -> ResponseReturnValue:
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
@@ -348,7 +351,14 @@ def _hand_over_receipt(
     try:
         handoff.put(
             handoff.RECEIPT,
-            {"receipts": receipts, "files": files, "understood": understood, "country": country},
+            {
+                "receipts": receipts,
+                "files": files,
+                "understood": understood,
+                # The latest report, for its "add details" steps (intake.details).
+                "report": report_id,
+                "country": country,
+            },
         )
     except handoff.StoreUnavailable:
         # Redis is down: the reporter must never lose a receipt, so the POST shows it itself.
@@ -366,26 +376,31 @@ DETAILS_CLOSED = _l(
 )
 
 
-def _open_details(receipt: str, country: str | None) -> bool:
+def _open_details(report_id: object, country: object) -> bool:
     """Keep the report just sent for its "add details" steps; False if the store is down (the
-    receipt page then says to add details with the number later)."""
+    receipt page then says to add details with the number later). The record names the report,
+    never its receipt: the steps only write to the report, and the receipt must not outlive
+    its page (tests/attacks/test_searched_phone.py)."""
+    if not isinstance(report_id, str):
+        return False
+    record = {"report": report_id, "country": country if isinstance(country, str) else None}
     try:
-        handoff.put(handoff.DETAILS, {"receipt": receipt, "country": country})
+        handoff.put(handoff.DETAILS, record)
     except handoff.StoreUnavailable:
         return False
     return True
 
 
-def _details_access() -> tuple[dict[str, Any], ReporterAccess] | None:
+def _details_access() -> tuple[dict[str, Any], Report] | None:
     record = handoff.get(handoff.DETAILS)
-    receipt = record.get("receipt") if record is not None else None
-    if record is None or not isinstance(receipt, str):
+    report_id = record.get("report") if record is not None else None
+    if record is None or not isinstance(report_id, str):
         return None
-    try:
-        return record, open_with_receipt(receipt)
-    except ReceiptNotRecognised:  # deleted since
+    report = db.session.get(Report, report_id)
+    if report is None:  # deleted since
         handoff.delete(handoff.DETAILS)
         return None
+    return record, report
 
 
 @blueprint.get("/report/details")
@@ -404,7 +419,7 @@ def details(step: str) -> ResponseReturnValue:
     opened = _details_access()
     if opened is None or chosen is None:
         return redirect(url_for("reporter.details", step=step), code=303)
-    record, access = opened
+    record, report = opened
     form = ReportForm()
     answers = posted_answers(request.form, token="")
     if request.form.get("lang") in LANGUAGES:  # the same answers again in another language
@@ -416,30 +431,32 @@ def details(step: str) -> ResponseReturnValue:
     files = request.files.getlist(FILE_FIELD) if chosen.name == "words" else []
     added = False
     if not details.empty:
-        send_reporter_message(
-            access,
+        post_reporter_message(
+            report,
             text=details.text,
             limit=MAX_NARRATIVE + MAX_MESSAGE_LENGTH,
             details={"step": chosen.name, **details.codes},
         )
         if details.follow_up:
-            access.report.consent_follow_up = True
+            report.consent_follow_up = True
         if details.ombudsman:
-            access.report.consent_ombudsman = True
+            report.consent_ombudsman = True
         db.session.commit()
         added = True
-    outcome = attach_with_receipt(access, files) if chosen_names(files) else AttachOutcome()
+    outcome = (
+        attach_to_report_just_sent(report.id, files) if chosen_names(files) else AttachOutcome()
+    )
     if outcome.attached:  # names no file or report: the worker finds what has no copy yet
         dispatch.enqueue(dispatch.TASK_EVIDENCE_CLEAN)
         added = True
     following = next_step(chosen)
-    kept = {"receipt": access.receipt, "country": _country(record), "notice": added}
+    kept: dict[str, Any] = {"report": report.id, "country": _country(record), "notice": added}
     if outcome.refused:
         kept["refused"] = kept_refusals(outcome.refused)
     try:
         handoff.put(handoff.DETAILS, kept)
     except handoff.StoreUnavailable:
-        return _details_page(following, access, notice=added, refused=kept.get("refused"))
+        return _details_page(following, notice=added, refused=kept.get("refused"))
     return redirect(url_for("reporter.details", step=following.name if following else "done"), 303)
 
 
@@ -457,7 +474,7 @@ def _keep_details(
     anchor: dict[str, str] | None = None,
 ) -> ResponseReturnValue:
     kept = {
-        "receipt": record.get("receipt"),
+        "report": record.get("report"),
         "country": _country(record),
         "draft": {"step": step.name, "answers": answers, "checked": checked},
     }
@@ -472,7 +489,7 @@ def _keep_details(
         if opened is None:
             return redirect(target, code=303)
         form = form_from_answers(answers)
-        return _details_page(step, opened[1], form=form, errors=anchor or {}), 422
+        return _details_page(step, form=form, errors=anchor or {}), 422
     return redirect(target, code=303)
 
 
@@ -481,7 +498,7 @@ def _details_get(step: DetailStep | None) -> ResponseReturnValue:
     opened = _details_access()
     if opened is None:
         return render_template("reporter/problem.html", message=str(DETAILS_CLOSED))
-    record, access = opened
+    record = opened[0]
     draft = record.get("draft")
     draft = draft if isinstance(draft, dict) and step and draft.get("step") == step.name else {}
     form = form_from_answers(draft.get("answers"))
@@ -497,13 +514,12 @@ def _details_get(step: DetailStep | None) -> ResponseReturnValue:
             handoff.DETAILS, {k: v for k, v in record.items() if k not in ("notice", "refused")}
         )
     return _details_page(
-        step, access, form=form, errors=errors, notice=notice, refused=refused, problem=problem
+        step, form=form, errors=errors, notice=notice, refused=refused, problem=problem
     )
 
 
 def _details_page(
     step: DetailStep | None,
-    access: ReporterAccess,
     *,
     form: ReportForm | None = None,
     errors: dict[str, str] | None = None,
@@ -511,7 +527,8 @@ def _details_page(
     refused: object = None,
     problem: str | None = None,
 ) -> str:
-    del access  # the page shows nothing of the report: only the step's questions
+    # The page shows nothing of the report, only the step's questions: the record that names
+    # the report opens no part of it.
     return render_template(
         "reporter/details.html",
         step=step,

@@ -274,7 +274,19 @@ def test_is_the_receipt_record_unreadable_without_the_cookie_and_gone_once_shown
 
     page = client.get(filed.headers["Location"]).get_data(as_text=True)
     assert f'id="receipt">{shown}<' in page
-    assert _stored_records(handoff_app) == {}, "the receipt outlived its page"
+    # The receipt record is gone. What remains is the "add details" record of the report just
+    # sent (intake.details): it names the report so that details can be added to it, and holds
+    # no receipt, even opened with the cookie's key.
+    remaining = _stored_records(handoff_app)
+    assert [name.rsplit(":", 1)[1] for name in remaining] == ["details"]
+    ((_details_name, details_sealed),) = remaining.items()
+    details_context = bindings.handoff_record(record_id, "details")
+    details = open_with_key(
+        details_sealed, key=SymmetricKey("cookie", key), context=details_context
+    )
+    for form in (receipt, shown):
+        assert form.encode() not in details, "the receipt outlived its page"
+    assert set(json.loads(details)) == {"report", "country"}
     again = client.get(filed.headers["Location"]).get_data(as_text=True)
     assert shown not in again and receipt not in again
 
