@@ -90,11 +90,19 @@ def _screenshot(driver, name: str) -> None:
     (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
-def _in_view(driver, element_id: str) -> bool:
-    top = driver.execute_script(
-        "return document.getElementById(arguments[0]).getBoundingClientRect().top", element_id
-    )
-    return 0 <= top < PHONE[1] / 2
+def _opens_at(driver, element_id: str) -> None:
+    """The page shows `element_id` at the top half of the screen: the browser scrolled to the
+    URL's fragment by itself (JavaScript is off). Waited for: the scroll may follow the load."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def in_view(_driver: object) -> bool:
+        top = driver.execute_script(
+            "return document.getElementById(arguments[0]).getBoundingClientRect().top",
+            element_id,
+        )
+        return bool(-2 <= top < PHONE[1] / 2)
+
+    WebDriverWait(driver, 20).until(in_view, f"{element_id} is not where the page opened")
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
@@ -121,7 +129,7 @@ def test_can_a_reporter_file_the_quick_report_on_a_small_phone_in_every_language
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]:not([name])').click()
     assert driver.find_element(By.CSS_SELECTOR, ".error-summary").is_displayed()
     assert driver.current_url.endswith("/report#field-acts")
-    assert _in_view(driver, "field-acts")
+    _opens_at(driver, "field-acts")
     links = [
         a.get_attribute("href").rsplit("#", 1)[1]
         for a in driver.find_elements(By.CSS_SELECTOR, ".error-summary a")
@@ -140,7 +148,8 @@ def test_can_a_reporter_file_the_quick_report_on_a_small_phone_in_every_language
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]:not([name])').click()
     driver.find_element(By.CSS_SELECTOR, ".error-summary")
     assert driver.current_url.endswith("/report#field-consent_statistics")
-    assert _in_view(driver, "field-consent_statistics")
+    _opens_at(driver, "field-consent_statistics")
+    assert driver.execute_script("return window.scrollY") > PHONE[1]  # far down the page
     consent = driver.find_element(By.CSS_SELECTOR, 'input[name="consent_statistics"][value="yes"]')
     consent.find_element(By.XPATH, "./ancestor::label").click()
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]:not([name])').click()
