@@ -251,3 +251,32 @@ def test_can_the_quick_report_be_filed_with_the_keyboard_alone(csrf_app, server,
     assert driver.find_element(By.CSS_SELECTOR, ".flash").is_displayed()
     with csrf_app.app_context():
         assert db.session.scalars(select(Message.author)).all() == ["reporter"]
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_do_the_other_reporter_pages_fit_the_phone_with_large_targets(
+    csrf_app, server, phone, language
+):
+    """The full form (every section opened), the status lookup, the status page and the exit
+    page: no sideways scrolling, every tap target 44 × 44 px."""
+    from selenium.webdriver.common.by import By
+
+    from incident_service.crypto.receipts import format_receipt
+    from tests.factories import submit
+
+    with csrf_app.app_context():
+        filed = submit(language=language)
+    driver = phone
+    driver.get(f"{server}/report/full?lang={language}")
+    for summary in driver.find_elements(By.TAG_NAME, "summary"):
+        summary.click()  # open every collapsed section, so that its targets are measured
+    _check_page(driver, f"{language}-7-full-form")
+    driver.get(f"{server}/status")
+    _check_page(driver, f"{language}-8-status-lookup")
+    driver.find_element(By.ID, "receipt").send_keys(format_receipt(filed.receipt))
+    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    driver.find_element(By.ID, "status")
+    _check_page(driver, f"{language}-9-status")
+    driver.find_element(By.CSS_SELECTOR, "a.exit").click()
+    assert driver.current_url.endswith("/exit")
+    _check_page(driver, f"{language}-10-exit")
