@@ -297,6 +297,18 @@ def test_does_the_full_form_button_carry_the_quick_answers_over(client):
     assert 'value="BRD.02" checked' in page and 'value="RU-MOW" selected' in page
 
 
+def test_are_files_to_choose_again_asked_for_on_the_full_form(client):
+    """A refused POST to /report that carried files (an older page, or a partner's form): the
+    quick report has no file input, so the page that asks for them again is the full form."""
+    import io
+
+    data = {**open_form(client), **QUICK, "acts": [], "evidence": [(io.BytesIO(b"x"), "a.jpg")]}
+    refused = client.post("/report", data=data, content_type="multipart/form-data")
+    assert refused.headers["Location"] == "/report#field-acts"
+    page = client.get("/report").get_data(as_text=True)
+    assert 'name="narrative"' in page and 'id="e-evidence"' in page and "a.jpg" in page
+
+
 # --------------------------------------------------------------------------------------------
 # Five languages
 

@@ -260,7 +260,8 @@ def _report_get(*, full: bool) -> ResponseReturnValue:
         # (the language is one of five; a problem is a code). Never the receipt, never a draft.
         allow_compression()
         return _report_page(form, general_error=problem, full=full)
-    full = full or wants_full_form(draft.get("answers"))
+    # Files to choose again are asked for on the full form (the quick report carries none).
+    full = full or wants_full_form(draft.get("answers")) or bool(_names(draft.get("files")))
     form = form_from_answers(draft.get("answers"))
     errors: dict[str, str] = {}
     if draft.get("checked"):
@@ -311,7 +312,9 @@ def _keep_draft(
             general_error=general,
             degraded=True,
             reselect=names,
-            full=request.endpoint == "reporter.report_full" or wants_full_form(answers),
+            full=request.endpoint == "reporter.report_full"
+            or wants_full_form(answers)
+            or bool(names),
         )
         return page, (status if checked or problem else 200)
     anchor = first_invalid_field(errors or {}) or (FILE_FIELD if names else None)
