@@ -199,6 +199,17 @@ def test_are_details_after_sending_sealed_and_in_the_thread(app, client):
         raw = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).read_bytes()
         assert MARKER.encode() not in raw
 
+    # The case team reads it on the case page, in the thread, marked unread.
+    from incident_service.constants import Role
+    from tests.staff import login, make_staff
+
+    with app.app_context():
+        worker = make_staff(role=Role.CASEWORKER)
+    desk = app.test_client()
+    login(desk, worker)
+    case = text_of(desk.get(f"/cases/{report_id}").get_data(as_text=True))
+    assert MARKER in case and "Added after sending:" in case
+
     # The reporter finds it later with the number, on the status page.
     later = app.test_client()
     later.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
