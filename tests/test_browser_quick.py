@@ -90,6 +90,16 @@ def _screenshot(driver, name: str) -> None:
     (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
+def _arrives(driver, suffix: str) -> None:
+    """The browser is at a URL ending in `suffix`: a press that submits a form can return
+    before the next page is there, so this waits for it (as finding an element does)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(
+        lambda _driver: driver.current_url.endswith(suffix), f"never reached {suffix}"
+    )
+
+
 def _opens_at(driver, element_id: str) -> None:
     """The page shows `element_id` at the top half of the screen: the browser scrolled to the
     URL's fragment by itself (JavaScript is off). Waited for: the scroll may follow the load."""
@@ -118,7 +128,7 @@ def test_can_a_reporter_file_the_quick_report_on_a_small_phone_in_every_language
     driver.get(f"{server}/?lang={language}")
     _check_page(driver, f"{language}-1-start")
     driver.find_element(By.CSS_SELECTOR, "a.button").click()
-    assert driver.current_url.endswith("/report")
+    _arrives(driver, "/report")
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
     assert not driver.find_elements(By.NAME, "narrative")  # the quick report, not the full form
     _check_page(driver, f"{language}-2-quick-report")
@@ -128,7 +138,7 @@ def test_can_a_reporter_file_the_quick_report_on_a_small_phone_in_every_language
     Select(driver.find_element(By.NAME, "country")).select_by_value("RU")
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]:not([name])').click()
     assert driver.find_element(By.CSS_SELECTOR, ".error-summary").is_displayed()
-    assert driver.current_url.endswith("/report#field-acts")
+    _arrives(driver, "/report#field-acts")
     _opens_at(driver, "field-acts")
     links = [
         a.get_attribute("href").rsplit("#", 1)[1]
@@ -147,7 +157,7 @@ def test_can_a_reporter_file_the_quick_report_on_a_small_phone_in_every_language
     Select(driver.find_element(By.NAME, "year")).select_by_visible_text("2025")
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]:not([name])').click()
     driver.find_element(By.CSS_SELECTOR, ".error-summary")
-    assert driver.current_url.endswith("/report#field-consent_statistics")
+    _arrives(driver, "/report#field-consent_statistics")
     _opens_at(driver, "field-consent_statistics")
     assert driver.execute_script("return window.scrollY") > PHONE[1]  # far down the page
     consent = driver.find_element(By.CSS_SELECTOR, 'input[name="consent_statistics"][value="yes"]')
@@ -164,13 +174,13 @@ def test_can_a_reporter_file_the_quick_report_on_a_small_phone_in_every_language
 
     # Details after sending: the first step, in the same language, added to the same report.
     driver.find_element(By.ID, "add-details").click()
-    assert driver.current_url.endswith("/report/details/place")
+    _arrives(driver, "/report/details/place")
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
     _check_page(driver, f"{language}-5-details-place")
     driver.find_element(By.NAME, "place_text").send_keys("SYNTHETIC market, gate 4")
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
     assert driver.find_element(By.CSS_SELECTOR, ".flash").is_displayed()
-    assert driver.current_url.endswith("/report/details/people")
+    _arrives(driver, "/report/details/people")
     _check_page(driver, f"{language}-6-details-people")
     with csrf_app.app_context():
         messages = db.session.scalars(select(Message).where(Message.report_id == report_id))
@@ -219,7 +229,7 @@ def test_can_the_quick_report_be_filed_with_the_keyboard_alone(csrf_app, server,
     tabs += tab_to("button", "")
     press(Keys.ENTER)
     driver.find_element(By.CSS_SELECTOR, ".error-summary")
-    assert driver.current_url.endswith("/report#field-consent_statistics")
+    _arrives(driver, "/report#field-consent_statistics")
     # The page opened at the question: the next Tab is in it.
     press(Keys.TAB)
     assert focused()[:2] == ("input", "consent_statistics")
@@ -278,5 +288,5 @@ def test_do_the_other_reporter_pages_fit_the_phone_with_large_targets(
     driver.find_element(By.ID, "status")
     _check_page(driver, f"{language}-9-status")
     driver.find_element(By.CSS_SELECTOR, "a.exit").click()
-    assert driver.current_url.endswith("/exit")
+    _arrives(driver, "/exit")
     _check_page(driver, f"{language}-10-exit")

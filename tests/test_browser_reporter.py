@@ -42,7 +42,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     csrf_app, server, phone
 ):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver = phone
     # JavaScript really is off for pages (WebDriver's own calls still work).
@@ -59,7 +59,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     # chooses the full form, at the bottom, in Tajik still.
     assert not driver.find_elements(By.NAME, "narrative")
     driver.find_element(By.ID, "full-form").click()
-    assert driver.current_url.endswith("/report/full")
+    WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/report/full"))
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "tg"
 
     # The page fits the phone: nothing wider than the screen.

@@ -71,7 +71,7 @@ def served(csrf_app, serve_over_http) -> tuple[object, str]:
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_does_a_searched_phone_show_nothing_after_leaving_quickly(served, headless_chromium):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     app, server = served
     marker = secrets.token_hex(6)
@@ -95,13 +95,15 @@ def test_does_a_searched_phone_show_nothing_after_leaving_quickly(served, headle
     driver.find_element(By.ID, "add-details").click()
     for following in ("people", "pressure", "words"):  # skipped: nothing filled in
         driver.find_element(By.ID, "skip").click()
-        assert driver.current_url.endswith(f"/report/details/{following}")
+        WebDriverWait(driver, 30).until(
+            lambda d, step=following: d.current_url.endswith(f"/report/details/{step}")
+        )
     driver.find_element(By.NAME, "narrative").send_keys(narrative)
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
     Select(driver.find_element(By.NAME, "contact_channel")).select_by_value("TELEGRAM")
     driver.find_element(By.NAME, "contact_value").send_keys(contact)
     driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
-    assert driver.current_url.endswith("/report/details/done")
+    WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/report/details/done"))
 
     with app.app_context():
         report = db.session.query(Report).one()
