@@ -179,6 +179,9 @@ def _chart(narrator: Narrator, table: Mapping[str, Any]) -> str | None:
         [row_label(narrator, table, r) for r in rows],
         [r["value"] for r in rows],
         horizontal=CHARTS[table["id"]],
+        title=narrator.text(f"table_{table['id']}"),
+        chart_id=f"chart-{table['id']}",
+        number=narrator.number,
     )
 
 
