@@ -11,24 +11,26 @@ Accessible: each chart is `role="img"` named by its `<title>` and described by a
 lists every figure, and the same figures stand in the table printed under it. A hidden figure
 gets no bar, only the mark "x", so that nothing about its size is implied.
 
+Each figure is written at the end of its bar, with no axis or grid: the figure is read
+directly, and WeasyPrint lays out SVG text one letter at a time (a Pango layout per
+character), so every character a chart does not need is PDF time saved.
+
 Text is measured with the advance widths of the shipped DejaVu Sans (the PDF's font), read
 once per process; labels wider than the label column are wrapped at spaces. The same figures
 always give the same bytes (no dates, no random ids), so a signed release can be regenerated
-and compared. Drawing a chart takes well under a millisecond; matplotlib, which drew them
-before, took about 0.1 s per chart and wrote files ten times the size.
+and compared. Drawing a chart takes about a millisecond; matplotlib, which drew them before,
+took 7.7 of the 8.5 s of the HTML stage in the profile in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from incident_service.releases.documents.pdf import FONTS_DIR
 
 BAR_COLOUR = "#0b4f8a"
-GRID_COLOUR = "#d0d7de"
 TEXT_COLOUR = "#1b1b1b"
 MUTED_COLOUR = "#555555"
 HIDDEN_MARK = "x"
@@ -40,7 +42,6 @@ SMALL_SIZE = 10.0
 LINE_HEIGHT = 13.0
 MAX_LABEL_SHARE = 0.42  # of the width, for the label column of a horizontal chart
 BAR_THICKNESS = 13.0
-TICKS = 5  # about this many grid lines
 
 
 @functools.cache
@@ -84,19 +85,6 @@ def _n(value: float) -> str:
     """A coordinate: at most one decimal, no trailing zero (stable, compact output)."""
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
-
-
-def _ticks(largest: int) -> list[int]:
-    """The grid: 0 to the first multiple of a round step (1, 2 or 5 times a power of ten;
-    integers only, counts are whole) at or above `largest`."""
-    if largest <= 0:
-        return [0, 1]
-    raw = largest / TICKS
-    power = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    step = max(1, int(step))
-    top = step * math.ceil(largest / step)
-    return list(range(0, top + 1, step))
 
 
 def _text(
@@ -153,9 +141,8 @@ def bar_chart(
     shown = [number(v) if v is not None else HIDDEN_MARK for v in values]
     description = "; ".join(f"{label}: {text}" for label, text in zip(labels, shown, strict=True))
     largest = max((v for v in values if v is not None), default=0)
-    grid = _ticks(largest)
     draw = _horizontal if horizontal else _vertical
-    width, height, body = draw(list(labels), list(values), shown, grid, number)
+    width, height, body = draw(list(labels), list(values), shown, max(largest, 1))
     return _document(width, height, title or description, description, chart_id, body)
 
 
@@ -163,17 +150,15 @@ def _horizontal(
     labels: list[str],
     values: list[int | None],
     shown: list[str],
-    grid: list[int],
-    number: Callable[[int], str],
+    top_value: int,
 ) -> tuple[float, float, list[str]]:
-    """Categories down the left, bars to the right, the grid's figures along the bottom."""
+    """Categories down the left, bars to the right, each figure at the end of its bar."""
     limit = WIDTH * MAX_LABEL_SHARE
     wrapped = [_wrap(label, limit, LABEL_SIZE) for label in labels]
     label_width = max(text_width(line, LABEL_SIZE) for lines in wrapped for line in lines)
     left = min(label_width, limit) + 10
     value_room = max(text_width(text, SMALL_SIZE) for text in shown) + 8
-    right = WIDTH - max(value_room, text_width(number(grid[-1]), SMALL_SIZE) / 2 + 2)
-    scale = (right - left) / grid[-1]
+    scale = (WIDTH - value_room - left) / top_value
     body: list[str] = []
     rows: list[tuple[float, float]] = []  # (top, height) of each row
     y = 6.0
@@ -182,23 +167,7 @@ def _horizontal(
         rows.append((y, row_height))
         y += row_height
     plot_bottom = y + 2
-    height = plot_bottom + 18
-    for mark in grid:
-        x = left + mark * scale
-        body.append(
-            f'<line x1="{_n(x)}" y1="2" x2="{_n(x)}" y2="{_n(plot_bottom)}"'
-            f' stroke="{GRID_COLOUR}" stroke-width="1"/>'
-        )
-        body.append(
-            _text(
-                x,
-                plot_bottom + 13,
-                number(mark),
-                size=SMALL_SIZE,
-                anchor="middle",
-                colour=MUTED_COLOUR,
-            )
-        )
+    height = plot_bottom + 4
     for lines, value, text, (top, row_height) in zip(wrapped, values, shown, rows, strict=True):
         middle = top + row_height / 2
         first = middle - (len(lines) - 1) * LINE_HEIGHT / 2 + LABEL_SIZE * 0.35
@@ -222,35 +191,18 @@ def _vertical(
     labels: list[str],
     values: list[int | None],
     shown: list[str],
-    grid: list[int],
-    number: Callable[[int], str],
+    top_value: int,
 ) -> tuple[float, float, list[str]]:
-    """Categories along the bottom (months), bars upwards, the grid's figures on the left."""
-    left = max(text_width(number(value), SMALL_SIZE) for value in grid) + 10
+    """Categories along the bottom (months), bars upwards, each figure above its bar."""
+    left = 4.0
     slot = (WIDTH - left - 4) / len(labels)
     wrapped = [_wrap(label, slot - 6, LABEL_SIZE) for label in labels]
     lines_below = max(len(lines) for lines in wrapped)
     top, plot_height = 18.0, 150.0
     base = top + plot_height
     height = base + 8 + lines_below * LINE_HEIGHT + 4
-    scale = plot_height / grid[-1]
+    scale = plot_height / top_value
     body: list[str] = []
-    for mark in grid:
-        y = base - mark * scale
-        body.append(
-            f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(WIDTH - 4)}" y2="{_n(y)}"'
-            f' stroke="{GRID_COLOUR}" stroke-width="1"/>'
-        )
-        body.append(
-            _text(
-                left - 6,
-                y + SMALL_SIZE * 0.35,
-                number(mark),
-                size=SMALL_SIZE,
-                anchor="end",
-                colour=MUTED_COLOUR,
-            )
-        )
     bar_width = min(slot * 0.6, 80.0)
     for index, (lines, value, text) in enumerate(zip(wrapped, values, shown, strict=True)):
         centre = left + slot * (index + 0.5)
