@@ -4,13 +4,14 @@ Kept deliberately small and separate from the release logic: every function take
 of a period and returns plain dictionaries (code → count, `None` for "not stated"), so that
 disclosure control never sees where a count came from.
 
-`count_records` counts through `aggregate.cube()`, the aggregation the pipeline benchmark
-measures, so the cube is the production source of the release figures: the total and persons
-affected (the grand-total margins of the group-size-band cubes), the persons per band, the
-one-way counts, the places cells (whose location-type margin is summed here rather than
-recounted) and the flag patterns. Cube keys are turned back into the shapes `RecordCounts` has
-always had ("yes"/"no" into booleans, margins dropped), and a test keeps the plain GROUP BYs it
-replaced as an oracle that both agree on SQLite and PostgreSQL.
+`count_records` counts once for all tables, through `aggregate.cube()` (the aggregation the
+pipeline benchmark measures, so the cube is the production source of the release figures):
+the finest cells of four groupings of the records' columns (see `_REPORTS_BY_PERSON`), from
+which the total, the persons figures, every one-way table, the places cells and the flag
+patterns are summed here. Cube keys are turned into the shapes `RecordCounts` has always had
+("yes"/"no" into booleans), and a test keeps the plain GROUP BYs they replaced as an oracle
+that both agree on SQLite and PostgreSQL. On PostgreSQL the statements run on two connections
+sharing this session's snapshot (`_run_jobs`): same figures, both cores.
 
 The multi-valued questions (acts, perpetrators, citizenships, indicators) still come from
 `_multi`, one query per child table over each report's set of codes. A cube could give the
