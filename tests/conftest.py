@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -277,3 +278,21 @@ def headless_chromium() -> Iterator[Callable[..., object]]:
     finally:
         for driver in started:
             driver.quit()
+
+
+# The reporter's phone: 360 × 740 CSS px, as the cheapest phones in use show a page.
+PHONE = (360, 740)
+
+
+@pytest.fixture
+def server(csrf_app: Flask, serve_over_http: Callable[[Flask], str]) -> str:
+    """The app with CSRF on, served over HTTP in a thread for the duration of the test."""
+    return serve_over_http(csrf_app)
+
+
+@pytest.fixture
+def phone(headless_chromium: Callable[..., Any]) -> Any:
+    """Headless Chromium on a 360 px phone with JavaScript off, as a careful reporter's."""
+    driver = headless_chromium(window=PHONE, javascript=False)
+    driver.implicitly_wait(30)  # elements of the next page appear after a form is submitted
+    return driver

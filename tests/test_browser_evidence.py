@@ -10,22 +10,9 @@ import pytest
 
 from incident_service.models import EvidenceFile, db
 from tests import evidence_samples as samples
-
-PHONE = (360, 740)
+from tests.conftest import PHONE
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(csrf_app, serve_over_http) -> str:
-    return serve_over_http(csrf_app)
-
-
-@pytest.fixture
-def phone(headless_chromium):
-    driver = headless_chromium(window=PHONE, javascript=False)
-    driver.implicitly_wait(30)  # elements of the next page appear after a form is submitted
-    return driver
 
 
 def _fingerprint(data: bytes) -> str:

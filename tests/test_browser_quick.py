@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from incident_service.i18n import LANGUAGES
 from incident_service.models import Message, Report, db
+from tests.conftest import PHONE
 from tests.reporter_helpers import open_statistical_section
 
-PHONE = (360, 740)
 MIN_TARGET = 44  # CSS pixels (WCAG 2.5.5, and issue 13)
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 
@@ -45,18 +45,6 @@ for (const el of document.querySelectorAll(
 }
 return out;
 """
-
-
-@pytest.fixture
-def server(csrf_app, serve_over_http) -> str:
-    return serve_over_http(csrf_app)
-
-
-@pytest.fixture
-def phone(headless_chromium):
-    driver = headless_chromium(window=PHONE, javascript=False)
-    driver.implicitly_wait(30)  # elements of the next page appear after a form is submitted
-    return driver
 
 
 def _check_page(driver, name: str) -> None:

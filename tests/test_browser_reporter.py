@@ -8,24 +8,10 @@ import re
 import pytest
 
 from incident_service.models import Report, db
+from tests.conftest import PHONE
 from tests.reporter_helpers import open_statistical_section
 
-PHONE = (360, 740)
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(csrf_app, serve_over_http) -> str:
-    """The app with CSRF on, served over HTTP in a thread for the duration of the test."""
-    return serve_over_http(csrf_app)
-
-
-@pytest.fixture
-def phone(headless_chromium):
-    driver = headless_chromium(window=PHONE, javascript=False)
-    driver.implicitly_wait(30)  # elements of the next page appear after a form is submitted
-    return driver
 
 
 def _open_section(driver, summary_text_start: str) -> None:
