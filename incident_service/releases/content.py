@@ -327,6 +327,8 @@ def suppression_content(
     )
     joint_hidden: set[str] = set()
     joint_result: JointResult | None = None
+    joint_wide: set[str] = set()
+    joint_hidden_before: set[str] = set()
     # The joint audit may ask for more figures to be hidden; hiding them changes what the
     # single-release protection hides, so the two run in turn until the joint audit passes.
     for _round in range(8):
@@ -344,12 +346,18 @@ def suppression_content(
             break
         draft = {**content, "tables": protected.tables}
         draft["persons_affected"] = protected.figures.get(PERSONS_KEY)
+        new_release = JointRelease.from_content(draft, new=True)
+        hidden_now = {key for key, value in new_release.values.items() if value is None}
+        if not hidden_now >= joint_hidden_before:
+            joint_wide.clear()  # something hidden before is shown now: solve everything again
+        joint_hidden_before = hidden_now
         joint_result = joint_audit(
-            new=JointRelease.from_content(draft, new=True),
+            new=new_release,
             published=joint.published,
             structure=joint.structure,
             per_atom=joint.per_atom,
             rules=rules,
+            wide=joint_wide,
         )
         if joint_result.unprotectable:
             raise JointAuditRefused(
@@ -357,9 +365,11 @@ def suppression_content(
                 f"{', '.join(joint_result.compared_with)}: with them, readers could narrow "
                 "figures that no further suppression in this release can protect"
             )
-        if joint_result.to_hide <= joint_hidden:
+        if joint_result.to_hide <= joint_hidden and joint_result.known <= set(known):
             break
         joint_hidden |= joint_result.to_hide
+        # Shown rather than hidden next round: readers already have them exactly.
+        known = {**known, **dict.fromkeys(joint_result.known - set(known), 0)}
     else:
         raise JointAuditRefused(
             f"the joint audit of {period.label} with the published releases did not settle"

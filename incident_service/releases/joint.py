@@ -98,6 +98,9 @@ class JointResult:
     to_hide: set[str] = field(default_factory=set)
     # Figures that stay narrow whatever the new release hides: it must be refused.
     unprotectable: list[str] = field(default_factory=list)
+    # Figures the new release hides that the published releases already give exactly (a
+    # month's figure its quarter shows as 0): hiding them protects nothing, so they are shown.
+    known: set[str] = field(default_factory=set)
 
     @property
     def passed(self) -> bool:
@@ -299,6 +302,7 @@ def joint_audit(
     structure: Mapping[str, Component],
     per_atom: Mapping[str, Mapping[str, Component]],
     rules: DisclosureRules,
+    wide: set[str] | None = None,
 ) -> JointResult:
     """Audit `new` with `published` (releases of the same year, threshold rule): which of its
     figures to hide so that no figure of any of them is narrower than the protection width,
@@ -306,7 +310,9 @@ def joint_audit(
 
     `structure` is each component built from the counts of every month involved (its relations
     are those of every month), `per_atom` the same components built from each month's counts
-    (their values are the truth the cheapest-cover search moves away from)."""
+    (their values are the truth the cheapest-cover search moves away from). `wide`, kept
+    between calls that only hide more of the new release's figures, holds the figures already
+    found wide: hiding more only removes equations, so they stay wide."""
     # A published release of the same period: the new one is a draft that cannot be
     # published beside it (one published release per period and method), so not compared.
     published = [r for r in published if r.atoms != new.atoms]
@@ -335,9 +341,13 @@ def joint_audit(
         without_new: _Problem | None = None
         for key in system.targets:
             cell = cells[key]
+            if wide is not None and key in wide:
+                continue
             if problem.lp_range(cell).width >= width - _TOLERANCE and (
                 problem.integer_range(cell).width >= width - _TOLERANCE
             ):
+                if wide is not None:
+                    wide.add(key)
                 continue
             # What the published releases alone leave open: a figure they already narrow (a
             # month's hidden figure its published quarter shows as 0, or bounds by a small
@@ -347,6 +357,8 @@ def joint_audit(
                 without_new = _Problem(system.component, hidden | set(system.new_keys))
             required = min(float(width), without_new.integer_range(cell).width)
             if required < 1 - _TOLERANCE:
+                if key in system.new_hidden:
+                    result.known.add(key.split(SEPARATOR, 1)[1])
                 continue
             if problem.integer_range(cell).width >= required - _TOLERANCE:
                 continue
