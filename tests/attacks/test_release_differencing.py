@@ -254,7 +254,7 @@ def findings(
                 found.append(f"{name}: [{low:.0f}, {high:.0f}]")
             elif not hidden and low >= 1 and high < THRESHOLD:
                 found.append(f"{name}: [{low:.0f}, {high:.0f}] (never published)")
-            elif not hidden and table_id in ZERO_SENSITIVE and high == 0:
+            elif not hidden and table_id in ZERO_SENSITIVE and high == 0 and "/" in name:
                 found.append(f"{name}: 0 in a table where zeros tell (never published)")
     return sorted(set(found))
 
