@@ -378,6 +378,10 @@ def suppression_content(
         content["tables"] = protected.tables
         # Audited with the group-size table; None when it would single out a report.
         content["persons_affected"] = protected.figures.get(PERSONS_KEY)
+        if content["persons_affected"] is None and PERSONS_KEY in known and joint is not None:
+            # Published releases already give it exactly (the quarter minus the other
+            # months): hiding it would protect nothing and only read as a blank.
+            content["persons_affected"] = counts.persons_affected
         audit["components"] = protected.audits
     audit["differencing"] = {
         "compared_with": [other.label for other in published_overlapping],

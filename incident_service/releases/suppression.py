@@ -448,6 +448,7 @@ def audit(
             Cell(c.key, c.terms, published.get(c.key, c.value), c.complement, c.zero_sensitive)
             for c in component.cells
         ],
+        derived=set(component.derived),
     )
     problem = _Problem(shown, suppressed)
     ranges = {key: problem.integer_range(shown.by_key()[key]) for key in sorted(suppressed)}

@@ -191,7 +191,8 @@ def findings(
     published that is pinned between 1 and threshold - 1."""
     found: list[str] = []
     table_ids = sorted({t for item in held for t in item.document.get("tables", {})})
-    remainders = list(extra_parts_to_check)
+    held_parts = frozenset().union(*(h.parts for h in held))
+    remainders = [part for part in extra_parts_to_check if part <= held_parts]
     for container in held:
         inside = [h for h in held if h.parts < container.parts]
         largest = [h for h in inside if not any(h.parts < o.parts for o in inside)]
