@@ -206,8 +206,12 @@ def test_can_the_audit_be_reproduced_from_the_published_figures_alone(app_ctx):
         recheck = audit(built.component, published, rules=RULES)
         assert recheck.passed, built.component.name
         ranges = {r["cell"]: (r["min"], r["max"]) for r in stored[built.component.name]["ranges"]}
-        for key, cell_range in recheck.ranges.items():
+        # The audit states the ranges a reader of the figures and the published method gets:
+        # without relations that hold only because of the data (issue 15, case 8).
+        shown = recheck.public_ranges if recheck.public_ranges is not None else recheck.ranges
+        for key, cell_range in shown.items():
             assert ranges[key] == (round(cell_range.low), round(cell_range.high))
+        for cell_range in recheck.ranges.values():
             assert cell_range.width >= 10
 
 

@@ -25,7 +25,13 @@ from incident_service.releases.differencing import (
     derivable,
     differencing_risks,
 )
-from incident_service.releases.disclosure import DisclosureRules
+from incident_service.releases.disclosure import Component, DisclosureRules
+from incident_service.releases.joint import (
+    JointAuditRefused,
+    JointRelease,
+    JointResult,
+    joint_audit,
+)
 from incident_service.releases.periods import ReleasePeriod
 from incident_service.releases.table_specs import BuiltComponent
 
@@ -49,6 +55,16 @@ class ReleaseStatusCode:
     OK = "ok"
     NO_REPORTS = "no_reports"
     TOO_FEW = "too_few"
+
+
+@dataclass(frozen=True)
+class JointInputs:
+    """What the joint audit needs besides the new release: the published threshold-rule
+    releases of the year, and the components of every month they and it cover."""
+
+    published: Sequence[JointRelease]
+    structure: Mapping[str, Component]
+    per_atom: Mapping[str, Mapping[str, Component]]
 
 
 @dataclass(frozen=True)
@@ -215,11 +231,13 @@ def _protect_against_differencing(
     total: int | None,
     known: Iterable[str],
     published_overlapping: Sequence[PublishedFigures],
+    forced: Iterable[str] = (),
 ) -> tuple[release_tables.ProtectedTables, dict[str, Any], list[dict[str, Any]], set[str]]:
     """Protect the record tables and case handling, hiding every cell that published releases
-    of nested periods would let readers difference out: the protected tables, the case
-    section, its audits, and the cells hidden for differencing."""
-    forced: set[str] = set()
+    of nested periods would let readers difference out (and `forced`, which the joint audit
+    asks for): the protected tables, the case section, its audits, and the cells hidden for
+    differencing."""
+    forced = set(forced)
     protected = release_tables.ProtectedTables(tables={}, audits=[], passed=True)
     # Hiding a cell can expose another difference, so repeat until nothing changes.
     for _round in range(6):
@@ -273,6 +291,7 @@ def suppression_content(
     cases: CaseCounts,
     generated_on: dt.date,
     published_overlapping: Sequence[PublishedFigures] = (),
+    joint: JointInputs | None = None,
 ) -> ContentResult:
     """The content of a threshold-rule release and the audit that proves it safe."""
     rules = DisclosureRules(
@@ -306,25 +325,77 @@ def suppression_content(
         | {CASE_RECEIVED_KEY},
         published_overlapping,
     )
-    protected, cases_section, case_audits, forced = _protect_against_differencing(
-        period=period,
-        rules=rules,
-        built=built,
-        cases=cases,
-        total=content["reports"],
-        known=known,
-        published_overlapping=published_overlapping,
-    )
+    joint_hidden: set[str] = set()
+    joint_result: JointResult | None = None
+    joint_wide: set[str] = set()
+    joint_hidden_before: set[str] = set()
+    # The joint audit may ask for more figures to be hidden; hiding them changes what the
+    # single-release protection hides, so the two run in turn until the joint audit passes.
+    for _round in range(8):
+        protected, cases_section, case_audits, forced = _protect_against_differencing(
+            period=period,
+            rules=rules,
+            built=built,
+            cases=cases,
+            total=content["reports"],
+            known=known,
+            published_overlapping=published_overlapping,
+            forced=joint_hidden,
+        )
+        if joint is None or not built:
+            break
+        draft = {**content, "tables": protected.tables}
+        draft["persons_affected"] = protected.figures.get(PERSONS_KEY)
+        new_release = JointRelease.from_content(draft, new=True)
+        hidden_now = {key for key, value in new_release.values.items() if value is None}
+        if not hidden_now >= joint_hidden_before:
+            joint_wide.clear()  # something hidden before is shown now: solve everything again
+        joint_hidden_before = hidden_now
+        joint_result = joint_audit(
+            new=new_release,
+            published=joint.published,
+            structure=joint.structure,
+            per_atom=joint.per_atom,
+            rules=rules,
+            wide=joint_wide,
+        )
+        if joint_result.unprotectable:
+            raise JointAuditRefused(
+                f"{period.label} cannot be published next to "
+                f"{', '.join(joint_result.compared_with)}: with them, readers could narrow "
+                "figures that no further suppression in this release can protect"
+            )
+        if joint_result.to_hide <= joint_hidden and joint_result.known <= set(known):
+            break
+        joint_hidden |= joint_result.to_hide
+        # Shown rather than hidden next round: readers already have them exactly.
+        known = {**known, **dict.fromkeys(joint_result.known - set(known), 0)}
+    else:
+        raise JointAuditRefused(
+            f"the joint audit of {period.label} with the published releases did not settle"
+        )
     if built:
         content["tables"] = protected.tables
         # Audited with the group-size table; None when it would single out a report.
         content["persons_affected"] = protected.figures.get(PERSONS_KEY)
+        if content["persons_affected"] is None and PERSONS_KEY in known and joint is not None:
+            # Published releases already give it exactly (the quarter minus the other
+            # months): hiding it would protect nothing and only read as a blank.
+            content["persons_affected"] = counts.persons_affected
         audit["components"] = protected.audits
     audit["differencing"] = {
         "compared_with": [other.label for other in published_overlapping],
         "cells_hidden": sorted(forced),
         "cells_known": sorted(known),
     }
+    if joint_result is not None:
+        # What readers can check: which releases were solved together, and which figures
+        # this release hides because of them (never a range or a count from the data).
+        audit["joint"] = {
+            "audited_with": joint_result.compared_with,
+            "cells_hidden": sorted(joint_hidden),
+            "passed": True,
+        }
     content["case_handling"] = cases_section
     audit["components"] += case_audits
     audit["passed"] = all(component["passed"] for component in audit["components"])

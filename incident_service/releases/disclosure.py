@@ -57,6 +57,10 @@ class Component:
     equalities: list[tuple[Terms, float]] = field(default_factory=list)
     inequalities: list[tuple[Terms, float]] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
+    # Indexes of `inequalities` that hold because of the data ("every signed contract was
+    # offered" this month), not because of the form or the method: the protection assumes
+    # readers know them (stricter), but the published audit does not state them.
+    derived: set[int] = field(default_factory=set)
 
     def variable(self, name: str, value: float) -> int:
         self.variable_names.append(name)
@@ -66,8 +70,25 @@ class Component:
     def equal(self, terms: Iterable[tuple[int, float]], rhs: float) -> None:
         self.equalities.append((tuple(terms), float(rhs)))
 
-    def at_most(self, terms: Iterable[tuple[int, float]], rhs: float) -> None:
+    def at_most(
+        self, terms: Iterable[tuple[int, float]], rhs: float, *, derived: bool = False
+    ) -> None:
+        if derived:
+            self.derived.add(len(self.inequalities))
         self.inequalities.append((tuple(terms), float(rhs)))
+
+    def public(self) -> Component:
+        """The component as a reader of the published method knows it: without the relations
+        that hold only because of the data."""
+        return Component(
+            name=self.name,
+            total=self.total,
+            variable_names=list(self.variable_names),
+            values=list(self.values),
+            equalities=list(self.equalities),
+            inequalities=[r for i, r in enumerate(self.inequalities) if i not in self.derived],
+            cells=list(self.cells),
+        )
 
     def cell(
         self,
@@ -202,7 +223,7 @@ def add_flags(
             key, ((v, 1.0),), count, complement=total - count, zero_sensitive=zero_sensitive
         )
     for a, b in implications:
-        component.at_most(((index[a], 1.0), (index[b], -1.0)), 0)
+        component.at_most(((index[a], 1.0), (index[b], -1.0)), 0, derived=True)
     return index
 
 

@@ -31,6 +31,7 @@ from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, Us
 from incident_service.releases import privacy
 from incident_service.releases.content import (
     ContentResult,
+    JointInputs,
     comparison,
     suppression_content,
 )
@@ -42,8 +43,9 @@ from incident_service.releases.differencing import (
     differencing_risks,
     hidden_keys,
 )
-from incident_service.releases.disclosure import AuditFailed
+from incident_service.releases.disclosure import AuditFailed, Component, DisclosureRules
 from incident_service.releases.errors import ReleaseError
+from incident_service.releases.joint import JointAuditRefused, JointRelease, joint_audit
 from incident_service.releases.parameters import (
     canonical_json,
     normalise_parameters,
@@ -51,6 +53,7 @@ from incident_service.releases.parameters import (
     release_method,
 )
 from incident_service.releases.periods import ReleasePeriod, parse_period
+from incident_service.releases.tables import record_components
 
 
 class ReleaseNotFound(ReleaseError):
@@ -157,6 +160,40 @@ def _published_releases(period: ReleasePeriod) -> list[PublishedFigures]:
     return [PublishedFigures.from_content(content_of(release)) for release in rows]
 
 
+def _published_joint(period: ReleasePeriod) -> list[JointRelease]:
+    """The published threshold-rule releases of the period's year, as readers hold them."""
+    rows = db.session.scalars(
+        sa.select(Release).where(
+            Release.status == ReleaseStatus.PUBLISHED.value,
+            Release.method == ReleaseMethod.SUPPRESSION.value,
+            Release.period_start <= dt.date(period.year, 12, 31),
+            Release.period_end >= dt.date(period.year, 1, 1),
+        )
+    )
+    return [JointRelease.from_content(content_of(release)) for release in rows]
+
+
+def _joint_inputs(period: ReleasePeriod, zero_sensitive_tables: Sequence[str]) -> JointInputs:
+    """The published threshold-rule releases of the period's year, and the components of every
+    month they and the new release cover, built from today's data (see `joint`)."""
+    published = _published_joint(period)
+    atoms = sorted(set(period.record_months).union(*(r.atoms for r in published)))
+
+    def components(months: Sequence[str]) -> dict[str, Component]:
+        built = record_components(
+            count_records(list(months)), period, zero_sensitive_tables=zero_sensitive_tables
+        )
+        return {b.component.name: b.component for b in built if b.component.name != "by_month"}
+
+    if not published:
+        return JointInputs(published=[], structure={}, per_atom={})
+    return JointInputs(
+        published=published,
+        structure=components(atoms),
+        per_atom={atom: components([atom]) for atom in atoms},
+    )
+
+
 def _previous_published(period: ReleasePeriod, method: ReleaseMethod) -> Release | None:
     return db.session.scalar(
         sa.select(Release)
@@ -224,8 +261,9 @@ def _draft_content(
                 cases=cases,
                 generated_on=generated_on,
                 published_overlapping=_published_releases(release_period),
+                joint=_joint_inputs(release_period, canonical["zero_sensitive_tables"]),
             )
-        except TotalWouldDisclose as exc:
+        except (TotalWouldDisclose, JointAuditRefused) as exc:
             raise ReleaseBlockedByDifferencing(str(exc)) from exc
     else:
         privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
@@ -407,6 +445,8 @@ def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = N
     risky |= set(derivable(period, hidden_keys(content), others)) - audited_known
     if risky:
         raise ReleaseWouldDisclose(sorted(risky))
+    if exact and content.get("status") == "ok":
+        _joint_check(release, content, period)
     release.status = ReleaseStatus.PUBLISHED.value
     release.published_at = now or utcnow()
     release.published_by_id = actor.id
@@ -418,6 +458,34 @@ def publish_release(release_id: int, *, actor: User, now: dt.datetime | None = N
         detail={"period": release.period, "method": release.method},
     )
     return release
+
+
+def _joint_check(release: Release, content: Mapping[str, Any], period: ReleasePeriod) -> None:
+    """The joint audit again, on the draft as stored, when releases of its year were published
+    (or data changed) since it was generated: refuse rather than publish what it did not
+    prove safe."""
+    audited = audit_of(release).get("joint", {}).get("audited_with")
+    others = sorted(r.label for r in _published_joint(period) if r.label != release.period)
+    if audited is not None and audited == others:
+        return  # the releases it was proven against are exactly the ones published now
+    parameters = content["parameters"]
+    rules = DisclosureRules(
+        threshold=int(parameters["threshold"]),
+        protection_width=int(parameters["protection_width"]),
+    )
+    inputs = _joint_inputs(period, parameters["zero_sensitive_tables"])
+    try:
+        result = joint_audit(
+            new=JointRelease.from_content(content, new=True),
+            published=inputs.published,
+            structure=inputs.structure,
+            per_atom=inputs.per_atom,
+            rules=rules,
+        )
+    except JointAuditRefused as exc:
+        raise ReleaseBlockedByDifferencing(str(exc)) from exc
+    if not result.passed:
+        raise ReleaseWouldDisclose(sorted(result.to_hide) or result.unprotectable)
 
 
 def discard_draft(release_id: int, *, actor: User) -> None:

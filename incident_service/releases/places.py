@@ -184,9 +184,9 @@ def places_component(counts: RecordCounts) -> BuiltComponent:
     # Rules the data obeys are assumed known to readers: assuming more can only make the
     # audit stricter.
     if places.airport_not_air == 0:
-        component.at_most(((air, -1.0), *((i, 1.0) for i in airport_leaves)), 0)
+        component.at_most(((air, -1.0), *((i, 1.0) for i in airport_leaves)), 0, derived=True)
     if places.air_without_airport == 0:
-        component.at_most(((air, 1.0), *((i, -1.0) for i in airport_leaves)), 0)
+        component.at_most(((air, 1.0), *((i, -1.0) for i in airport_leaves)), 0, derived=True)
     geography = _Geography(component, places.geo, geo_index)
     regions = _regions_table(geography)
     airports = _airports_table(geography)

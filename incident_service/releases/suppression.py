@@ -174,6 +174,10 @@ class ComponentProtection:
     variables: int
     required_width: int
     withheld: bool = False
+    # The ranges a reader can compute from the published figures and the published method
+    # (without relations that hold only because of the data): these are what the audit
+    # states. None: the same as `ranges`.
+    public_ranges: dict[str, CellRange] | None = None
 
     @property
     def passed(self) -> bool:
@@ -184,10 +188,13 @@ class ComponentProtection:
     def audit_record(self) -> dict[str, Any]:
         """The audit as stored and published with the release: ranges from published figures
         only (anyone can recompute them), never the suppressed values themselves."""
+        shown = self.ranges if self.public_ranges is None else self.public_ranges
         return {
             "component": self.name,
             "withheld": self.withheld,
             "variables": self.variables,
+            # Published equations and the relations of the published method; relations that
+            # hold only because of the data are used, never counted here.
             "equations": self.equations,
             "published_cells": len(self.published),
             "suppressed_cells": len(self.suppressed),
@@ -196,11 +203,11 @@ class ComponentProtection:
             "ranges": [
                 {
                     "cell": key,
-                    "min": _whole(self.ranges[key].low),
-                    "max": _whole(self.ranges[key].high),
-                    "width": _whole(self.ranges[key].width),
+                    "min": _whole(shown[key].low),
+                    "max": _whole(shown[key].high),
+                    "width": _whole(shown[key].width),
                 }
-                for key in sorted(self.ranges)
+                for key in sorted(shown)
             ],
         }
 
@@ -360,14 +367,16 @@ def protect(
             ranges = {key: problem.integer_range(cells[key]) for key in sorted(suppressed)}
             failing = [key for key, r in ranges.items() if r.width < width - _TOLERANCE]
             if not failing:
+                public, public_ranges = _public(component, suppressed - fixed, problem, ranges)
                 return ComponentProtection(
                     name=component.name,
                     published={k: v for k, v in values.items() if k not in suppressed},
                     suppressed=suppressed,
                     ranges=ranges,
-                    equations=problem.equation_count,
+                    equations=public.equation_count,
                     variables=component.size,
                     required_width=width,
+                    public_ranges=public_ranges,
                 )
             # A whole-number gap: give up the smallest published cell next to the first one.
             extra = _neighbour(component, suppressed | fixed, failing[0])
@@ -439,15 +448,34 @@ def audit(
             Cell(c.key, c.terms, published.get(c.key, c.value), c.complement, c.zero_sensitive)
             for c in component.cells
         ],
+        derived=set(component.derived),
     )
     problem = _Problem(shown, suppressed)
     ranges = {key: problem.integer_range(shown.by_key()[key]) for key in sorted(suppressed)}
+    public, public_ranges = _public(shown, suppressed, problem, ranges)
     return ComponentProtection(
         name=component.name,
         published=dict(published),
         suppressed=suppressed,
         ranges=ranges,
-        equations=problem.equation_count,
+        equations=public.equation_count,
         variables=component.size,
         required_width=rules.protection_width,
+        public_ranges=public_ranges,
     )
+
+
+def _public(
+    component: Component,
+    suppressed: set[str],
+    problem: _Problem,
+    ranges: Mapping[str, CellRange],
+) -> tuple[_Problem, dict[str, CellRange] | None]:
+    """The problem and ranges a reader of the published figures and method can compute: the
+    same as the protection's unless the component holds relations that only the data shows
+    (then its ranges are at least as wide, so what passed still passes)."""
+    if not component.derived:
+        return problem, None
+    public = _Problem(component.public(), suppressed)
+    cells = component.by_key()
+    return public, {key: public.integer_range(cells[key]) for key in ranges}
