@@ -143,7 +143,7 @@ def main() -> None:
                 if run:
                     bench._requeue_backlog()
                 mode = "serial" if run % 2 == 0 else "pipelined"
-                flushing._flush_chunks = serial if mode == "serial" else pipelined  # type: ignore[assignment]
+                flushing._flush_chunks = serial if mode == "serial" else pipelined
                 started, cpu = time.perf_counter(), time.process_time()
                 for report_id, envelope in sections:
                     open_envelope(
