@@ -338,7 +338,10 @@ def _flush_chunks_pipelined(settings: _FlushSettings) -> FlushResult:
     sessions take turns. Each chunk still has its own two transactions (write, then settle) on
     one connection, so nothing about transaction ids changes. The chunk being written is left
     out of the next lock explicitly: once its write commits, its pool rows are unlocked but
-    not yet deleted.
+    not yet deleted. (An earlier try at this, on a machine with no core to spare, gained
+    nothing; alternating with the serial loop in-process, this one took a flush from 33 % to
+    48-53 % of the open-only rate: docs/benchmarks.md, issue 14. It gains nothing where the
+    database side is the slower half.)
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     total = FlushResult()
