@@ -2,8 +2,11 @@
 
 1. Anonymise: one worker process (`celery -A workers.celery_app worker --concurrency 1`) works
    through a backlog of reports in PostgreSQL, nudged once through Redis. Its rate is printed
-   next to the rate of the HPKE opens alone (open every statistical section, nothing else),
-   measured in the same run on the same sections. Target: at least 25 % of the open-only rate.
+   next to the rate of the HPKE opens alone (open every statistical section, nothing else, on
+   one core), measured in the same run on the same sections. Target (issue 14): at least 60 %
+   of the open-only rate. The worker's flush writes on a second thread while it opens the next
+   chunk, so the CPU its process used is printed too (cores busy on average, from /proc), and
+   the rate per core it kept busy, which is the figure to compare with the one-core floor.
 2. Aggregate: `aggregate.cube()` with every margin over a million statistical records, next to a
    plain `SELECT ... GROUP BY` of the same dimensions over the same rows. Target: within 2x.
 
@@ -167,8 +170,35 @@ def _start_worker(schema: str, workdir: Path) -> subprocess.Popen[bytes]:
     return worker
 
 
-def _one_worker_run(count: int) -> float:
-    """Seconds from the nudge to an empty pool, with every report recorded exactly once."""
+def _process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        pending.extend(children.get(current, []))
+    return total
+
+
+def _one_worker_run(count: int, worker_pid: int) -> tuple[float, float]:
+    """Seconds from the nudge to an empty pool, with every report recorded exactly once, and
+    the CPU seconds the worker's processes used meanwhile."""
+    cpu_before = _process_tree_cpu(worker_pid)
     started = time.perf_counter()
     if not dispatch.enqueue(dispatch.TASK_PIPELINE_NUDGE):
         raise SystemExit(f"could not reach Redis at {REDIS_URL}")
@@ -181,13 +211,14 @@ def _one_worker_run(count: int) -> float:
             raise SystemExit("the worker did not finish within 30 minutes")
         time.sleep(0.05)
     seconds = time.perf_counter() - started
+    cpu = _process_tree_cpu(worker_pid) - cpu_before
     records = db.session.scalar(sa.select(sa.func.count()).select_from(StatisticalRecord))
     tags = db.session.scalar(
         sa.select(sa.func.count(sa.distinct(StatisticalRecord.withdrawal_tag)))
     )
     if records != count or tags != count:
         raise SystemExit(f"expected {count} records, found {records} ({tags} distinct tags)")
-    return seconds
+    return seconds, cpu
 
 
 def bench_anonymise(
@@ -221,18 +252,21 @@ def bench_anonymise(
             )
 
     worker = _start_worker(schema, workdir)
-    figures: dict[str, list[float]] = {"open_rate": [], "anonymise_rate": []}
+    figures: dict[str, list[float]] = {"open_rate": [], "anonymise_rate": [], "cores": []}
     try:
         with app.app_context():
             for run in range(runs):
                 if run:
                     _requeue_backlog()
                 figures["open_rate"].append(len(sections) / _timed(open_all))
-                seconds = _one_worker_run(count)
+                seconds, cpu = _one_worker_run(count, worker.pid)
                 figures["anonymise_rate"].append(count / seconds)
+                figures["cores"].append(cpu / seconds)
                 print(
                     f"  run {run + 1}: open-only {figures['open_rate'][-1]:7.0f} /s, "
-                    f"anonymise {figures['anonymise_rate'][-1]:6.0f} /s ({seconds:.2f} s)"
+                    f"anonymise {figures['anonymise_rate'][-1]:6.0f} /s ({seconds:.2f} s), "
+                    f"worker CPU {cpu / count * 1e6:.0f} us/report, "
+                    f"{cpu / seconds:.2f} cores busy"
                 )
     finally:
         worker.terminate()
@@ -406,10 +440,20 @@ def main() -> None:
             open_rate = statistics.median(runs["open_rate"])
             anonymise_rate = statistics.median(runs["anonymise_rate"])
             share = anonymise_rate / open_rate
+            cores = statistics.median(runs["cores"])
+            per_core = statistics.median(
+                rate / max(busy, 1.0)
+                for rate, busy in zip(runs["anonymise_rate"], runs["cores"], strict=True)
+            )
             print(f"  open-only floor (HPKE + AES-GCM opens), median: {open_rate:8.0f} /s")
             print(f"  anonymise, end to end, median:                 {anonymise_rate:8.0f} /s")
-            verdict = "met" if share >= 0.25 else "MISSED"
-            print(f"  anonymise / open-only: {share:.0%} (target >= 25%: {verdict})")
+            print(f"  worker concurrency 1; its processes kept {cores:.2f} cores busy (median)")
+            print(f"  anonymise per busy worker core (at least 1):   {per_core:8.0f} /s")
+            verdict = "met" if share >= 0.60 and per_core / open_rate >= 0.60 else "MISSED"
+            print(
+                f"  anonymise / open-only: {share:.0%}, per core {per_core / open_rate:.0%} "
+                f"(target >= 60%: {verdict})"
+            )
 
         if not args.skip_aggregate:
             with app.app_context():

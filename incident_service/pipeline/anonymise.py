@@ -89,6 +89,31 @@ class GeneralisedReport:
     indicators: tuple[str, ...]
     consented: bool
 
+    def record_row(self) -> tuple[Any, ...]:
+        """The same values as a tuple in `RECORD_COLUMNS` order (for a COPY)."""
+        return (
+            self.month,
+            self.country,
+            self.federal_district,
+            self.region,
+            self.airport,
+            self.location_type,
+            self.sex,
+            self.age_band,
+            self.legal_status,
+            self.group_size_band,
+            self.persons_affected,
+            self.duration_band,
+            self.women_involved,
+            self.children_involved,
+            self.contract_offered,
+            self.contract_signed,
+            self.citizenship_promised,
+            self.payment_offered,
+            self.outcome,
+            self.reporter_role,
+        )
+
     def record_values(self) -> dict[str, Any]:
         """Column values of the `statistical_records` row (without id and tag)."""
         return {
@@ -113,6 +138,31 @@ class GeneralisedReport:
             "outcome": self.outcome,
             "reporter_role": self.reporter_role,
         }
+
+
+# Columns of `statistical_records` besides id and tag, in the order of `record_row`.
+RECORD_COLUMNS = (
+    "month",
+    "country",
+    "federal_district",
+    "region",
+    "airport",
+    "location_type",
+    "sex",
+    "age_band",
+    "legal_status",
+    "group_size_band",
+    "persons_affected",
+    "duration_band",
+    "women_involved",
+    "children_involved",
+    "contract_offered",
+    "contract_signed",
+    "citizenship_promised",
+    "payment_offered",
+    "outcome",
+    "reporter_role",
+)
 
 
 # --------------------------------------------------------------------------------------------

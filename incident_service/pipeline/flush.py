@@ -43,14 +43,16 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from incident_service import locks
+from incident_service import locks, taxonomy
 from incident_service.constants import StatisticsState
 from incident_service.crypto import RecipientPrivateKey, SymmetricKey
 from incident_service.models import (
@@ -66,6 +68,7 @@ from incident_service.models import (
     today,
 )
 from incident_service.pipeline.anonymise import (
+    RECORD_COLUMNS,
     GeneralisedReport,
     SectionUnusable,
     anonymise_section,
@@ -248,9 +251,10 @@ class _Written:
     held_back: frozenset[str]  # left waiting: too few to make a batch
 
 
-def _next_chunk(settings: _FlushSettings) -> tuple[int, int] | None:
-    """(limit, minimum) for the next chunk, or None when no batch is due any more."""
-    state = pool_state()
+def _next_chunk(settings: _FlushSettings, in_flight: Sequence[str] = ()) -> tuple[int, int] | None:
+    """(limit, minimum) for the next chunk, or None when no batch is due any more. Reports of
+    a chunk still being written (`in_flight`) are not counted: they are taken already."""
+    state = pool_state(in_flight)
     db.session.rollback()  # end the read so the chunk's locks start fresh
     waiting = state.waiting
     if waiting <= 0:
@@ -264,12 +268,15 @@ def _next_chunk(settings: _FlushSettings) -> tuple[int, int] | None:
 
 
 def _flush_chunks(settings: _FlushSettings) -> FlushResult:
-    """Lock, open, write and settle one chunk at a time.
+    """Lock, open, write and settle one chunk at a time (pipelined on PostgreSQL)."""
+    if locks.on_postgresql():
+        return _flush_chunks_pipelined(settings)
+    return _flush_chunks_serial(settings)
 
-    (Writing chunk N on a second connection while chunk N+1 is opened was tried: on a busy
-    two-core machine the database server and the decryption compete for the same cores and
-    nothing was gained, so the simpler loop stays.)
-    """
+
+def _flush_chunks_serial(settings: _FlushSettings) -> FlushResult:
+    """One chunk after the other on the request's session (SQLite, which serialises writers
+    anyway)."""
     total = FlushResult()
     conflicts = 0
     session = db.session()
@@ -299,7 +306,114 @@ def _flush_chunks(settings: _FlushSettings) -> FlushResult:
     return total
 
 
-def _lock_chunk(session: Session, limit: int) -> list[Any]:
+@dataclass
+class _InFlight:
+    """A chunk handed to the writing thread."""
+
+    batch: _Batch
+    outcome: Future[tuple[_Written, FlushResult] | None]
+
+
+def _write_and_settle(
+    app: Flask, session: Session, batch: _Batch, minimum: int
+) -> tuple[_Written, FlushResult] | None:
+    """The writing thread's part of one chunk: both transactions, on the chunk's own session.
+    None when another flush recorded some of its reports first (the chunk is taken again)."""
+    with app.app_context():
+        try:
+            written = _write_records(session, batch, minimum)
+        except IntegrityError:
+            session.rollback()
+            return None
+        return written, _settle(session, batch, written)
+
+
+def _flush_chunks_pipelined(settings: _FlushSettings) -> FlushResult:
+    """Open chunk N+1 while chunk N is written and settled.
+
+    Opening sections is CPU in this process; writing and settling is mostly the database
+    server's work. Done one after the other, each waited for the other and a worker kept one
+    of two cores busy at a time. Here a second thread writes and settles chunk N on one
+    session (connection) while this thread locks and opens chunk N+1 on another; the two
+    sessions take turns. Each chunk still has its own two transactions (write, then settle) on
+    one connection, so nothing about transaction ids changes. The chunk being written is left
+    out of the next lock explicitly: once its write commits, its pool rows are unlocked but
+    not yet deleted. (An earlier try at this, on a machine with no core to spare, gained
+    nothing; alternating with the serial loop in-process, this one took a flush from 33 % to
+    48-53 % of the open-only rate: docs/benchmarks.md, issue 14. It gains nothing where the
+    database side is the slower half.)
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    total = FlushResult()
+    conflicts = 0
+    engine = db.engine
+    sessions = (Session(bind=engine), Session(bind=engine))
+    in_flight: _InFlight | None = None
+    stop = False
+    turn = 0
+
+    def finish(chunk: _InFlight) -> None:
+        nonlocal conflicts, stop
+        outcome = chunk.outcome.result()
+        if outcome is None:
+            # Another flush recorded some of these reports first: they are taken again.
+            conflicts += 1
+            if conflicts > MAX_CHUNK_CONFLICTS:
+                raise RuntimeError("statistical records: repeated conflicts with another flush")
+            return
+        written, settled = outcome
+        total.add(settled)
+        if len(written.held_back) == len(chunk.batch.all_ids):
+            stop = True  # nothing but reports waiting for company: the pool is as it was
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush-writer") as writer:
+        try:
+            while not stop:
+                taken = in_flight.batch.all_ids if in_flight is not None else []
+                chunk = _next_chunk(settings, taken)
+                rows: list[Any] = []
+                session = sessions[turn % 2]
+                minimum = 1
+                if chunk is not None:
+                    limit, minimum = chunk
+                    rows = _lock_chunk(session, limit, excluding=taken)
+                    if len(rows) < minimum:
+                        session.rollback()
+                        rows = []
+                if not rows:
+                    if in_flight is None:
+                        break
+                    # The pool may change once the chunk in flight is settled: look again.
+                    current, in_flight = in_flight, None
+                    finish(current)
+                    continue
+                batch = _prepare(rows, settings)
+                if in_flight is not None:
+                    current, in_flight = in_flight, None
+                    finish(current)
+                    if stop:
+                        session.rollback()
+                        break
+                in_flight = _InFlight(
+                    batch, writer.submit(_write_and_settle, app, session, batch, minimum)
+                )
+                turn += 1
+            if in_flight is not None:
+                current, in_flight = in_flight, None
+                finish(current)
+        finally:
+            if in_flight is not None:
+                with contextlib.suppress(Exception):
+                    in_flight.outcome.result()  # never leave the thread using a session
+            for session in sessions:
+                session.rollback()
+                session.close()
+    return total
+
+
+def _lock_chunk(session: Session, limit: int, excluding: Sequence[str] = ()) -> list[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return _lock_chunk_postgresql(session, limit, excluding)
     query = (
         select(
             MixingPoolEntry.report_id,
@@ -312,12 +426,42 @@ def _lock_chunk(session: Session, limit: int) -> list[Any]:
         .order_by(MixingPoolEntry.queued_on, MixingPoolEntry.report_id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        # Only the pool rows: a concurrent flush skips them, so no report is taken twice and
-        # nobody waits. The reports are not locked (a lock is a write of the transaction id
-        # into the row) until the separate settling transaction.
-        query = query.with_for_update(skip_locked=True, of=MixingPoolEntry)
+    if excluding:
+        query = query.where(MixingPoolEntry.report_id.not_in(list(excluding)))
     return list(session.execute(query).all())
+
+
+def _lock_chunk_postgresql(session: Session, limit: int, excluding: Sequence[str]) -> list[Any]:
+    """The same query on PostgreSQL, fetched in binary: the sections (several kilobytes each)
+    then cross the connection as they are instead of hex text that the server encodes and
+    this process decodes.
+
+    `FOR UPDATE OF` only the pool rows: a concurrent flush skips them, so no report is taken
+    twice and nobody waits. The reports are not locked (a lock is a write of the transaction
+    id into the row) until the separate settling transaction.
+    """
+    with _driver_cursor(session) as cursor:
+        cursor.execute(_LOCK_CHUNK_SQL, (list(excluding), limit))
+        rows: list[Any] = cursor.fetchall()
+        return rows
+
+
+_LOCK_CHUNK_SQL = """
+    SELECT p.report_id, r.statistical_section, r.consent_statistics, r.status,
+           r.deletion_requested
+    FROM mixing_pool p JOIN reports r ON r.id = p.report_id
+    WHERE NOT (p.report_id = ANY(%s))
+    ORDER BY p.queued_on, p.report_id LIMIT %s
+    FOR UPDATE OF p SKIP LOCKED
+"""
+_PRESENT_TAGS_SQL = "SELECT withdrawal_tag FROM statistical_records WHERE withdrawal_tag = ANY(%b)"
+
+
+def _driver_cursor(session: Session) -> Any:
+    """A binary psycopg cursor in the session's transaction (PostgreSQL only)."""
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    return connection.cursor(binary=True)
 
 
 def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
@@ -347,6 +491,12 @@ def _prepare(rows: Sequence[Any], settings: _FlushSettings) -> _Batch:
 def _present_tags(session: Session, tags: Sequence[bytes]) -> set[bytes]:
     if not tags:
         return set()
+    if session.get_bind().dialect.name == "postgresql":
+        # 500 tags as one binary bytea[] parameter: as hex text it cost more to write and to
+        # parse than the index look-ups themselves.
+        with _driver_cursor(session) as cursor:
+            cursor.execute(_PRESENT_TAGS_SQL, (list(tags),))
+            return {bytes(row[0]) for row in cursor.fetchall()}
     column = StatisticalRecord.withdrawal_tag
     return set(session.scalars(select(column).where(among(session, column, tags))))
 
@@ -488,6 +638,9 @@ def _plan_settlement(
 
 def _apply_settlement(session: Session, settlement: _Settlement) -> None:
     """Delete the settled reports' pool rows, then set their states (not committed)."""
+    if session.get_bind().dialect.name == "postgresql":
+        _apply_settlement_postgresql(session, settlement)
+        return
     if settlement.leave_pool:
         session.execute(
             delete(MixingPoolEntry).where(
@@ -496,6 +649,29 @@ def _apply_settlement(session: Session, settlement: _Settlement) -> None:
         )
     for (state_value, error_reason), members in settlement.targets.items():
         set_state(session, members, state_value, error_reason)
+
+
+def _apply_settlement_postgresql(session: Session, settlement: _Settlement) -> None:
+    """The same in one statement: the pool rows are deleted in a data-modifying CTE (which
+    runs whether or not it is referenced) and every report's new state comes from one array
+    per column, instead of a DELETE and an UPDATE per target state, each a round trip."""
+    ids: list[str] = []
+    states: list[str] = []
+    errors: list[str | None] = []
+    for (state_value, error_reason), members in settlement.targets.items():
+        ids.extend(members)
+        states.extend([state_value.value] * len(members))
+        errors.extend([error_reason] * len(members))
+    with _driver_cursor(session) as cursor:
+        cursor.execute(_SETTLE_SQL, (list(settlement.leave_pool), ids, states, errors))
+
+
+_SETTLE_SQL = """
+    WITH left_pool AS (DELETE FROM mixing_pool WHERE report_id = ANY(%s::text[]))
+    UPDATE reports SET statistics_state = settled.state, statistics_error = settled.error
+    FROM unnest(%s::text[], %s::text[], %s::text[]) AS settled(id, state, error)
+    WHERE reports.id = settled.id
+"""
 
 
 def _withdraw_settled(total: FlushResult) -> None:
@@ -512,6 +688,9 @@ def _insert_shuffled(session: Session, fresh: Sequence[tuple[bytes, Any]]) -> No
         return
     order = list(fresh)
     _shuffler.shuffle(order)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_shuffled(session, order)
+        return
     records: list[dict[str, Any]] = []
     acts: list[dict[str, Any]] = []
     perpetrators: list[dict[str, Any]] = []
@@ -532,28 +711,67 @@ def _insert_shuffled(session: Session, fresh: Sequence[tuple[bytes, Any]]) -> No
         (StatisticalCitizenship.__table__, citizenships),
         (StatisticalIndicator.__table__, indicators),
     ):
-        _insert_rows(session, table, rows)
+        if rows:
+            session.execute(insert(table), rows)
 
 
-def _insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows in list order, in the session's transaction.
+def _copy_shuffled(session: Session, order: Sequence[tuple[bytes, Any]]) -> None:
+    """PostgreSQL: one binary COPY per table, rows as tuples in the shuffled order.
 
-    PostgreSQL: COPY, which keeps the order and costs a fraction of per-row INSERTs (measured
-    in bench/pipeline.py). Elsewhere: a Core executemany, still without ORM objects.
+    COPY keeps the order and costs a fraction of per-row INSERTs; rows built as tuples in
+    column order (no dict per row) and sent binary (no text formatting on either side).
     """
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    from psycopg import sql
-
-    columns = list(rows[0])
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
+    records: list[tuple[Any, ...]] = []
+    acts: list[tuple[Any, ...]] = []
+    perpetrators: list[tuple[Any, ...]] = []
+    citizenships: list[tuple[Any, ...]] = []
+    indicators: list[tuple[Any, ...]] = []
+    act_group = taxonomy.act_group
+    origin = taxonomy.citizenship_origin
+    for tag, (_report_id, generalised) in order:
+        record_id = random_id()
+        records.append((record_id, tag, *generalised.record_row()))
+        acts.extend((record_id, code, act_group(code)) for code in generalised.acts)
+        perpetrators.extend((record_id, code) for code in generalised.perpetrators)
+        citizenships.extend((record_id, code, origin(code)) for code in generalised.citizenships)
+        indicators.extend((record_id, code) for code in generalised.indicators)
     connection = session.connection().connection.driver_connection
     assert connection is not None
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+    with connection.cursor() as cursor:
+        for table, columns, rows in (
+            (StatisticalRecord.__table__, ("id", "withdrawal_tag", *RECORD_COLUMNS), records),
+            (StatisticalAct.__table__, ("record_id", "act_code", "act_group"), acts),
+            (StatisticalPerpetrator.__table__, ("record_id", "perpetrator"), perpetrators),
+            (
+                StatisticalCitizenship.__table__,
+                ("record_id", "citizenship", "origin_region"),
+                citizenships,
+            ),
+            (StatisticalIndicator.__table__, ("record_id", "indicator"), indicators),
+        ):
+            if rows:
+                _copy_rows(cursor, table, columns, rows)
+
+
+def _copy_rows(
+    cursor: Any, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    types = [_COPY_TYPES[type(table.c[column].type).__name__] for column in columns]
+    with cursor.copy(statement) as copy:
+        copy.set_types(types)
         for row in rows:
-            copy.write_row([row[column] for column in columns])
+            copy.write_row(row)
+
+
+# PostgreSQL type names for the column types of the statistical tables.
+_COPY_TYPES = {
+    "String": "text",
+    "LargeBinary": "bytea",
+    "Boolean": "bool",
+    "Integer": "int4",
+}

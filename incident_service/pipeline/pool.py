@@ -72,10 +72,12 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def pool_state() -> PoolState:
-    waiting, oldest = db.session.execute(
-        select(func.count(), func.min(MixingPoolEntry.queued_on))
-    ).one()
+def pool_state(excluding: Sequence[str] = ()) -> PoolState:
+    """The pool as it stands, leaving out `excluding` (a chunk a flush is still writing)."""
+    query = select(func.count(), func.min(MixingPoolEntry.queued_on))
+    if excluding:
+        query = query.where(not_(among(db.session(), MixingPoolEntry.report_id, excluding)))
+    waiting, oldest = db.session.execute(query).one()
     return PoolState(waiting=int(waiting), oldest_queued_on=oldest)
 
 

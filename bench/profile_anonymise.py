@@ -1,0 +1,182 @@
+"""Where the anonymiser's time goes, per report: CPU of this process and of its PostgreSQL
+backends, phase by phase, with the open-only floor beside it (issue 14).
+
+Files a backlog through the intake sealing code into a schema of its own, then flushes it
+in-process several times (re-queued in between), alternating the one-chunk-after-the-other
+loop (`_flush_chunks_serial`, where each phase's CPU is its own) with the pipelined one that
+PostgreSQL uses (`_flush_chunks`, where the phases overlap and only the totals mean much).
+CPU comes from `time.process_time()` (all threads of this process) and from /proc for the
+backends of this process's connections, so it says little about wall time on a busy machine
+but much about what each report costs wherever it runs.
+
+    .venv/bin/python bench/profile_anonymise.py [--reports 3000] [--runs 4]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import functools  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import pipeline as bench  # noqa: E402
+
+from incident_service import create_app  # noqa: E402
+from incident_service.auth.teams import ensure_organisation  # noqa: E402
+from incident_service.constants import Section  # noqa: E402
+from incident_service.crypto.bindings import report_section  # noqa: E402
+from incident_service.crypto.envelopes import open_envelope  # noqa: E402
+from incident_service.crypto.receipts import new_submission_token  # noqa: E402
+from incident_service.intake.storage import record_report  # noqa: E402
+from incident_service.models import Report, db  # noqa: E402
+from incident_service.pipeline import flush as flushing  # noqa: E402
+from incident_service.pipeline.anonymise import statistics_key  # noqa: E402
+from incident_service.settings import Config  # noqa: E402
+
+PHASES = (
+    "_next_chunk",
+    "_lock_chunk",
+    "_prepare",
+    "_present_tags",
+    "_insert_shuffled",
+    "_lock_reports",
+    "_apply_settlement",
+)
+BACKENDS: set[int] = set()
+TIMES: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
+
+
+def _on_connect(connection: Any, _record: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        BACKENDS.add(cursor.fetchone()[0])
+
+
+def backend_cpu() -> float:
+    total = 0
+    for pid in list(BACKENDS):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(name: str) -> None:
+    function = getattr(flushing, name)
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cpu, db_cpu = time.process_time(), backend_cpu()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            TIMES[name][0] += time.process_time() - cpu
+            TIMES[name][1] += backend_cpu() - db_cpu
+
+    setattr(flushing, name, wrapper)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reports", type=int, default=3000)
+    parser.add_argument("--runs", type=int, default=4)
+    args = parser.parse_args()
+    count = args.reports
+    schema = "profile_anon_" + secrets.token_hex(4)
+    engine = sa.create_engine(bench.POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    workdir = Path(tempfile.mkdtemp(prefix="profile-anonymise-"))
+    config = Config(
+        INCIDENT_ENV="testing",
+        INSTANCE_PATH=str(workdir),
+        DATABASE_URL=bench.POSTGRES_URL,
+        KEYS_DIR=str(workdir / "keys"),
+        REDIS_URL=bench.REDIS_URL,
+        CELERY_EAGER=False,
+        ARGON2_MEMORY_KIB=1024,
+        ARGON2_TIME_COST=1,
+    )
+    app = create_app(config, DATABASE_SCHEMA=schema)
+    try:
+        with app.app_context():
+            sa.event.listen(db.engine, "connect", _on_connect)
+            db.create_all()
+            organisation = ensure_organisation()
+            db.session.commit()
+            variants = bench._variants()
+            for index in range(count):
+                record_report(
+                    variants[index % len(variants)],
+                    submission_token=new_submission_token(),
+                    organisation=organisation,
+                )
+            db.session.commit()
+            bench._vacuum()
+            sections = db.session.execute(sa.select(Report.id, Report.statistical_section)).all()
+            db.session.rollback()
+            key = statistics_key()
+            for name in PHASES:
+                _timed(name)
+            pipelined = flushing._flush_chunks
+            serial = getattr(
+                flushing, "_flush_chunks_serial", pipelined
+            )  # before issue 14: one loop
+            for run in range(args.runs):
+                if run:
+                    bench._requeue_backlog()
+                mode = "serial" if run % 2 == 0 else "pipelined"
+                flushing._flush_chunks = serial if mode == "serial" else pipelined
+                started, cpu = time.perf_counter(), time.process_time()
+                for report_id, envelope in sections:
+                    open_envelope(
+                        envelope,
+                        context=report_section(report_id, Section.STATISTICAL),
+                        private_key=key,
+                    )
+                open_wall, open_cpu = time.perf_counter() - started, time.process_time() - cpu
+                TIMES.clear()
+                started, cpu, db_cpu = time.perf_counter(), time.process_time(), backend_cpu()
+                flushing.flush(force=True)
+                wall = time.perf_counter() - started
+                cpu, db_cpu = time.process_time() - cpu, backend_cpu() - db_cpu
+                us = 1e6 / count
+                print(
+                    f"run {run + 1} ({mode}): open-only {open_cpu * us:.0f} us CPU "
+                    f"({count / open_wall:.0f} /s); flush {wall * us:.0f} us wall, "
+                    f"{cpu * us:.0f} us CPU here + {db_cpu * us:.0f} us in PostgreSQL "
+                    f"({count / wall:.0f} /s, {open_wall / wall:.0%} of open-only)"
+                )
+                for name, (phase_cpu, phase_db) in sorted(TIMES.items(), key=lambda i: -i[1][0]):
+                    print(
+                        f"    {name:20s} {phase_cpu * us:6.1f} us CPU here, "
+                        f"{phase_db * us:6.1f} us in PostgreSQL"
+                    )
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
