@@ -372,6 +372,15 @@ def method_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[st
             epsilon=narrator.number(parameters["epsilon"]),
             last_small=threshold - 1,
         )
+        budget = content.get("privacy_budget")
+        if budget:
+            first += " " + narrator.text(
+                "method_text_dp_budget",
+                epsilon=narrator.number(budget["epsilon_of_figures"]),
+                lifetime=narrator.number(budget["lifetime_epsilon"]),
+                spent=narrator.number(round(budget["most_spent_on_a_month"], 2)),
+                drawn=budget["figures_drawn_on"],
+            )
     else:
         first = narrator.text(
             "method_text_suppression",

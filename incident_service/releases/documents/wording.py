@@ -155,6 +155,13 @@ TEXT: dict[str, dict[str, str]] = {
             "Case-handling figures are protected by the threshold rule (figures from 1 to "
             "{last_small} are not shown)."
         ),
+        "method_text_dp_budget": (
+            "The noise in these figures spends ε = {epsilon} of a lifetime budget of ε = "
+            "{lifetime} for each month the release covers (noise drawn on {drawn}); with it, "
+            "no month has spent more than {spent}. Any other release with the same figures "
+            "shows the same noise instead of drawing new noise, so releases cannot be averaged "
+            "to remove it."
+        ),
         "limit_sample": (
             "Reports are not a random sample: they show what people chose to report, and where "
             "the service is known. They cannot be used to say how often incidents happen."
@@ -329,6 +336,13 @@ TEXT: dict[str, dict[str, str]] = {
             "отдельно и могут не совпадать с суммой строк. Показатели работы с обращениями "
             "защищены порогом (числа от 1 до {last_small} не приводятся)."
         ),
+        "method_text_dp_budget": (
+            "Шум в этих показателях расходует ε = {epsilon} из общего бюджета ε = {lifetime} "
+            "на каждый месяц, который охватывает сводка (шум получен {drawn}); с учётом этой "
+            "сводки ни на один месяц не израсходовано больше {spent}. Любая другая сводка с "
+            "теми же показателями содержит тот же шум, а не новый, поэтому усреднение сводок "
+            "не позволяет его убрать."
+        ),
         "limit_sample": (
             "Сообщения не являются случайной выборкой: они показывают, о чём люди решили "
             "сообщить и где о сервисе знают. По ним нельзя судить о частоте нарушений."
@@ -499,6 +513,13 @@ TEXT: dict[str, dict[str, str]] = {
             "нишондодашуда фарқ мекунанд; бинобар ин рақамҳои хурд дақиқ нестанд. Рақамҳои кор "
             "бо муроҷиатҳо бо қоидаи ҳадди ақал ҳифз шудаанд (аз 1 то {last_small} нишон дода "
             "намешаванд)."
+        ),
+        "method_text_dp_budget": (
+            "Садои ин рақамҳо аз буҷаи умумии ε = {lifetime} барои ҳар моҳи ин хулоса ε = "
+            "{epsilon} сарф мекунад (садо {drawn} гирифта шудааст); бо ин хулоса барои ягон "
+            "моҳ зиёда аз {spent} сарф нашудааст. Ҳар хулосаи дигар бо ҳамин рақамҳо ҳамон "
+            "садоро дорад, на садои навро, бинобар ин бо миёна кардани хулосаҳо онро бартараф "
+            "кардан ғайриимкон аст."
         ),
         "limit_sample": (
             "Хабарҳо интихоби тасодуфӣ нестанд: онҳо нишон медиҳанд, ки одамон дар бораи чӣ "
