@@ -34,6 +34,7 @@ services:
 
 browser:
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_axe.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -82,7 +82,9 @@ def _larger_bodies(settings: Config) -> list[LargerBodies]:
     # report's worth of files, the text of the form, and the framing. Their text fields stay
     # bounded together by MAX_FORM_MEMORY_SIZE (see `_configure_session`).
     form_limit = settings.EVIDENCE_MAX_REPORT_BYTES + settings.MAX_CONTENT_LENGTH
-    for path in ("/report", "/status"):
+    # The full form (/report/full) and the "in your own words" step after sending carry files
+    # too; the quick report at /report carries none, but keeps accepting what the full form sends.
+    for path in ("/report", "/report/full", "/report/details/words", "/status"):
         rules.append(
             LargerBodies(
                 "POST",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -33,6 +34,7 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -221,11 +223,52 @@ class Act(db.Model):  # type: ignore[name-defined,misc]
     event: Mapped[Event] = relationship(back_populates="acts")
 
 
+_overridden = {
+    f"{dialect}_where": text("priority_override IS NOT NULL")
+    for dialect in ("postgresql", "sqlite")
+}
+
+
+class QueueIndexChunk(db.Model):  # type: ignore[name-defined,misc]
+    """Queue index entries sealed under a key derived from the team key (`cases/queue_store`),
+    so that a restarted web process opens a few chunks instead of every report."""
+
+    __tablename__ = "queue_index_chunks"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    @classmethod
+    def discard(cls, organisation_ids: Iterable[int]) -> None:
+        """Delete the organisations' chunks: they must not outlive a deleted report's coded
+        answers, nor a rotated team key."""
+        wanted = sorted(set(organisation_ids))
+        if wanted:
+            db.session.execute(sa_delete(cls).where(cls.organisation_id.in_(wanted)))
+
+
 class Report(db.Model):  # type: ignore[name-defined,misc]
     """What one person submitted. Sections are envelopes bound to `report/<id>/<section>`."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_queue", "organisation_id", "status", "received_on"),)
+    __table_args__ = (
+        # Covers the queue's candidates and counts, so PostgreSQL answers them from the index.
+        Index(
+            "ix_reports_queue",
+            "organisation_id",
+            "status",
+            "received_on",
+            "id",
+            postgresql_include=["assignee_id"],
+        ),
+        # The few reports with a caseworker's sealed priority, which the queue ranks apart.
+        Index(
+            "ix_reports_priority_override",
+            "organisation_id",
+            postgresql_where=text("priority_override IS NOT NULL"),
+            sqlite_where=text("priority_override IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

@@ -134,6 +134,16 @@ def build_app(
             _drop_schema(config.DATABASE_URL, str(schema))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_queue_memory() -> Iterator[None]:
+    """Each test's web process starts with an empty queue index, as a new process would (the
+    memory is per process, and every test's database numbers its organisation 1)."""
+    from incident_service.cases import queue_index
+
+    queue_index.CACHE.clear()
+    yield
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

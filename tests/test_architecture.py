@@ -51,6 +51,7 @@ EDGE = (
     "incident_service.auth.forms",
     "incident_service.intake.views",
     "incident_service.intake.forms",
+    "incident_service.intake.details",  # the steps of the web form after sending
     "incident_service.cases.views",
     "incident_service.cases.evidence_views",
     "incident_service.cases.forms",

@@ -42,7 +42,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     csrf_app, server, phone
 ):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver = phone
     # JavaScript really is off for pages (WebDriver's own calls still work).
@@ -55,6 +55,12 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     driver.find_element(By.CSS_SELECTOR, "a.button").click()
     assert driver.current_url.endswith("/report")
     assert "Чӣ рӯй дод?" in driver.page_source
+    # The quick report comes first (tests/test_browser_quick.py files it); this reporter
+    # chooses the full form, at the bottom, in Tajik still.
+    assert not driver.find_elements(By.NAME, "narrative")
+    driver.find_element(By.ID, "full-form").click()
+    WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/report/full"))
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "tg"
 
     # The page fits the phone: nothing wider than the screen.
     width = driver.execute_script("return document.documentElement.scrollWidth")
@@ -66,7 +72,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     driver.find_element(By.NAME, "narrative").send_keys(narrative)
     driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
     assert driver.find_element(By.ID, "e-acts").is_displayed()
-    assert driver.current_url.endswith("/report#field-acts")
+    assert driver.current_url.endswith("/report/full#field-acts")
     assert driver.find_element(By.NAME, "narrative").get_property("value") == narrative
 
     for act in ("BRD.01", "BRD.02", "BRD.03"):
@@ -98,7 +104,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     assert statistical["people"]["group_size"] == 30
 
     # Later: the status page, the receipt typed in by hand, as printed.
-    driver.find_element(By.CSS_SELECTOR, "a.button").click()
+    driver.find_element(By.CSS_SELECTOR, 'a.button[href$="/status"]').click()
     driver.find_element(By.CSS_SELECTOR, "input#receipt").send_keys(receipt_text)
     driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
     assert driver.current_url.endswith("/status")  # the receipt never entered a URL

@@ -113,5 +113,7 @@ def test_does_the_reporter_see_the_case_teams_reply_in_its_own_direction(app, de
     ).get_data(as_text=True)
     assert re.search(r'<p class="text" dir="auto">' + re.escape(ARABIC_SCRIPT) + "</p>", page)
     assert re.search(r'<textarea id="text" name="text" dir="auto"', page)
-    form = reporter.get("/report").get_data(as_text=True)
+    form = reporter.get("/report/full").get_data(as_text=True)
     assert re.search(r'<textarea id="narrative" name="narrative" dir="auto"', form)
+    step = reporter.get("/report/details/words").get_data(as_text=True)
+    assert 'name="narrative"' not in step  # no report sent from this browser: nothing to add to

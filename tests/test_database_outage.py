@@ -180,9 +180,11 @@ def test_do_pages_that_read_the_database_answer_503_in_the_visitors_language(pg_
         )
         health = client.get("/healthz")
         # What does not read the database still works: the start page and a blank form.
-        start, blank = client.get("/?lang=uz"), client.get("/report")
-    assert start.status_code == 200 and blank.status_code == 200
+        start, blank = client.get("/?lang=uz"), client.get("/report/full")
+        quick = client.get("/report")
+    assert start.status_code == 200 and blank.status_code == 200 and quick.status_code == 200
     assert 'name="narrative"' in blank.get_data(as_text=True)
+    assert 'name="consent_statistics"' in quick.get_data(as_text=True)
     assert lookup.status_code == 503 and lookup.headers["Retry-After"] == "30"
     assert "Xizmat qisqa vaqtga ishlamayapti" in text_of(lookup.get_data(as_text=True))
     assert login.status_code == 503

@@ -13,6 +13,7 @@ import hxl
 import hxl.input
 import pypdf
 import pytest
+from fontTools.ttLib import TTFont
 
 from incident_service.releases.documents import charts
 from incident_service.releases.documents.manifest import (
@@ -27,6 +28,16 @@ from incident_service.releases.documents.pdf import FONTS_DIR, NetworkRefused, _
 from incident_service.releases.lifecycle import generate_release
 from tests.release_helpers import Q4, TODAY, content
 from tests.statistics_factory import insert_records
+
+
+def _page_fonts(resources) -> list:
+    """The fonts a page uses, in its own resources and in the forms (inline SVG) it draws."""
+    found = list(resources.get("/Font", {}).values())
+    for xobject in resources.get("/XObject", {}).values():
+        xobject = xobject.get_object()
+        if "/Resources" in xobject:
+            found += _page_fonts(xobject["/Resources"])
+    return found
 
 
 def _file(release, suffix: str) -> bytes:
@@ -54,11 +65,17 @@ def test_does_the_russian_pdf_carry_russian_headings_and_the_right_totals(app_ct
     persons = f"{document['persons_affected']:,}".replace(",", "\u202f")
     assert persons in text
     fonts = {
-        str(font["/BaseFont"])
+        str(font["/BaseFont"]): font
         for page in reader.pages
-        for font in page["/Resources"]["/Font"].values()
+        for font in _page_fonts(page["/Resources"])
     }
-    assert any("DejaVu" in name for name in fonts), fonts
+    # Only the shipped fonts, declared as "Release Sans", chart labels included: nothing set
+    # in whatever the system happens to have; and the embedded program is DejaVu Sans.
+    assert fonts and all("Release-Sans" in name for name in fonts), sorted(fonts)
+    for font in fonts.values():
+        program = font["/DescendantFonts"][0]["/FontDescriptor"]["/FontFile2"].get_data()
+        family = TTFont(io.BytesIO(program))["name"].getDebugName(1)
+        assert family is not None and family.startswith("DejaVu Sans"), family
     english = pypdf.PdfReader(io.BytesIO(_file(release, ".en.pdf")))
     assert "the service recorded 120 reports" in english.pages[0].extract_text().replace("\n", " ")
 

@@ -7,6 +7,8 @@ the page, and the words typed are stored only inside the sealed private section.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from incident_service.models import Report, db
@@ -89,8 +91,13 @@ def test_is_text_that_is_no_number_still_refused_beside_its_field(app, client):
     client.get("/report?lang=ru")
     response, receipt = file_report(client, group_size="много", duration_hours="долго")
     assert receipt is None
-    said = text_of(response.get_data(as_text=True))
-    assert said.count("Здесь должно быть число.") == 2
+    page = response.get_data(as_text=True)
+    # Beside each field, and once more in the summary at the top, linked to the field.
+    beside = re.findall(r'id="e-([a-z_]+)">Здесь должно быть число\.<', page)
+    assert beside == ["duration_hours", "group_size"]
+    assert text_of(page).count("Здесь должно быть число.") == 4
+    linked = re.findall(r'<a href="#field-([a-z_]+)">[^<]*Здесь должно быть число\.</a>', page)
+    assert linked == ["duration_hours", "group_size"]
     assert response.history[0].headers["Location"] == "/report#field-duration_hours"
 
 

@@ -29,6 +29,7 @@ def _reporter_pages(app: Flask) -> dict[str, str]:
     pages = {
         "index": client.get("/").get_data(as_text=True),
         "form": client.get("/report").get_data(as_text=True),
+        "full form": client.get("/report/full").get_data(as_text=True),
         "form with errors": post_and_follow(client, "/report", {"acts": "DET.01"}).get_data(
             as_text=True
         ),
@@ -41,6 +42,8 @@ def _reporter_pages(app: Flask) -> dict[str, str]:
     }
     _response, _receipt = file_report(client)
     pages["receipt"] = _response.get_data(as_text=True)
+    for step in ("place", "people", "pressure", "words", "contact", "done"):
+        pages[f"details: {step}"] = client.get(f"/report/details/{step}").get_data(as_text=True)
     return pages
 
 

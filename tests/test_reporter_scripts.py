@@ -29,10 +29,13 @@ def _without_language_switchers(page: str) -> str:
 
 
 def test_is_the_uzbek_report_page_free_of_cyrillic_outside_the_language_switcher(client):
-    page = client.get("/report?lang=uz").get_data(as_text=True)
-    assert '<html lang="uz">' in page
-    assert "Moskva viloyati" in page and "Sheremetyevo (Moskva)" in page
+    quick = client.get("/report?lang=uz").get_data(as_text=True)
+    page = client.get("/report/full").get_data(as_text=True)
+    assert '<html lang="uz">' in page and '<html lang="uz">' in quick
+    assert "Moskva viloyati" in quick and "Moskva viloyati" in page
+    assert "Sheremetyevo (Moskva)" in page
     assert CYRILLIC.findall(_without_language_switchers(page)) == []
+    assert CYRILLIC.findall(_without_language_switchers(quick)) == []
     # The switcher itself still names Russian, Tajik and Kyrgyz in their own script.
     assert "Русский" in page and "Кыргызча" in page
 
@@ -59,7 +62,10 @@ def test_is_the_uzbek_form_sent_back_with_errors_free_of_cyrillic_too(client):
 def test_is_each_place_named_in_the_script_of_the_page(app, language, region, airport):
     assert taxonomy.place_label("RU-SPE", language) == region
     assert taxonomy.place_label("LED", language) == airport
-    page = app.test_client().get(f"/report?lang={language}").get_data(as_text=True)
+    client = app.test_client()
+    quick = client.get(f"/report?lang={language}").get_data(as_text=True)
+    page = client.get("/report/full").get_data(as_text=True)
+    assert f'<option value="RU-SPE">{region}</option>' in quick
     assert f'<option value="RU-SPE">{region}</option>' in page
     assert f'<option value="LED">{airport}</option>' in page
 

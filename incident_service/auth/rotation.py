@@ -38,6 +38,7 @@ from incident_service.models import (
     Intervention,
     Message,
     Organisation,
+    QueueIndexChunk,
     Report,
     TeamKey,
     TeamKeyGrant,
@@ -252,8 +253,13 @@ def rotate_team_key(
         organisation=organisation, current_team_key=current, suite=suite, actor_id=actor_id
     )
     moved = move_envelopes(organisation=organisation, old_keys=held_keys, new_key=new_key.public)
+    # The queue's index chunks are sealed under a key derived from the old team key.
+    QueueIndexChunk.discard([organisation.id])
+    db.session.commit()
     wait(teams.DESTINATION_CACHE_SECONDS + 5)
     moved += move_envelopes(organisation=organisation, old_keys=held_keys, new_key=new_key.public)
+    QueueIndexChunk.discard([organisation.id])  # any written meanwhile under the old key
+    db.session.commit()
     for key in held_keys:
         withdraw_old_grants(old_key_id=key.key_id.hex())
     return RotationResult(

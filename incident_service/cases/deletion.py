@@ -25,7 +25,7 @@ from incident_service import audit
 from incident_service.cases import queue_index
 from incident_service.constants import StatisticsState
 from incident_service.evidence import removal
-from incident_service.models import MixingPoolEntry, Report, db
+from incident_service.models import MixingPoolEntry, QueueIndexChunk, Report, db
 from incident_service.pipeline import dispatch
 
 SETTLED_STATES = (StatisticsState.NOT_CONSENTED.value, StatisticsState.WITHDRAWN.value)
@@ -82,6 +82,7 @@ def delete_requested_report(
     removal.record_deletions([report_id], actor_id=actor_id, reason="deletion_request")
     organisation_id = locked.organisation_id
     db.session.delete(locked)
+    QueueIndexChunk.discard([organisation_id])  # no sealed index entry outlives the report
     # Who deleted which report and when; nothing of its content.
     audit.record("report.delete", actor_id=actor_id, object_type="report", object_id=report_id)
     db.session.commit()

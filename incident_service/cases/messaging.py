@@ -51,21 +51,33 @@ def reporter_private_key(report: Report, receipt: str) -> RecipientPrivateKey:
     return derive_reporter_key(receipt, report.reporter_salt, suite)
 
 
-def _check_text(text: str) -> str:
+def _check_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
     if not text.strip():
         raise EmptyMessage("empty message")
-    if len(text) > MAX_MESSAGE_LENGTH:
-        raise MessageTooLong(f"at most {MAX_MESSAGE_LENGTH} characters")
+    if len(text) > limit:
+        raise MessageTooLong(f"at most {limit} characters")
     return text
 
 
 def post_message(
-    report: Report, *, author: MessageAuthor, text: str, author_user_id: int | None = None
+    report: Report,
+    *,
+    author: MessageAuthor,
+    text: str,
+    author_user_id: int | None = None,
+    limit: int = MAX_MESSAGE_LENGTH,
+    details: dict[str, object] | None = None,
 ) -> Message:
-    """Seal and add a message to the report's thread (no commit)."""
+    """Seal and add a message to the report's thread (no commit).
+
+    `details` (details added after sending, as codes) is sealed in the same envelope beside the
+    text; `limit` is raised only for those, whose narrative may be as long as the form's."""
     organisation = db.session.get(Organisation, report.organisation_id)
     assert organisation is not None
-    body = json.dumps({"text": _check_text(text)}, ensure_ascii=False).encode("utf-8")
+    document: dict[str, object] = {"text": _check_text(text, limit)}
+    if details is not None:
+        document["details"] = details
+    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     message = Message(
         report_id=report.id,
         author=author.value,

@@ -9,13 +9,17 @@ only the page's 50 rows are then loaded whole.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import load_only
 
 from incident_service import audit, taxonomy
-from incident_service.cases import queue_index
+from incident_service.cases import queue_index, queue_store
 from incident_service.cases.queue_index import CaseSummary
 from incident_service.cases.triage import team_members
 from incident_service.constants import ReportStatus
@@ -24,6 +28,7 @@ from incident_service.models import Report, db
 from incident_service.numbers import ascii_int
 
 PAGE_SIZE = 50
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 OPEN_STATUSES = (
     ReportStatus.NEW,
     ReportStatus.TRIAGED,
@@ -60,10 +65,19 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
+class Member:
+    """Someone a case can be assigned to, as plain values (the page renders after commit)."""
+
+    id: int
+    email: str
+
+
+@dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
     page: int
     has_next: bool
+    members: list[Member]
 
 
 QUEUE_COLUMNS = (
@@ -81,13 +95,10 @@ QUEUE_COLUMNS = (
 )
 
 
-def candidates_statement(
-    *, organisation_id: int, filters: QueueFilters, viewer_id: int
-) -> Select[str, dt.date, bytes | None]:
-    """The reports that pass the plain filters: id, day received and sealed override only."""
-    statement = select(Report.id, Report.received_on, Report.priority_override).where(
-        Report.organisation_id == organisation_id
-    )
+def _plain_filters(
+    statement: SelectT, *, organisation_id: int, filters: QueueFilters, viewer_id: int
+) -> SelectT:
+    statement = statement.where(Report.organisation_id == organisation_id)
     if filters.status == "open":
         statement = statement.where(Report.status.in_([s.value for s in OPEN_STATUSES]))
     elif filters.status != "all":
@@ -107,11 +118,57 @@ def candidates_statement(
     return statement
 
 
+def candidates_statement(
+    *, organisation_id: int, filters: QueueFilters, viewer_id: int, dialect: str
+) -> Select[Any]:
+    """The ids of the reports that pass the plain filters, as one comma-separated string.
+
+    One string, not a row per report: the day received and the urgency of a report the web
+    process has opened are in its memory (`queue_index`), so the database only has to say which
+    reports are candidates, and one value crosses the wire much faster than thousands of rows.
+    """
+    joined = (
+        func.string_agg(Report.id, ",")
+        if dialect == "postgresql"
+        else func.group_concat(Report.id, ",")
+    )
+    return _plain_filters(
+        select(joined), organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
+    )
+
+
+def overrides_statement(
+    *, organisation_id: int, filters: QueueFilters, viewer_id: int
+) -> Select[str, dt.date, bytes | None]:
+    """The candidates with a caseworker's sealed priority (few; a partial index finds them)."""
+    return _plain_filters(
+        select(Report.id, Report.received_on, Report.priority_override).where(
+            Report.priority_override.is_not(None)
+        ),
+        organisation_id=organisation_id,
+        filters=filters,
+        viewer_id=viewer_id,
+    )
+
+
 @dataclass(frozen=True)
 class _Ranked:
     id: str
     priority: int
     entry: queue_index.IndexEntry | None
+
+
+def _candidate_ids(*, organisation_id: int, filters: QueueFilters, viewer_id: int) -> set[str]:
+    connection = db.session.connection()
+    joined = connection.execute(
+        candidates_statement(
+            organisation_id=organisation_id,
+            filters=filters,
+            viewer_id=viewer_id,
+            dialect=connection.dialect.name,
+        )
+    ).scalar()
+    return set(joined.split(",")) if joined else set()
 
 
 def ranked_page(
@@ -123,40 +180,80 @@ def ranked_page(
     page: int,
 ) -> tuple[list[_Ranked], bool]:
     """One page of the filtered queue in urgency order (priority, then newest, then id), and
-    whether another page follows."""
-    # Core, not the ORM: these are plain columns, and ORM row loading cost more than the query.
-    candidates = (
-        db.session.connection()
-        .execute(
-            candidates_statement(
-                organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
-            )
-        )
-        .all()
+    whether another page follows.
+
+    The database names the candidates; the process walks its own ordered memory of opened
+    entries from the most urgent down and stops once the page is full. That memory is filled
+    from the sealed chunks at rest on the first view, then from any report new to it, whose
+    entry is written back in a new chunk (`queue_store`). Reports with a
+    caseworker's priority, and any whose answers do not open, are ranked apart and merged in.
+    """
+    candidates = _candidate_ids(
+        organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
     )
-    entries = queue_index.entries_for(organisation_id, [row[0] for row in candidates], team_key)
-    # One pass over what may be every open report: plain tuples, no call per row where it
-    # can be helped (this loop is most of the page's own time once entries are in memory).
+    if not queue_index.CACHE.is_loaded(organisation_id):
+        queue_store.load(organisation_id, team_key)  # a few sealed chunks, not every report
+    _, unreadable = queue_index.open_reports(
+        organisation_id, queue_index.CACHE.unknown(organisation_id, candidates), team_key
+    )
+    queue_store.save(organisation_id, team_key)
+    order, entries = queue_index.CACHE.ordered(organisation_id)
+    normal = taxonomy.PRIORITY_NORMAL
+    # By report: a report with a chosen priority whose answers do not open is ranked once.
+    ranked_apart = {
+        report_id: (normal, received_on.toordinal(), report_id)
+        for report_id, received_on in unreadable
+    }
+    chosen = db.session.connection().execute(
+        overrides_statement(organisation_id=organisation_id, filters=filters, viewer_id=viewer_id)
+    )
+    for report_id, received_on, sealed in chosen:
+        entry = entries.get(report_id)
+        priority = queue_index.effective_priority(entry, report_id, sealed, team_key)
+        ranked_apart[report_id] = (priority, received_on.toordinal(), report_id)
+    apart = [key for report_id, key in ranked_apart.items() if report_id in candidates]
+    return window_of(
+        order=order, entries=entries, candidates=candidates, apart=apart, filters=filters, page=page
+    )
+
+
+def window_of(
+    *,
+    order: Sequence[tuple[int, int, str]],
+    entries: Mapping[str, queue_index.IndexEntry],
+    candidates: AbstractSet[str],
+    apart: Sequence[tuple[int, int, str]],
+    filters: QueueFilters,
+    page: int,
+) -> tuple[list[_Ranked], bool]:
+    """The page of `candidates` in queue order: `order` holds (urgency, day, id) ascending for
+    opened reports, `apart` the same keys with the priority to use for reports ranked apart
+    (a caseworker's choice, or unreadable). Stops walking once the page is full."""
+    ranked_apart = sorted(apart, reverse=True)
+    skip = {key[2] for key in ranked_apart}
+
+    def walked() -> Iterator[tuple[int, int, str]]:
+        for key in reversed(order):
+            if key[2] in candidates and key[2] not in skip:
+                yield key
+
     act_group, region, wanted = filters.act_group, filters.region, filters.priority
     plain = not act_group and not region
-    normal = taxonomy.PRIORITY_NORMAL
-    ranked = []
-    for report_id, received_on, override in candidates:
-        entry = entries[report_id]
-        if not plain and not queue_index.matches(entry, act_group=act_group, region=region):
-            continue
-        if override is not None:
-            priority = queue_index.effective_priority(entry, report_id, override, team_key)
-        else:
-            priority = entry.urgency if entry is not None else normal
+    first = (max(page, 1) - 1) * PAGE_SIZE
+    window: list[_Ranked] = []
+    seen = 0
+    for priority, _, report_id in heapq.merge(walked(), ranked_apart, reverse=True):
         if wanted is not None and priority != wanted:
             continue
-        ranked.append((priority, received_on, report_id, entry))
-    ranked.sort(key=lambda item: item[:3], reverse=True)
-    first = (max(page, 1) - 1) * PAGE_SIZE
-    window = ranked[first : first + PAGE_SIZE]
-    has_next = len(ranked) > first + PAGE_SIZE
-    return [_Ranked(id=i, priority=p, entry=e) for p, _, i, e in window], has_next
+        entry = entries.get(report_id)
+        if not plain and not queue_index.matches(entry, act_group=act_group, region=region):
+            continue
+        seen += 1
+        if seen > first + PAGE_SIZE:
+            return window, True
+        if seen > first:
+            window.append(_Ranked(id=report_id, priority=priority, entry=entry))
+    return window, False
 
 
 def load_queue(
@@ -172,6 +269,7 @@ def load_queue(
     The page view is recorded once, naming the reports whose coded answers were shown (the
     audit entry keeps the day only, see `audit.entry_time`).
     """
+    members = [Member(id=user.id, email=user.email) for user in team_members(organisation_id)]
     window, has_next = ranked_page(
         organisation_id=organisation_id,
         filters=filters,
@@ -187,7 +285,7 @@ def load_queue(
             .where(Report.id.in_([item.id for item in window]))
         )
     }
-    emails = {user.id: user.email for user in team_members(organisation_id)}
+    emails = {member.id: member.email for member in members}
     rows = [
         QueueRow(
             id=report.id,
@@ -210,7 +308,7 @@ def load_queue(
             object_type="report",
             detail={"page": page, "reports": [row.id for row in rows]},
         )
-    return QueuePage(rows=rows, page=max(page, 1), has_next=has_next)
+    return QueuePage(rows=rows, page=max(page, 1), has_next=has_next, members=members)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ and why, is in docs/architecture.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -51,10 +52,10 @@ class CaseSummary:
     children: bool
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     """What the queue filters, sorts and shows a report by: codes from its coded answers, never
-    labels (those depend on the viewer's language and are looked up per request)."""
+    labels (those depend on the viewer's language and are looked up per request). A named
+    tuple: a restarted process builds tens of thousands of them from its chunks."""
 
     urgency: int
     acts: tuple[str, ...]
@@ -66,6 +67,10 @@ class IndexEntry:
     outcome: str | None
     group_size: int
     children: bool
+
+
+# A report opened for the index: its id, the day it was received, its entry.
+Opened = tuple[str, dt.date, IndexEntry]
 
 
 def entry_from_coded(coded: dict[str, Any]) -> IndexEntry:
@@ -109,35 +114,100 @@ def summary(entry: IndexEntry) -> CaseSummary:
     )
 
 
+class _Organisation:
+    """One organisation's opened entries and their queue order.
+
+    `order` holds (urgency, day received as an ordinal, report id) ascending. It is replaced,
+    never changed in place, so that a page can walk it outside the lock."""
+
+    __slots__ = ("dirty", "entries", "keys", "loaded", "order", "unsaved")
+
+    def __init__(self) -> None:
+        self.entries: dict[str, IndexEntry] = {}
+        self.keys: dict[str, tuple[int, int, str]] = {}
+        self.order: list[tuple[int, int, str]] = []
+        self.dirty = False
+        self.loaded = False  # the sealed chunks at rest are in memory (queue_store.load)
+        self.unsaved: list[Opened] = []  # opened here, not yet written to a chunk
+
+
 class _Cache:
-    """A bounded, thread-safe map from (organisation, report id) to an opened entry, and from
-    a report and its override's ciphertext to the priority it holds."""
+    """Bounded, thread-safe memory of opened entries per organisation, and of the priorities in
+    override envelopes (found by report and ciphertext)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[int, str], IndexEntry] = OrderedDict()
+        self._organisations: dict[int, _Organisation] = {}
         # Keyed by the report as well: an envelope copied onto another report's row must be
         # opened (and refused) under that report's binding, never answered from memory.
         self._overrides: OrderedDict[tuple[str, bytes], int] = OrderedDict()
 
     def entry(self, organisation_id: int, report_id: str) -> IndexEntry | None:
         with self._lock:
-            return self._entries.get((organisation_id, report_id))
+            known = self._organisations.get(organisation_id)
+            return known.entries.get(report_id) if known else None
 
-    def entries(
-        self, organisation_id: int, report_ids: Iterable[str]
-    ) -> dict[str, IndexEntry | None]:
-        """Many lookups under one lock (a page may look up every open report)."""
+    def unknown(self, organisation_id: int, report_ids: Iterable[str]) -> list[str]:
+        """Those of the reports that this process has not opened yet."""
         with self._lock:
-            get = self._entries.get
-            return {report_id: get((organisation_id, report_id)) for report_id in report_ids}
+            known = self._organisations.get(organisation_id)
+            if known is None:
+                return list(report_ids)
+            wanted = report_ids if isinstance(report_ids, set) else set(report_ids)
+            return list(wanted - known.entries.keys())
 
-    def put_entry(self, organisation_id: int, report_id: str, entry: IndexEntry) -> None:
+    def put_entries(
+        self, organisation_id: int, opened: Iterable[Opened], *, saved: bool = False
+    ) -> None:
+        """Remember opened entries; unless `saved`, also note them for the next chunk."""
         with self._lock:
-            self._entries[(organisation_id, report_id)] = entry
-            while len(self._entries) > self.limit:
-                self._entries.popitem(last=False)
+            known = self._organisations.setdefault(organisation_id, _Organisation())
+            for item in opened:
+                report_id, received_on, entry = item
+                key = (entry.urgency, received_on.toordinal(), report_id)
+                if known.keys.get(report_id) != key:
+                    known.keys[report_id] = key
+                    known.dirty = True
+                if not saved and report_id not in known.entries:
+                    known.unsaved.append(item)
+                known.entries[report_id] = entry
+            if sum(len(each.entries) for each in self._organisations.values()) > self.limit:
+                # Rare (the bound is far above any organisation's backlog): start this
+                # organisation again rather than keep a half-evicted order.
+                self._organisations = {organisation_id: known}
+                if len(known.entries) > self.limit:
+                    self._organisations.clear()
+
+    def ordered(
+        self, organisation_id: int
+    ) -> tuple[list[tuple[int, int, str]], dict[str, IndexEntry]]:
+        """The organisation's keys in ascending queue order, and its entries."""
+        with self._lock:
+            known = self._organisations.get(organisation_id)
+            if known is None:
+                return [], {}
+            if known.dirty:
+                known.order = sorted(known.keys.values())
+                known.dirty = False
+            return known.order, known.entries
+
+    def is_loaded(self, organisation_id: int) -> bool:
+        with self._lock:
+            known = self._organisations.get(organisation_id)
+            return known is not None and known.loaded
+
+    def mark_loaded(self, organisation_id: int) -> None:
+        with self._lock:
+            self._organisations.setdefault(organisation_id, _Organisation()).loaded = True
+
+    def take_unsaved(self, organisation_id: int) -> list[Opened]:
+        with self._lock:
+            known = self._organisations.get(organisation_id)
+            if known is None:
+                return []
+            unsaved, known.unsaved = known.unsaved, []
+            return unsaved
 
     def override(self, report_id: str, sealed: bytes) -> int | None:
         with self._lock:
@@ -151,11 +221,15 @@ class _Cache:
 
     def forget(self, organisation_id: int, report_id: str) -> None:
         with self._lock:
-            self._entries.pop((organisation_id, report_id), None)
+            known = self._organisations.get(organisation_id)
+            if known is not None and report_id in known.entries:
+                del known.entries[report_id]
+                del known.keys[report_id]
+                known.dirty = True
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self._organisations.clear()
             self._overrides.clear()
 
 
@@ -173,37 +247,53 @@ def _open_coded(report_id: str, blob: bytes, team_key: RecipientPrivateKey) -> d
     return document
 
 
-def entries_for(
+def open_reports(
     organisation_id: int, report_ids: Sequence[str], team_key: RecipientPrivateKey
-) -> dict[str, IndexEntry | None]:
-    """Each report's entry (None when its coded answers do not open with this team key).
+) -> tuple[dict[str, IndexEntry], list[tuple[str, dt.date]]]:
+    """Open the coded answers of reports new to this process, in chunks, and remember them.
 
-    Reports new to this process are fetched and opened in chunks; unreadable ones are not
-    cached, so that they are tried again once the key that opens them is present.
-    """
-    found = CACHE.entries(organisation_id, report_ids)
-    missing = [report_id for report_id, entry in found.items() if entry is None]
-    for start in range(0, len(missing), FETCH_CHUNK):
-        chunk = missing[start : start + FETCH_CHUNK]
+    Returns the entries opened and the reports whose answers do not open with this team key
+    (with their day received); those are not remembered, so that they are tried again once the
+    key that opens them is present."""
+    opened: dict[str, IndexEntry] = {}
+    unreadable: list[tuple[str, dt.date]] = []
+    for start in range(0, len(report_ids), FETCH_CHUNK):
+        chunk = report_ids[start : start + FETCH_CHUNK]
         rows = db.session.execute(
-            select(Report.id, Report.statistical_section).where(
+            select(Report.id, Report.received_on, Report.statistical_section).where(
                 Report.organisation_id == organisation_id, Report.id.in_(chunk)
             )
         ).all()
-        for report_id, blob in rows:
+        remembered: list[Opened] = []
+        for report_id, received_on, blob in rows:
             try:
                 entry = entry_from_coded(_open_coded(report_id, blob, team_key))
             except (CryptoError, ValueError, TypeError, KeyError):
+                unreadable.append((report_id, received_on))
                 continue
-            CACHE.put_entry(organisation_id, report_id, entry)
-            found[report_id] = entry
-    return found
+            remembered.append((report_id, received_on, entry))
+            opened[report_id] = entry
+        CACHE.put_entries(organisation_id, remembered)
+    return opened, unreadable
 
 
-def entry_for_opened(organisation_id: int, report_id: str, coded: dict[str, Any]) -> IndexEntry:
+def entry_for(
+    organisation_id: int, report_id: str, team_key: RecipientPrivateKey
+) -> IndexEntry | None:
+    """One report's entry (None when its coded answers do not open with this team key)."""
+    known = CACHE.entry(organisation_id, report_id)
+    if known is not None:
+        return known
+    opened, _ = open_reports(organisation_id, [report_id], team_key)
+    return opened.get(report_id)
+
+
+def entry_for_opened(
+    organisation_id: int, report_id: str, received_on: dt.date, coded: dict[str, Any]
+) -> IndexEntry:
     """The entry of a report whose coded answers the caller has already opened."""
     entry = entry_from_coded(coded)
-    CACHE.put_entry(organisation_id, report_id, entry)
+    CACHE.put_entries(organisation_id, [(report_id, received_on, entry)])
     return entry
 
 

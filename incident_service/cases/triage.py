@@ -247,10 +247,10 @@ def case_priority(
     (opened here unless the caller passes them)."""
     if coded is not None:
         entry: queue_index.IndexEntry | None = queue_index.entry_for_opened(
-            report.organisation_id, report.id, coded
+            report.organisation_id, report.id, report.received_on, coded
         )
     else:
-        entry = queue_index.entries_for(report.organisation_id, [report.id], team_key)[report.id]
+        entry = queue_index.entry_for(report.organisation_id, report.id, team_key)
     return queue_index.effective_priority(entry, report.id, report.priority_override, team_key)
 
 

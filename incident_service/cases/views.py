@@ -120,7 +120,7 @@ def queue(team_key: RecipientPrivateKey) -> ResponseReturnValue:
         result=result,
         counts=counts,
         filters=filters,
-        members=triage.team_members(principal.organisation_id),
+        members=result.members,
         statuses=list(ReportStatus),
         page_args=args,
     )

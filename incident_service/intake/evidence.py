@@ -119,6 +119,12 @@ def attach_to_new_report(report_id: str, files: Iterable[FileStorage]) -> Attach
     return _attach_each(report_id, files)
 
 
+def attach_to_report_just_sent(report_id: str, files: Iterable[FileStorage]) -> AttachOutcome:
+    """Files sent with a step of "add details" after the quick report (intake.details): the
+    browser that filed the report names it through its session, not with the receipt."""
+    return _attach_each(report_id, files)
+
+
 def attach_with_receipt(access: ReporterAccess, files: Iterable[FileStorage]) -> AttachOutcome:
     """ "Add evidence" on the status page: more files for the report the receipt opened.
     Commits after each file; the custody entry joins the audit chain once the day is over."""

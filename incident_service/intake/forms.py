@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, TextAreaField
@@ -199,6 +200,64 @@ FIELD_ORDER: tuple[str, ...] = (
 )
 # Posted fields that are not answers: never kept in a draft.
 NOT_ANSWERS = frozenset({"csrf_token", "lang"})
+
+# The quick report, the first screen of /report (issue 13): what happened, roughly when, roughly
+# where, consent. Every question intake requires is here, so the quick report is a whole report;
+# everything else is offered after sending (`DETAIL_STEPS`) or on the full form.
+QUICK_FIELDS = frozenset({"acts", "year", "month", "country", "region", "consent_statistics"})
+QUICK_ERROR_PLACES: tuple[str, ...] = ("acts", "when", "country", "region", "consent_statistics")
+
+# The question each place an error is shown belongs to, for the error summary's links.
+FIELD_QUESTIONS: dict[str, Any] = {
+    "acts": _l("What happened?"),
+    "when": _l("When did it happen?"),
+    "country": _l("Country"),
+    "region": _l("Region (in Russia)"),
+    "airport": _l("Airport (if it was at an airport)"),
+    "location_type": _l("What kind of place?"),
+    "place_text": _l("Town, street or building"),
+    "outcome": _l("What happened next?"),
+    "duration_hours": _l("How many hours were people held?"),
+    "perpetrators": _l("Who did it?"),
+    "citizenship": _l("Citizenship"),
+    "sex": _l("Sex"),
+    "age_band": _l("Age"),
+    "legal_status": _l("Documents for staying in Russia"),
+    "group_size": _l("How many people were affected?"),
+    "women_involved": _l("There were women among them"),
+    "children_involved": _l("There were children among them"),
+    "coercion": _l("Pressure to sign a military contract"),
+    "payment_offered_rub": _l("Money they promised, in roubles"),
+    "forced_labour_indicators": _l("Problems at work"),
+    "narrative": _l("In your own words"),
+    "reporter_role": _l("Who is reporting?"),
+    "contact_channel": _l("How"),
+    "contact_value": _l("Number, name or address"),
+    "consent_statistics": _l("Your permission"),
+    "consent_other": _l("Your permission"),
+}
+
+
+def wants_full_form(answers: object) -> bool:
+    """True if a draft answers a question the quick report does not ask: it is shown on the full
+    form, so that nothing typed is hidden."""
+    for pair in answers if isinstance(answers, list) else []:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            continue
+        name, value = pair
+        if name not in QUICK_FIELDS and name != "token" and str(value).strip():
+            return True
+    return False
+
+
+def error_summary(errors: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(place, question, message) for each error, in the order of the page: the summary at the
+    top of a refused form links each one to its field (`#field-<place>`)."""
+    return [
+        (name, str(FIELD_QUESTIONS.get(name, "")), errors[name])
+        for name in FIELD_ORDER
+        if name in errors
+    ]
 
 
 def errors_by_field(errors: dict[str, Any]) -> dict[str, str]:

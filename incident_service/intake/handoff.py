@@ -67,7 +67,11 @@ DRAFT = Kind("draft", 60 * 60)
 # What the status page's lookup needs after a refusal: the number as typed, why it was
 # refused, and a message the reporter was writing when the page closed.
 STATUS_DRAFT = Kind("status-draft", 60 * 60)
-KINDS = (RECEIPT, STATUS, DRAFT, STATUS_DRAFT)
+# The report just sent, while its "add details" steps are open (and a step's answers refused):
+# the receipt of the receipt page, kept so that the steps need no receipt in the HTML; every
+# use starts the hour again.
+DETAILS = Kind("details", 60 * 60, sliding=True)
+KINDS = (RECEIPT, STATUS, DRAFT, STATUS_DRAFT, DETAILS)
 
 
 class StoreUnavailable(Exception):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from incident_service import audit
 from incident_service.cases.messaging import (
+    MAX_MESSAGE_LENGTH,
     ThreadMessage,
     post_message,
     read_thread,
@@ -184,13 +185,29 @@ def send_reporter_message(access: ReporterAccess, *, text: str) -> None:
     the receipt has posted `REPORTER_MESSAGE_LIMIT` messages today (the message is then not
     committed).
     """
-    message = post_message(access.report, author=MessageAuthor.REPORTER, text=text)
-    count_reporter_message(access.report.id)
+    post_reporter_message(access.report, text=text)
+
+
+def post_reporter_message(
+    report: Report,
+    *,
+    text: str,
+    limit: int = MAX_MESSAGE_LENGTH,
+    details: dict[str, object] | None = None,
+) -> None:
+    """A message from the reporter: from the status page (with the receipt), or a step of
+    "add details" right after the report was sent (the browser's session names the report;
+    intake.details). The message is sealed to the report's stored reporter key, so writing it
+    needs no receipt; reading it back does. No commit; limits as `send_reporter_message`."""
+    message = post_message(
+        report, author=MessageAuthor.REPORTER, text=text, limit=limit, details=details
+    )
+    count_reporter_message(report.id)
     db.session.flush()
     # Like a caseworker's message: the entry names the report and the message, never the text;
     # it joins the audit chain once the day is over (see `audit.record_reporter_action`).
     audit.record_reporter_action(
-        "reporter.message", report_id=access.report.id, detail={"message": message.id}
+        "reporter.message", report_id=report.id, detail={"message": message.id}
     )
 
 

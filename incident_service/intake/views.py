@@ -41,11 +41,20 @@ from incident_service.database_outage import (
 from incident_service.error_pages import error_page
 from incident_service.i18n import LANGUAGES, remember_language
 from incident_service.intake import handoff
+from incident_service.intake.details import (
+    STEP_BY_NAME,
+    STEPS,
+    DetailStep,
+    InvalidDetails,
+    check_step,
+    next_step,
+)
 from incident_service.intake.evidence import (
     FILE_FIELD,
     AttachOutcome,
     accepted_types,
     attach_to_new_report,
+    attach_to_report_just_sent,
     attach_with_receipt,
     chosen_names,
     form_limits,
@@ -61,11 +70,13 @@ from incident_service.intake.forms import (
     ReceiptForm,
     ReportForm,
     StatusActionForm,
+    error_summary,
     errors_by_field,
     first_invalid_field,
     form_from_answers,
     posted_answers,
     selectable_years,
+    wants_full_form,
 )
 from incident_service.intake.limits import (
     anonymous_allowance,
@@ -78,6 +89,7 @@ from incident_service.intake.reporter_access import (
     ReceiptNotRecognised,
     ReporterAccess,
     open_with_receipt,
+    post_reporter_message,
     reporter_view,
     request_deletion,
     send_reporter_message,
@@ -85,7 +97,7 @@ from incident_service.intake.reporter_access import (
     written_in,
 )
 from incident_service.intake.storage import bind_submission_token, submit_report
-from incident_service.intake.submission import InvalidReport
+from incident_service.intake.submission import MAX_NARRATIVE, InvalidReport
 from incident_service.intake.understood import (
     QUESTIONS,
     from_record,
@@ -94,7 +106,7 @@ from incident_service.intake.understood import (
     to_record,
 )
 from incident_service.intake.validation import parse_report
-from incident_service.models import db, today
+from incident_service.models import Report, db, today
 from incident_service.pipeline import dispatch
 
 blueprint = Blueprint("reporter", __name__)
@@ -165,8 +177,22 @@ def index() -> ResponseReturnValue:
 
 @blueprint.route("/report", methods=["GET", "POST"])
 def report() -> ResponseReturnValue:
+    """The quick report (issue 13): what happened, roughly when and where, consent. A draft
+    that answers more than it asks is shown on the full form, so that nothing typed is hidden."""
     if request.method == "GET":
-        return _report_get()
+        return _report_get(full=False)
+    return _report_post()
+
+
+@blueprint.route("/report/full", methods=["GET", "POST"])
+def report_full() -> ResponseReturnValue:
+    """The full form, for caseworkers filing on someone's behalf: every question on one page."""
+    if request.method == "GET":
+        return _report_get(full=True)
+    return _report_post()
+
+
+def _report_post() -> ResponseReturnValue:
     form = ReportForm()
     form.ensure_token()
     files = request.files.getlist(FILE_FIELD)
@@ -202,18 +228,29 @@ def report() -> ResponseReturnValue:
     outcome = attach_to_new_report(result.report_id, files) if result.created else AttachOutcome()
     if outcome.attached:  # names no file or report: the worker finds what has no copy yet
         dispatch.enqueue(dispatch.TASK_EVIDENCE_CLEAN)
-    return _hand_over_receipt(result.receipt, outcome, understood=to_record(readings_of(form.data)))
+    return _hand_over_receipt(
+        result.receipt,
+        outcome,
+        understood=to_record(readings_of(form.data)),
+        report_id=result.report_id,
+        country=submission.country,
+    )
 
 
-def _report_get() -> ResponseReturnValue:
+def _report_get(*, full: bool) -> ResponseReturnValue:
     """The receipt just issued (once), else the form: with the draft of a refused attempt and
     its errors, else blank."""
     problem = _problem(session.pop(PROBLEM_KEY, None))
     pending = handoff.take(handoff.RECEIPT)
     receipts = [r for r in (pending or {}).get("receipts", []) if isinstance(r, str)]
     if receipts:
+        # The latest report's "add details" steps open from its receipt page.
+        details = _open_details((pending or {}).get("report"), (pending or {}).get("country"))
         return _receipt_page(
-            receipts, (pending or {}).get("files"), understood=(pending or {}).get("understood")
+            receipts,
+            (pending or {}).get("files"),
+            understood=(pending or {}).get("understood"),
+            details=details,
         )
     draft = handoff.get(handoff.DRAFT)
     if draft is None:
@@ -222,7 +259,9 @@ def _report_get() -> ResponseReturnValue:
         # The blank form: its tokens are secret, but nothing a request sends appears on it
         # (the language is one of five; a problem is a code). Never the receipt, never a draft.
         allow_compression()
-        return _report_page(form, general_error=problem)
+        return _report_page(form, general_error=problem, full=full)
+    # Files to choose again are asked for on the full form (the quick report carries none).
+    full = full or wants_full_form(draft.get("answers")) or bool(_names(draft.get("files")))
     form = form_from_answers(draft.get("answers"))
     errors: dict[str, str] = {}
     if draft.get("checked"):
@@ -233,7 +272,11 @@ def _report_get() -> ResponseReturnValue:
             errors = errors_by_field(exc.errors)
     general_error = problem or _problem(draft.get("problem"))
     return _report_page(
-        form, errors=errors, general_error=general_error, reselect=_names(draft.get("files"))
+        form,
+        errors=errors,
+        general_error=general_error,
+        reselect=_names(draft.get("files")),
+        full=full,
     )
 
 
@@ -264,15 +307,34 @@ def _keep_draft(
         # send again, which after "Leave quickly" meets the CSRF check and shows nothing.
         general = _problem(problem) or (errors or {}).get(GENERAL_ERRORS)
         page = _report_page(
-            form, errors=errors, general_error=general, degraded=True, reselect=names
+            form,
+            errors=errors,
+            general_error=general,
+            degraded=True,
+            reselect=names,
+            full=request.endpoint == "reporter.report_full"
+            or wants_full_form(answers)
+            or bool(names),
         )
         return page, (status if checked or problem else 200)
     anchor = first_invalid_field(errors or {}) or (FILE_FIELD if names else None)
-    return _see_other("reporter.report", anchor=anchor)
+    return _see_other(_form_endpoint(), anchor=anchor)
+
+
+def _form_endpoint() -> str:
+    """The form a POST came from (the quick report or the full form), to show again."""
+    return (
+        "reporter.report_full" if request.endpoint == "reporter.report_full" else "reporter.report"
+    )
 
 
 def _hand_over_receipt(
-    receipt: str, outcome: AttachOutcome, *, understood: list[list[object]]
+    receipt: str,
+    outcome: AttachOutcome,
+    *,
+    understood: list[list[object]],
+    report_id: str | None = None,
+    country: str | None = None,
 ) -> ResponseReturnValue:
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
     shown (a second report from another tab before the first page loaded) is kept with it.
@@ -291,12 +353,200 @@ def _hand_over_receipt(
     }
     try:
         handoff.put(
-            handoff.RECEIPT, {"receipts": receipts, "files": files, "understood": understood}
+            handoff.RECEIPT,
+            {
+                "receipts": receipts,
+                "files": files,
+                "understood": understood,
+                # The latest report, for its "add details" steps (intake.details).
+                "report": report_id,
+                "country": country,
+            },
         )
     except handoff.StoreUnavailable:
         # Redis is down: the reporter must never lose a receipt, so the POST shows it itself.
         return _receipt_page(receipts, files, understood=understood, degraded=True)
     return _see_other("reporter.report")
+
+
+# --------------------------------------------------------------------------------------------
+# Details after sending: optional steps for the report just sent (intake.details)
+
+DETAILS_NOTICE = _l("Added to your report.")
+DETAILS_CLOSED = _l(
+    "This page was closed after a while without use. What you sent before is kept. To add "
+    "more, open your report with your number."
+)
+
+
+def _open_details(report_id: object, country: object) -> bool:
+    """Keep the report just sent for its "add details" steps; False if the store is down (the
+    receipt page then says to add details with the number later). The record names the report,
+    never its receipt: the steps only write to the report, and the receipt must not outlive
+    its page (tests/attacks/test_searched_phone.py)."""
+    if not isinstance(report_id, str):
+        return False
+    record = {"report": report_id, "country": country if isinstance(country, str) else None}
+    try:
+        handoff.put(handoff.DETAILS, record)
+    except handoff.StoreUnavailable:
+        return False
+    return True
+
+
+def _details_access() -> tuple[dict[str, Any], Report] | None:
+    record = handoff.get(handoff.DETAILS)
+    report_id = record.get("report") if record is not None else None
+    if record is None or not isinstance(report_id, str):
+        return None
+    report = db.session.get(Report, report_id)
+    if report is None:  # deleted since
+        handoff.delete(handoff.DETAILS)
+        return None
+    return record, report
+
+
+@blueprint.get("/report/details")
+def details_start() -> ResponseReturnValue:
+    return redirect(url_for("reporter.details", step=STEPS[0].name), code=303)
+
+
+@blueprint.route("/report/details/<step>", methods=["GET", "POST"])
+def details(step: str) -> ResponseReturnValue:
+    chosen = STEP_BY_NAME.get(step)
+    if chosen is None and step != "done":
+        return error_page(404)
+    if request.method == "GET":
+        return _details_get(chosen)
+    current_language()  # a posted `lang` is remembered for the page that follows
+    opened = _details_access()
+    if opened is None or chosen is None:
+        return redirect(url_for("reporter.details", step=step), code=303)
+    record, report = opened
+    form = ReportForm()
+    answers = posted_answers(request.form, token="")
+    if request.form.get("lang") in LANGUAGES:  # the same answers again in another language
+        return _keep_details(record, chosen, answers, checked=False)
+    try:
+        details = check_step(chosen, form, language=current_language(), country=_country(record))
+    except InvalidDetails as exc:
+        return _keep_details(record, chosen, answers, checked=True, anchor=exc.errors)
+    files = request.files.getlist(FILE_FIELD) if chosen.name == "words" else []
+    added = False
+    if not details.empty:
+        post_reporter_message(
+            report,
+            text=details.text,
+            limit=MAX_NARRATIVE + MAX_MESSAGE_LENGTH,
+            details={"step": chosen.name, **details.codes},
+        )
+        if details.follow_up:
+            report.consent_follow_up = True
+        if details.ombudsman:
+            report.consent_ombudsman = True
+        db.session.commit()
+        added = True
+    outcome = (
+        attach_to_report_just_sent(report.id, files) if chosen_names(files) else AttachOutcome()
+    )
+    if outcome.attached:  # names no file or report: the worker finds what has no copy yet
+        dispatch.enqueue(dispatch.TASK_EVIDENCE_CLEAN)
+        added = True
+    following = next_step(chosen)
+    kept: dict[str, Any] = {"report": report.id, "country": _country(record), "notice": added}
+    if outcome.refused:
+        kept["refused"] = kept_refusals(outcome.refused)
+    try:
+        handoff.put(handoff.DETAILS, kept)
+    except handoff.StoreUnavailable:
+        return _details_page(following, notice=added, refused=kept.get("refused"))
+    return redirect(url_for("reporter.details", step=following.name if following else "done"), 303)
+
+
+def _country(record: dict[str, Any]) -> str | None:
+    country = record.get("country")
+    return country if isinstance(country, str) else None
+
+
+def _keep_details(
+    record: dict[str, Any],
+    step: DetailStep,
+    answers: list[list[str]],
+    *,
+    checked: bool,
+    anchor: dict[str, str] | None = None,
+) -> ResponseReturnValue:
+    kept = {
+        "report": record.get("report"),
+        "country": _country(record),
+        "draft": {"step": step.name, "answers": answers, "checked": checked},
+    }
+    place = first_invalid_field(anchor or {})
+    target = url_for(
+        "reporter.details", step=step.name, _anchor=f"field-{place}" if place else None
+    )
+    try:
+        handoff.put(handoff.DETAILS, kept)
+    except handoff.StoreUnavailable:
+        opened = _details_access()
+        if opened is None:
+            return redirect(target, code=303)
+        form = form_from_answers(answers)
+        return _details_page(step, form=form, errors=anchor or {}), 422
+    return redirect(target, code=303)
+
+
+def _details_get(step: DetailStep | None) -> ResponseReturnValue:
+    problem = _problem(session.pop(PROBLEM_KEY, None))
+    opened = _details_access()
+    if opened is None:
+        return render_template("reporter/problem.html", message=str(DETAILS_CLOSED))
+    record = opened[0]
+    draft = record.get("draft")
+    draft = draft if isinstance(draft, dict) and step and draft.get("step") == step.name else {}
+    form = form_from_answers(draft.get("answers"))
+    errors: dict[str, str] = {}
+    if draft.get("checked") and step is not None:
+        try:  # checked again rather than stored: the messages follow the language now chosen
+            check_step(step, form, language=current_language(), country=_country(record))
+        except InvalidDetails as exc:
+            errors = exc.errors
+    notice, refused = bool(record.get("notice")), record.get("refused")
+    if notice or refused:  # said once
+        _try_put(
+            handoff.DETAILS, {k: v for k, v in record.items() if k not in ("notice", "refused")}
+        )
+    return _details_page(
+        step, form=form, errors=errors, notice=notice, refused=refused, problem=problem
+    )
+
+
+def _details_page(
+    step: DetailStep | None,
+    *,
+    form: ReportForm | None = None,
+    errors: dict[str, str] | None = None,
+    notice: bool = False,
+    refused: object = None,
+    problem: str | None = None,
+) -> str:
+    # The page shows nothing of the report, only the step's questions: the record that names
+    # the report opens no part of it.
+    return render_template(
+        "reporter/details.html",
+        step=step,
+        steps=STEPS,
+        following=next_step(step) if step is not None else None,
+        form=form or form_from_answers(None),
+        errors=errors or {},
+        summary=error_summary(errors or {}),
+        notice=str(DETAILS_NOTICE) if notice else "",
+        refused=shown_refusals(refused),
+        problem=problem,
+        evidence_accept=accepted_types(),
+        evidence_limits=form_limits(),
+        understood={},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -504,13 +754,15 @@ def _report_page(
     general_error: str | None = None,
     degraded: bool = False,
     reselect: list[str] | None = None,
+    full: bool = True,
 ) -> str:
     locale = get_locale()
     months = list(locale.months["stand-alone"]["wide"].items()) if locale is not None else []
     return render_template(
-        "reporter/report.html",
+        "reporter/report.html" if full else "reporter/quick.html",
         form=form,
         errors=errors or {},
+        summary=error_summary(errors or {}),
         general_error=general_error or (errors or {}).get(GENERAL_ERRORS),
         years=selectable_years(today(), taxonomy.EARLIEST_INCIDENT_YEAR),
         months=months,
@@ -523,7 +775,12 @@ def _report_page(
 
 
 def _receipt_page(
-    receipts: list[str], files: object, *, understood: object, degraded: bool = False
+    receipts: list[str],
+    files: object,
+    *,
+    understood: object,
+    degraded: bool = False,
+    details: bool = False,
 ) -> str:
     """The receipts just issued, each with the files attached and those refused, and how
     numbers typed in words were read (the latest report's)."""
@@ -537,6 +794,8 @@ def _receipt_page(
         entries=entries,
         understood=[(str(QUESTIONS[name]), sentence(name, r)) for name, r in readings.items()],
         degraded=degraded,
+        details=details,
+        steps=STEPS,
     )
 
 
@@ -596,10 +855,16 @@ def _status_page(
 
 def _refused_post(code: str) -> ResponseReturnValue | None:
     """A refused POST to a reporter page: 303 to its GET page, which names the problem."""
-    if request.method != "POST" or request.endpoint not in ("reporter.report", "reporter.status"):
+    if request.method != "POST" or request.endpoint not in REFUSABLE:
         return None
     session[PROBLEM_KEY] = code
+    if request.endpoint == "reporter.details":
+        step = (request.view_args or {}).get("step")
+        return redirect(url_for("reporter.details", step=step), code=303)
     return _see_other(str(request.endpoint))
+
+
+REFUSABLE = ("reporter.report", "reporter.report_full", "reporter.status", "reporter.details")
 
 
 @blueprint.errorhandler(CSRFError)
@@ -622,7 +887,7 @@ def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
 
 @blueprint.errorhandler(TooManyRequests)
 def too_many(_error: TooManyRequests) -> ResponseReturnValue:
-    if request.endpoint == "reporter.report" and request.method == "POST":
+    if request.endpoint in ("reporter.report", "reporter.report_full") and request.method == "POST":
         # The filing allowance is full: nothing is stored, and what was typed is kept for a
         # later try.
         form = ReportForm()
@@ -639,10 +904,13 @@ def database_unavailable(error: Exception) -> ResponseReturnValue:
     as the form with everything typed, to send again as it is (its token too, so that a report
     stored after all is not stored twice); answered directly, not kept server-side for a GET."""
     note_database_outage(error)
-    if request.endpoint == "reporter.report" and request.method == "POST":
+    if request.endpoint in ("reporter.report", "reporter.report_full") and request.method == "POST":
         form = ReportForm()
         form.ensure_token()
-        page = _report_page(form, general_error=str(DATABASE_DOWN))
+        full = request.endpoint == "reporter.report_full" or wants_full_form(
+            posted_answers(request.form, token="")
+        )
+        page = _report_page(form, general_error=str(DATABASE_DOWN), full=full)
         return page, 503, retry_later_headers()
     return error_page(503, headers=retry_later_headers())
 

@@ -30,7 +30,7 @@ from sqlalchemy import delete, exists, func, not_, or_, select
 from incident_service import audit
 from incident_service.constants import StatisticsState
 from incident_service.evidence import removal
-from incident_service.models import Act, Event, Report, db, today
+from incident_service.models import Act, Event, QueueIndexChunk, Report, db, today
 from incident_service.pipeline.pool import (
     awaiting_restore_condition,
     awaiting_withdrawal_condition,
@@ -86,6 +86,8 @@ def purge_expired_reports(*, today_: dt.date | None = None) -> PurgeResult:
         ids = [report.id for report in chunk]
         objects += removal.objects_of_reports(ids)
         removal.record_deletions(ids, actor_id=None, reason="retention")
+        # The queue's sealed index chunks hold these reports' coded answers: they go too.
+        QueueIndexChunk.discard(report.organisation_id for report in chunk)
         for report in chunk:
             db.session.delete(report)
         deleted += len(chunk)

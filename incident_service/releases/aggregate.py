@@ -472,6 +472,7 @@ def cube(
     measure: Measure = Measure.REPORTS,
     margins: bool = True,
     filters: Mapping[Dimension, Collection[str | None]] | None = None,
+    connection: sa.Connection | Any | None = None,
 ) -> Cube:
     """Count the statistical records of `months` by `dimensions`, in one SQL statement.
 
@@ -484,6 +485,8 @@ def cube(
     - `filters`: restrict to records whose value for a dimension is among the given codes
       (`None` selects "not given"); for a multi-valued dimension, records having any of them.
       With `Measure.ACTS`, filters on ACT or ACT_GROUP select the acts counted.
+    - `connection`: where to run the statement (a connection or session); by default the
+      app's session. `counts.count_records` passes connections that share its snapshot.
 
     Raises ValueError for repeated or too many dimensions, or a malformed month.
     """
@@ -499,7 +502,8 @@ def cube(
     if not margins:
         statement: Any = _finest_select(plan, frozenset(plan.multi), values, active_filters)
     else:
-        grouping_sets = db.session.get_bind().dialect.name == "postgresql"
+        bind = connection if isinstance(connection, sa.Connection) else db.session.get_bind()
+        grouping_sets = bind.dialect.name == "postgresql"
         selects: list[sa.Select[Any]] = []
         for size in range(len(plan.multi), -1, -1):
             for number, included in enumerate(itertools.combinations(plan.multi, size)):
@@ -515,7 +519,9 @@ def cube(
     # Rows are (d0..dn, n) with ALL already in place: the only Python work is the dict.
     width = len(dims)
     cells_by_key: dict[CellKey, int] = {
-        row[:width]: int(row[width]) for row in db.session.execute(statement) if row[width]
+        row[:width]: int(row[width])
+        for row in (db.session if connection is None else connection).execute(statement)
+        if row[width]
     }
     return Cube(
         months=values,

@@ -16,6 +16,9 @@ class Term:
     msgid: object = None  # a lazy gettext string for concepts
     names: tuple[tuple[str, str], ...] = ()  # (language, name) pairs for proper nouns
     parent: str | None = None
+    # A concept's label per language, once translated: the catalogues do not change while the
+    # process runs, and a queue page asks for hundreds of labels.
+    _translated: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -30,10 +33,15 @@ class Term:
             return names.get(language) or names.get("ru") or self.code
         if self.msgid is None:
             return self.code
-        if language == _current_language():
-            return str(self.msgid)
-        with force_locale(language):
-            return str(self.msgid)
+        known = self._translated.get(language)
+        if known is None:
+            if language == _current_language():
+                known = str(self.msgid)
+            else:
+                with force_locale(language):
+                    known = str(self.msgid)
+            self._translated[language] = known
+        return known
 
 
 def _current_language() -> str:

@@ -2,11 +2,14 @@
 
 Everything is rendered from the release content (published figures only) in the worker, once,
 when the release is generated; the files are then signed and never rendered again. The PDF is
-laid out from the same HTML by `pdf.render_pdf`, offline.
+laid out from the HTML file itself (`pdf.pdf_source` only declares the shipped fonts) by
+`pdf.render_pdf`, offline, in child processes while the other files are written; the charts
+are inline SVG (`charts`), the same in the HTML, the PDF and the release page in the app.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from incident_service import taxonomy
 from incident_service.releases.documents import charts
 from incident_service.releases.documents.export import audit_json, release_csv, release_json
 from incident_service.releases.documents.narrative import Narrator, row_label
-from incident_service.releases.documents.pdf import FONTS_DIR, render_pdf
+from incident_service.releases.documents.pdf import FONTS_DIR, ForkedJobs, pdf_source, render_pdf
 from incident_service.releases.periods import ReleasePeriod
 
 CSS_PATH = Path(__file__).with_name("document.css")
@@ -206,6 +209,9 @@ def _chart(narrator: Narrator, table: Mapping[str, Any]) -> str | None:
         [row_label(narrator, table, r) for r in rows],
         [r["value"] for r in rows],
         horizontal=CHARTS[table["id"]],
+        title=narrator.text(f"table_{table['id']}"),
+        chart_id=f"chart-{table['id']}",
+        number=narrator.number,
     )
 
 
@@ -557,23 +563,27 @@ def document_views(content: Mapping[str, Any], *, digest: str = "") -> dict[str,
     }
 
 
+def render_html(views: Mapping[str, DocumentView]) -> dict[str, str]:
+    """The HTML document in each language: the file a reader downloads and what the PDF is
+    laid out from."""
+    return {language: render_document_html(view) for language, view in views.items()}
+
+
 def render_text_files(
     content: Mapping[str, Any],
     audit: Mapping[str, Any],
     *,
     digest: str = "",
     views: Mapping[str, DocumentView] | None = None,
+    html: Mapping[str, str] | None = None,
 ) -> list[RenderedFile]:
     """The HTML document in each language, the long CSV, the JSON and the audit."""
     stem = file_stem(content)
-    views = views or document_views(content, digest=digest)
+    if html is None:
+        html = render_html(views or document_views(content, digest=digest))
     files = [
-        RenderedFile(
-            f"{stem}.{language}.html",
-            "text/html; charset=utf-8",
-            render_document_html(view).encode("utf-8"),
-        )
-        for language, view in views.items()
+        RenderedFile(f"{stem}.{language}.html", "text/html; charset=utf-8", text.encode("utf-8"))
+        for language, text in html.items()
     ]
     files.append(RenderedFile(f"{stem}.csv", "text/csv; charset=utf-8", release_csv(content)))
     files.append(
@@ -583,29 +593,46 @@ def render_text_files(
     return files
 
 
+def _pdf_layouts(stem: str, html: Mapping[str, str]) -> tuple[list[str], ForkedJobs]:
+    """Start laying out the PDF of each language from its HTML file, each in a process of
+    its own where that is safe (`pdf.ForkedJobs`)."""
+    names = [f"{stem}.{language}.pdf" for language in html]
+    # `render_pdf` is looked up when each job runs (tests replace it to skip the layout).
+    jobs = [functools.partial(_layout, text) for text in html.values()]
+    return names, ForkedJobs(jobs)
+
+
+def _layout(html: str) -> bytes:
+    return render_pdf(pdf_source(html))
+
+
 def render_pdf_files(
     content: Mapping[str, Any],
     *,
     digest: str = "",
     views: Mapping[str, DocumentView] | None = None,
+    html: Mapping[str, str] | None = None,
 ) -> list[RenderedFile]:
-    """The PDF document in each language."""
-    stem = file_stem(content)
-    views = views or document_views(content, digest=digest)
+    """The PDF document in each language, laid out from the HTML document."""
+    if html is None:
+        html = render_html(views or document_views(content, digest=digest))
+    names, layouts = _pdf_layouts(file_stem(content), html)
     return [
-        RenderedFile(
-            f"{stem}.{language}.pdf",
-            "application/pdf",
-            render_pdf(render_document_html(view, for_pdf=True)),
-        )
-        for language, view in views.items()
+        RenderedFile(name, "application/pdf", pdf)
+        for name, pdf in zip(names, layouts.results(), strict=True)
     ]
 
 
 def render_release_files(
     content: Mapping[str, Any], audit: Mapping[str, Any], *, digest: str = ""
 ) -> list[RenderedFile]:
-    views = document_views(content, digest=digest)
-    return render_text_files(content, audit, digest=digest, views=views) + render_pdf_files(
-        content, digest=digest, views=views
-    )
+    """Every file of a release. The HTML is rendered once; the PDFs are laid out from it in
+    child processes while this one writes the HTML, CSV, JSON and audit files."""
+    html = render_html(document_views(content, digest=digest))
+    names, layouts = _pdf_layouts(file_stem(content), html)
+    text = render_text_files(content, audit, digest=digest, html=html)
+    pdfs = [
+        RenderedFile(name, "application/pdf", pdf)
+        for name, pdf in zip(names, layouts.results(), strict=True)
+    ]
+    return text + pdfs

@@ -1,7 +1,7 @@
 """releases.noise_key: one noise draw per set of DP figures
 
-Revision ID: relfix_0013
-Revises: 0012
+Revision ID: relfix_0014
+Revises: 0013
 Create Date: 2026-12-03 23:59:00
 
 A differentially private draft whose figures would be the same as a stored draft's (same
@@ -13,8 +13,8 @@ never part of a published file. Drafts made before have no key and are never reu
 import sqlalchemy as sa
 from alembic import op
 
-revision = "relfix_0013"
-down_revision = "0012"
+revision = "relfix_0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
