@@ -483,6 +483,9 @@ class Release(db.Model):  # type: ignore[name-defined,misc]
     disclosure_audit: Mapped[str] = mapped_column(Text, default="{}")
     manifest: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # DP only: what the noisy figures depend on (period, data, ε, contributions), so that a
+    # draft with the same figures reuses the stored draw (privacy.noise_key). Never published.
+    noise_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     files: Mapped[list[ReleaseFile]] = relationship(
         back_populates="release", cascade="all, delete-orphan"

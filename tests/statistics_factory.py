@@ -34,8 +34,18 @@ def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def random_record(rng: random.Random, month: str, **fixed: Any) -> dict[str, Any]:
-    """One record's values and its child codes (acts, perpetrators, citizenships, indicators)."""
+DEFAULT_CITIZENSHIPS = ("TJK", "TJK", "TJK", "UZB", "KGZ")
+
+
+def random_record(
+    rng: random.Random,
+    month: str,
+    *,
+    citizenships: Sequence[str] = DEFAULT_CITIZENSHIPS,
+    **fixed: Any,
+) -> dict[str, Any]:
+    """One record's values and its child codes (acts, perpetrators, citizenships, indicators);
+    `citizenships` is the list one is drawn from (repeat a code to make it likelier)."""
     groups = sorted({_weighted(rng, GROUP_WEIGHTS) for _ in range(rng.choice([1, 1, 1, 2, 3]))})
     acts = sorted(
         {
@@ -88,7 +98,7 @@ def random_record(rng: random.Random, month: str, **fixed: Any) -> dict[str, Any
         "perpetrators": sorted(
             set(rng.sample(["POL", "MIG", "BRD", "MIL", "EMP", "VIG"], k=rng.choice([0, 1, 1, 2])))
         ),
-        "citizenships": [rng.choice(["TJK", "TJK", "TJK", "UZB", "KGZ"])],
+        "citizenships": [rng.choice(list(citizenships))],
         "indicators": sorted(set(rng.sample(["FL03", "FL06", "FL07", "FL08"], k=1)))
         if "LAB" in groups
         else [],
@@ -98,11 +108,19 @@ def random_record(rng: random.Random, month: str, **fixed: Any) -> dict[str, Any
 
 
 def insert_records(
-    count: int, *, months: Sequence[str], seed: int = 0, **fixed: Any
+    count: int,
+    *,
+    months: Sequence[str],
+    seed: int = 0,
+    citizenships: Sequence[str] = DEFAULT_CITIZENSHIPS,
+    **fixed: Any,
 ) -> list[dict[str, Any]]:
     """Insert `count` random records spread over `months`; returns what was inserted."""
     rng = random.Random(seed)
-    made = [random_record(rng, rng.choice(list(months)), **fixed) for _ in range(count)]
+    made = [
+        random_record(rng, rng.choice(list(months)), citizenships=citizenships, **fixed)
+        for _ in range(count)
+    ]
     insert_made(made)
     return made
 

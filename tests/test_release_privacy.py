@@ -139,3 +139,110 @@ def test_are_the_noisy_figures_near_the_true_ones(app_ctx):
     ]:
         row = next(r for r in document["tables"][table]["rows"] if r["key"] == key)
         assert abs(row["value"] - count) <= 3 * row["margin"] + 1, key
+
+
+# Nine sets of parameters that change nothing in the noisy figures: the document languages
+# (every non-empty choice of three), the comparison base and the case-handling threshold.
+NINE_DRAFTS = [
+    {"languages": ["ru"]},
+    {"languages": ["en"]},
+    {"languages": ["tg"]},
+    {"languages": ["ru", "en"]},
+    {"languages": ["ru", "tg"]},
+    {"languages": ["en", "tg"]},
+    {"languages": ["ru", "en", "tg"]},
+    {"languages": ["en"], "change_min_base": 40},
+    {"languages": ["tg"], "case_threshold": 12},
+]
+
+
+def _noisy_figures(document):
+    return (
+        document["reports"],
+        document["persons_affected"],
+        {
+            table_id: [(row["key"], row["value"]) for row in table["rows"]]
+            for table_id, table in document["tables"].items()
+        },
+    )
+
+
+def test_can_nine_drafts_of_one_month_in_other_languages_be_averaged(app_ctx):
+    """The attack of issue 15 (case 7): nine drafts of one month that differ only in their
+    document languages (and other parameters that change no noisy figure). Do they show one
+    draw — so their average is that draw, no nearer the truth — and is the month charged once?"""
+    insert_records(23, months=["2024-11"], seed=37)
+    drafts = [
+        generate_release(period="2024-11", method="dp", today=TODAY, parameters=given)
+        for given in NINE_DRAFTS
+    ]
+    assert len({release.id for release in drafts}) == 9  # nine distinct drafts, nine documents
+    figures = [_noisy_figures(content(release)) for release in drafts]
+    assert all(f == figures[0] for f in figures[1:])
+    totals = [content(release)["reports"] for release in drafts]
+    assert sum(totals) / len(totals) == totals[0]  # averaging gains nothing
+    ledger = db.session.scalars(sa.select(PrivacyLedgerEntry)).all()
+    assert [(entry.release_id, entry.epsilon) for entry in ledger] == [(drafts[0].id, 1.0)]
+    assert privacy.spent_by_month(["2024-11"]) == {"2024-11": 1.0}
+    for release in drafts[1:]:
+        assert audit(release)["noise"] == {
+            "drawn_now": False,
+            "reused_from_release": drafts[0].id,
+            "epsilon_charged": 0.0,
+            "lifetime_epsilon": 10.0,
+        }
+        assert content(release)["privacy_budget"]["epsilon_charged"] == 0.0
+
+
+def test_does_new_data_or_another_epsilon_draw_new_noise_and_pay_for_it(app_ctx):
+    """Reuse is for the same figures only: a late report for the month, or a smaller ε, is a
+    new measurement, drawn afresh and charged; the lifetime budget then stops the redraws."""
+    app_ctx.config["DP_LIFETIME_EPSILON"] = 2.5
+    insert_records(23, months=["2024-11"], seed=38)
+    first = generate_release(period="2024-11", method="dp", today=TODAY)
+    insert_records(1, months=["2024-11"], seed=39)  # a late report
+    second = generate_release(
+        period="2024-11", method="dp", today=TODAY, parameters={"languages": ["en"]}
+    )
+    assert audit(second)["noise"]["drawn_now"] is True
+    assert privacy.spent_by_month(["2024-11"]) == {"2024-11": 2.0}
+    third = generate_release(
+        period="2024-11", method="dp", today=TODAY, parameters={"epsilon": 0.5}
+    )
+    assert audit(third)["noise"]["drawn_now"] is True
+    assert privacy.spent_by_month(["2024-11"]) == {"2024-11": 2.5}
+    with pytest.raises(PrivacyBudgetExhausted):
+        generate_release(period="2024-11", method="dp", today=TODAY, parameters={"epsilon": 0.25})
+    # The same figures as the second draft cost nothing, even with the budget spent.
+    again = generate_release(
+        period="2024-11", method="dp", today=TODAY, parameters={"languages": ["ru"]}
+    )
+    assert _noisy_figures(content(again)) == _noisy_figures(content(second))
+    assert {first.id, second.id, third.id, again.id} == {
+        r.id for r in db.session.scalars(sa.select(Release))
+    }
+
+
+def test_is_the_lifetime_budget_stated_in_every_dp_release(app_ctx):
+    """Does each DP release say, in its data and in each language's document, the configured
+    lifetime budget and how much of it the figures spend?"""
+    app_ctx.config["DP_LIFETIME_EPSILON"] = 7.0
+    insert_records(30, months=["2024-11"], seed=40)
+    release = generate_release(period="2024-11", method="dp", today=TODAY)
+    budget = content(release)["privacy_budget"]
+    assert budget == {
+        "lifetime_epsilon": 7.0,
+        "epsilon_of_figures": 1.0,
+        "epsilon_charged": 1.0,
+        "figures_drawn_on": TODAY.isoformat(),
+        "most_spent_on_a_month": 1.0,
+    }
+    documents = {f.name: f.content.decode() for f in release.files if f.name.endswith(".html")}
+    assert documents
+    for name, text in documents.items():
+        assert "ε = 7" in text, name
+    assert all(
+        f.content.decode().count("noise_key") == 0
+        for f in release.files
+        if not f.name.endswith(".pdf")
+    )

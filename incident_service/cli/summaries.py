@@ -22,7 +22,7 @@ from incident_service.releases import lifecycle as releases
 from incident_service.releases.disclosure import AuditFailed
 from incident_service.releases.documents.manifest import (
     ManifestError,
-    verify_directory,
+    verify_path,
     write_directory,
 )
 from incident_service.releases.errors import ReleaseError
@@ -156,8 +156,12 @@ def export_command(release_id: int, directory: Path) -> None:
         files=release.files,
         manifest=release.manifest or b"",
         signature=release.signature or b"",
+        verify_key=current_keyring().require_verify_key(),
     )
-    click.echo(f"wrote {len(release.files) + 2} files to {directory}")
+    click.echo(
+        f"wrote {len(release.files) + 2} files to {directory}, with VERIFY.txt, "
+        "signing-key.pub and SHA256SUMS"
+    )
 
 
 def load_verify_key(path: Path | None) -> VerifyKey:
@@ -178,7 +182,7 @@ def load_verify_key(path: Path | None) -> VerifyKey:
 
 
 @summaries_group.command("verify")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("download", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--key",
     "key_path",
@@ -186,11 +190,12 @@ def load_verify_key(path: Path | None) -> VerifyKey:
     help="the service's public key (signing-key.pub); default: this installation's key",
 )
 @with_appcontext
-def verify_command(directory: Path, key_path: Path | None) -> None:
-    """Check a downloaded release: the signature, and every file against the manifest."""
+def verify_command(download: Path, key_path: Path | None) -> None:
+    """Check a downloaded release: the signature, and every file against the manifest.
+    DOWNLOAD is the .zip, the folder it unzips into, or the release folder inside that."""
     key = load_verify_key(key_path)
     try:
-        result = verify_directory(directory, verify_key=key)
+        result = verify_path(download, verify_key=key)
     except ManifestError as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in result.problems:

@@ -21,7 +21,8 @@ current parent ("?" for a code it no longer has); the two agree only while store
 match the taxonomy, so that swap is left for when it can be proved equal.
 
 Case-handling figures come from the coarse, plaintext columns of the reports table (status
-dates) and from interventions, counted for consenting reports that are not spam or duplicates.
+dates) and from interventions, counted for the reports the statistics count (consenting, not
+spam or duplicates, no deletion requested) by the date they were received.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from incident_service import taxonomy
-from incident_service.constants import UNCOUNTED_STATUSES
 from incident_service.models import (
     Intervention,
     Report,
@@ -49,6 +49,7 @@ from incident_service.models import (
     StatisticalRecord,
     db,
 )
+from incident_service.pipeline.pool import counted_condition
 from incident_service.releases.aggregate import YES, Dimension, Measure, cube
 
 Code = str | None
@@ -360,14 +361,11 @@ def _multi(
 
 
 def _counted_reports(start: dt.date, end: dt.date) -> sa.ColumnElement[bool]:
-    """Reports received in the period whose authors agreed to statistics and that were not
-    found to be spam or duplicates."""
-    return sa.and_(
-        Report.received_on >= start,
-        Report.received_on <= end,
-        Report.consent_statistics.is_(True),
-        Report.status.not_in([s.value for s in UNCOUNTED_STATUSES]),
-    )
+    """Reports received in the period that the statistics count: their authors agreed, they
+    were not found to be spam or duplicates, and no deletion was asked for."""
+    # The pipeline's own definition: a reporter who asked for deletion has withdrawn the
+    # report from the statistics (its record is gone), so case handling drops it too.
+    return sa.and_(Report.received_on >= start, Report.received_on <= end, counted_condition())
 
 
 def count_cases(start: dt.date, end: dt.date) -> CaseCounts:

@@ -4,7 +4,8 @@ A release is identified by its period, its method and its parameters (a digest o
 asking for the same release twice returns the same release, whether the second request comes
 from a retried task, a second click or the beat schedule. Generation runs in the worker (it
 needs the signing key): it counts, protects, renders every file, signs the manifest and stores
-all of it — and, for a differentially private release, the ledger entry — in one transaction.
+all of it — and, for a differentially private release that drew new noise, the ledger entry —
+in one transaction (a DP draft with the same figures as a stored one reuses its noise).
 Publication is a supervisor's decision; it re-checks the stored files against the signature
 and the published figures against earlier releases, then makes the release visible. Nothing
 about a release changes after it is generated.
@@ -239,6 +240,8 @@ def generate_release(
     release = _signed_draft(
         release_period, chosen, canonical, digest, result, generated_on, signing_key, tree_head
     )
+    if chosen is ReleaseMethod.DIFFERENTIAL_PRIVACY:
+        release.noise_key = privacy.noise_key(release_period, canonical)
     return _store_draft(release, release_period, chosen, canonical, digest, lifetime=lifetime)
 
 
@@ -266,13 +269,20 @@ def _draft_content(
         except (TotalWouldDisclose, JointAuditRefused) as exc:
             raise ReleaseBlockedByDifferencing(str(exc)) from exc
     else:
-        privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
+        # Held until the draft is stored: a concurrent identical draft waits, then reuses
+        # this draw instead of drawing its own.
+        privacy.lock_ledger()
+        source = privacy.stored_draw(release_period, privacy.noise_key(release_period, canonical))
+        if source is None:
+            privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
         result = privacy.dp_content(
             period=release_period,
             parameters=canonical,
             cases=cases,
             generated_on=generated_on,
             published_overlapping=_published_releases(release_period),
+            lifetime=lifetime,
+            reuse=source,
         )
     if not result.audit["passed"]:
         # Never stored, never shown: a release the audit cannot prove safe does not exist.
@@ -347,14 +357,16 @@ def _store_draft(
 ) -> Release:
     """Store the draft (and a DP release's ledger entry) in one transaction and commit; the
     release stored by a concurrent identical request wins over this one."""
+    charged = float(json.loads(release.disclosure_audit).get("noise", {}).get("epsilon_charged", 0))
     try:
-        if chosen is ReleaseMethod.DIFFERENTIAL_PRIVACY:
+        if charged:
             privacy.lock_ledger()
-            privacy.check_budget(release_period, canonical["epsilon"], lifetime=lifetime)
+            privacy.check_budget(release_period, charged, lifetime=lifetime)
         db.session.add(release)
         db.session.flush()
-        if chosen is ReleaseMethod.DIFFERENTIAL_PRIVACY:
-            db.session.add(PrivacyLedgerEntry(release_id=release.id, epsilon=canonical["epsilon"]))
+        if charged:
+            # Only new noise is charged: a draft that reuses a stored draw adds nothing.
+            db.session.add(PrivacyLedgerEntry(release_id=release.id, epsilon=charged))
         audit_log.record(
             "release.generated",
             object_type="release",

@@ -11,11 +11,21 @@ figures and never draws again (a redraw would let the noise be averaged away).
 
 The privacy unit is one report. Disjoint periods hold disjoint reports, so the ledger is kept
 per month: a month's budget is spent by every DP release whose period contains it.
+
+Noise is drawn once per set of figures, not once per document. The figures depend only on the
+period, the data, ε and the contributions per report (with the public weights and tables of
+this format); the document languages, the comparison base and the case-handling threshold do
+not change a single noisy figure. A draft whose figures would be the same as a stored draw's
+(`noise_key`) reuses that draw's figures unchanged and is charged nothing, so nine drafts of
+one month in nine sets of languages show the same noisy figures and averaging them gains
+nothing. New data in the period (a late report, a withdrawal) is a new measurement: it draws
+fresh noise and is charged like any other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -125,9 +135,73 @@ def check_budget(period: ReleasePeriod, epsilon: float, *, lifetime: float) -> N
             raise PrivacyBudgetExhausted(month, spent, epsilon, lifetime)
 
 
+def months_after(period: ReleasePeriod, charged: float) -> dict[str, float]:
+    """ε spent on each month of the period once this release's charge is added."""
+    return {month: spent + charged for month, spent in spent_by_month(period.record_months).items()}
+
+
 def lock_ledger() -> None:
     """Serialise budget checks with ledger writes, so two releases cannot both fit."""
     locks.hold_until_commit(locks.PRIVACY_LEDGER)
+
+
+# --------------------------------------------------------------------------------------------
+# One draw per set of figures
+
+NOISE_FORMAT = 1  # bump when the queries, their weights or their order change
+
+
+def _data_fingerprint(period: ReleasePeriod) -> str:
+    """Which records the period holds. Records are only ever added (flush) or deleted
+    (withdrawal), never changed, so their ids name the data a draw measured."""
+    ids = db.session.scalars(
+        sa.select(StatisticalRecord.id).where(period_records(period)).order_by(StatisticalRecord.id)
+    )
+    digest = hashlib.sha256()
+    for record_id in ids:
+        digest.update(record_id.encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
+def noise_key(period: ReleasePeriod, parameters: Mapping[str, Any]) -> str:
+    """What the noisy figures depend on and nothing else: the period, the data, ε, the
+    contributions per report and the public weights. Kept in the database only (it names the
+    data), never in a published file."""
+    figures = {
+        "format": NOISE_FORMAT,
+        "period": period.label,
+        "method": ReleaseMethod.DIFFERENTIAL_PRIVACY.value,
+        "epsilon": float(parameters["epsilon"]),
+        "contributions": dict(sorted(parameters["contributions"].items())),
+        "weights": WEIGHTS,
+        "data": _data_fingerprint(period),
+    }
+    text = json.dumps(figures, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stored_draw(period: ReleasePeriod, key: str) -> Release | None:
+    """The release whose noise these figures would be: the first one drawn with this key."""
+    return db.session.scalar(
+        sa.select(Release)
+        .where(
+            Release.period == period.label,
+            Release.method == ReleaseMethod.DIFFERENTIAL_PRIVACY.value,
+            Release.noise_key == key,
+        )
+        .order_by(Release.id)
+        .limit(1)
+    )
+
+
+# Content fields that carry noise: copied as they are from the draw that made them.
+NOISY_FIELDS = (
+    "reports",
+    "reports_margin",
+    "persons_affected",
+    "persons_affected_margin",
+    "tables",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,12 +500,12 @@ def _draw_single_tables(
 
 def _dp_audit(
     epsilon: float,
-    measured: Mapping[str, Measured],
+    queries: list[dict[str, Any]],
     case_audits: list[dict[str, Any]],
     case_differencing: dict[str, Any],
 ) -> dict[str, Any]:
     """What each query spent, as OpenDP maps it, and the audit of the exact case handling."""
-    spent = sum(m.epsilon for m in measured.values())
+    spent = sum(float(q["epsilon"]) for q in queries)
     return {
         "method": ReleaseMethod.DIFFERENTIAL_PRIVACY.value,
         "epsilon": epsilon,
@@ -439,16 +513,7 @@ def _dp_audit(
         "privacy_unit": "one report",
         "noise": "discrete Laplace (OpenDP 0.16, make_count_by_categories / make_sum)",
         "confidence_of_margins": CONFIDENCE,
-        "queries": [
-            {
-                "query": m.query,
-                "epsilon": m.epsilon,
-                "scale": m.scale,
-                "contributions_per_report": m.contributions,
-                "margin_95": round(m.margin, 2),
-            }
-            for m in measured.values()
-        ],
+        "queries": queries,
         "components": case_audits,
         "differencing": case_differencing,
         "passed": spent <= epsilon * (1 + 1e-9) and all(c["passed"] for c in case_audits),
@@ -462,24 +527,23 @@ def dp_content(
     cases: CaseCounts,
     generated_on: dt.date,
     published_overlapping: Sequence[PublishedFigures] = (),
+    lifetime: float,
+    reuse: Release | None = None,
 ) -> ContentResult:
-    """Draw the noisy tables of a DP release (once: the caller stores them with the ledger).
-    Its case handling is exact (threshold rule) and checked against published releases of
-    nested periods like a threshold-rule release's."""
+    """The noisy tables of a DP release: drawn now (the caller stores them with the ledger
+    entry), or, given `reuse`, the stored draw's figures unchanged and nothing charged. Its
+    case handling is exact (threshold rule) and checked against published releases of nested
+    periods like a threshold-rule release's."""
     epsilon = float(parameters["epsilon"])
-    caps: Mapping[str, int] = parameters["contributions"]
-    specs = _table_specs(period)
-    draws = _Draws(_epsilon_shares(period, epsilon))
-    _draw_totals(draws, period, specs)
-    _draw_acts(draws, period, specs, caps)
-    _draw_places(draws, period, specs)
-    _draw_perpetrators_and_flags(draws, period, specs, caps)
-    _draw_citizenships_and_indicators(draws, period, specs, caps)
-    _draw_single_tables(draws, period, specs)
-    measured = draws.measured
-
-    tables = _assemble(specs, measured)
-    reports = max(0, measured["reports"].values[0])
+    if reuse is None:
+        noisy, queries = _draw(period, parameters)
+        drawn_on = generated_on.isoformat()
+    else:
+        source = json.loads(reuse.content)
+        noisy = {field: source[field] for field in NOISY_FIELDS}
+        queries = json.loads(reuse.disclosure_audit)["queries"]
+        drawn_on = source.get("privacy_budget", {}).get("figures_drawn_on", source["generated_on"])
+    charged = epsilon if reuse is None else 0.0
     rules = DisclosureRules(
         threshold=int(parameters["case_threshold"]),
         protection_width=int(parameters["case_threshold"]),
@@ -495,15 +559,59 @@ def dp_content(
         "generated_on": generated_on.isoformat(),
         "unit": "reports",
         "status": ReleaseStatusCode.OK,
-        "reports": reports,
+        **noisy,
+        "case_handling": cases_section,
+        "privacy_budget": {
+            "lifetime_epsilon": lifetime,
+            "epsilon_of_figures": epsilon,
+            "epsilon_charged": charged,
+            "figures_drawn_on": drawn_on,
+            "most_spent_on_a_month": max(months_after(period, charged).values(), default=charged),
+        },
+    }
+    audit = _dp_audit(epsilon, queries, case_audits, case_differencing)
+    audit["noise"] = {
+        "drawn_now": reuse is None,
+        "reused_from_release": reuse.id if reuse is not None else None,
+        "epsilon_charged": charged,
+        "lifetime_epsilon": lifetime,
+    }
+    return ContentResult(content=content, audit=audit)
+
+
+def _draw(
+    period: ReleasePeriod, parameters: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Draw every query's noise once: the noisy fields of the content and the audit's list of
+    queries."""
+    caps: Mapping[str, int] = parameters["contributions"]
+    specs = _table_specs(period)
+    draws = _Draws(_epsilon_shares(period, float(parameters["epsilon"])))
+    _draw_totals(draws, period, specs)
+    _draw_acts(draws, period, specs, caps)
+    _draw_places(draws, period, specs)
+    _draw_perpetrators_and_flags(draws, period, specs, caps)
+    _draw_citizenships_and_indicators(draws, period, specs, caps)
+    _draw_single_tables(draws, period, specs)
+    measured = draws.measured
+    noisy = {
+        "reports": max(0, measured["reports"].values[0]),
         "reports_margin": round(measured["reports"].margin, 1),
         "persons_affected": max(0, measured["persons_affected"].values[0]),
         "persons_affected_margin": round(measured["persons_affected"].margin, 1),
-        "tables": tables,
-        "case_handling": cases_section,
+        "tables": _assemble(specs, measured),
     }
-    audit = _dp_audit(epsilon, measured, case_audits, case_differencing)
-    return ContentResult(content=content, audit=audit)
+    queries = [
+        {
+            "query": m.query,
+            "epsilon": m.epsilon,
+            "scale": m.scale,
+            "contributions_per_report": m.contributions,
+            "margin_95": round(m.margin, 2),
+        }
+        for m in measured.values()
+    ]
+    return noisy, queries
 
 
 def _assemble(

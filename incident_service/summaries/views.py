@@ -22,12 +22,14 @@ from flask_babel import gettext as _
 
 from incident_service.auth.access import current_staff, require_roles
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role
+from incident_service.keystore import current_keyring
 from incident_service.models import Release, User, db
 from incident_service.pipeline import dispatch
 from incident_service.releases import lifecycle as releases
 from incident_service.releases.documents.manifest import (
     MANIFEST_NAME,
     SIGNATURE_NAME,
+    download_helpers,
     signature_file,
 )
 from incident_service.releases.documents.render import document_view, file_stem
@@ -191,7 +193,8 @@ def download(release_id: int, name: str) -> ResponseReturnValue:
 @blueprint.get("/<int:release_id>/release.zip")
 @require_roles(*READERS)
 def download_all(release_id: int) -> ResponseReturnValue:
-    """Every file with the manifest and its signature, in one folder, ready for `verify`."""
+    """Every file with the manifest and its signature, in one folder, ready for `verify` or
+    for OpenSSL and sha256sum as its VERIFY.txt explains."""
     release = _visible(release_id)
     folder = file_stem(releases.content_of(release))
     buffer = io.BytesIO()
@@ -200,6 +203,12 @@ def download_all(release_id: int) -> ResponseReturnValue:
             archive.writestr(f"{folder}/{stored.name}", stored.content)
         archive.writestr(f"{folder}/{MANIFEST_NAME}", release.manifest or b"")
         archive.writestr(f"{folder}/{SIGNATURE_NAME}", signature_file(release.signature or b""))
+        # VERIFY.txt, the public key and SHA256SUMS: enough to check it with OpenSSL alone.
+        helpers = download_helpers(
+            release.manifest or b"", current_keyring().require_verify_key(), folder=folder
+        )
+        for name, content in helpers.items():
+            archive.writestr(f"{folder}/{name}", content)
     releases.record_download(release, "release.zip", actor_id=current_staff().id)
     db.session.commit()
     return attachment(buffer.getvalue(), "application/zip", f"{folder}.zip")

@@ -49,8 +49,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "by_reporter_role",
         ),
     ),
-    ("outcomes", ("by_outcome", "by_duration", "by_indicator", "interventions")),
-    ("cases", ("case_status",)),
+    ("outcomes", ("by_outcome", "by_duration", "by_indicator")),
+    # Counted over the reports received in the period (not by month of incident): kept
+    # together under their own heading, which says so.
+    ("cases", ("case_status", "interventions")),
 )
 CHARTS = {"by_month": False, "by_act": True, "by_airport": True, "by_region": True}
 # What the body shows of each table; the annex shows every table in full.
@@ -136,15 +138,26 @@ def table_view(narrator: Narrator, table: Mapping[str, Any], *, full: bool, dp: 
     if not full and table["id"] in BODY_LEVELS:
         rows = [row for row in rows if row["level"] <= BODY_LEVELS[table["id"]]]
     hide_zeros = len(table["rows"]) > LONG_TABLE
+    # A zero row is left out only if nothing beneath it is shown: a noisy region above zero
+    # under a district drawn as 0 keeps its district, or it would read as the previous one's.
+    keep = _rows_with_figures(rows) if hide_zeros else set(range(len(rows)))
     views = []
-    for row in rows:
+    parents: dict[int, str] = {}  # the label of the last row shown at each level
+    for index, row in enumerate(rows):
         value = row["value"]
-        if hide_zeros and value == 0:
+        if index not in keep:
             continue
+        label = row_label(narrator, table, row)
+        level = int(row["level"])
+        if level > 0 and parents.get(level - 1) == label:
+            # A group of one code of the same name (Russia under Russia): the same reports,
+            # shown once.
+            continue
+        parents[level] = label
         margin = row.get("margin")
         views.append(
             RowView(
-                label=row_label(narrator, table, row),
+                label=label,
                 value=narrator.value(value) if not dp else narrator.number(value or 0),
                 share="" if dp else _share(narrator, value, table.get("base")),
                 margin=f"± {narrator.number(round(margin))}" if margin is not None else "",
@@ -167,6 +180,20 @@ def table_view(narrator: Narrator, table: Mapping[str, Any], *, full: bool, dp: 
     if not full and table["id"] in CHARTS and not view.withheld:
         view.chart = _chart(narrator, table)
     return view
+
+
+def _rows_with_figures(rows: list[Mapping[str, Any]]) -> set[int]:
+    """The rows that are not zero, or have a row that is not zero beneath them."""
+    keep: set[int] = set()
+    below: list[int] = []  # levels of kept rows not yet claimed by a row above, going up
+    for index in range(len(rows) - 1, -1, -1):
+        level = int(rows[index]["level"])
+        kept = rows[index]["value"] != 0 or any(deeper > level for deeper in below)
+        below = [other for other in below if other <= level]  # deeper ones are its own
+        if kept:
+            keep.add(index)
+            below.append(level)
+    return keep
 
 
 def _chart(narrator: Narrator, table: Mapping[str, Any]) -> str | None:
@@ -366,6 +393,7 @@ def case_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[str]
     median = cases.get("median_days_to_triage")
     if median is not None:
         paragraphs.append(narrator.text("cases_median", days=narrator.number(median)))
+    paragraphs.append(narrator.text("cases_base"))
     return paragraphs
 
 
@@ -378,6 +406,15 @@ def method_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[st
             epsilon=narrator.number(parameters["epsilon"]),
             last_small=threshold - 1,
         )
+        budget = content.get("privacy_budget")
+        if budget:
+            first += " " + narrator.text(
+                "method_text_dp_budget",
+                epsilon=narrator.number(budget["epsilon_of_figures"]),
+                lifetime=narrator.number(budget["lifetime_epsilon"]),
+                spent=narrator.number(round(budget["most_spent_on_a_month"], 2)),
+                drawn=budget["figures_drawn_on"],
+            )
     else:
         first = narrator.text(
             "method_text_suppression",
@@ -439,9 +476,9 @@ def document_view(content: Mapping[str, Any], language: str, *, digest: str = ""
             if views:
                 sections.append(SectionView(section_id, narrator.text(section_id), [], views))
     case_views = [
-        table_view(narrator, tables["case_status"], full=False, dp=False)
-        for _present in ("case_status",)
-        if "case_status" in tables and not tables["case_status"].get("withheld")
+        table_view(narrator, tables[t], full=False, dp=False)
+        for t in dict(SECTIONS)["cases"]
+        if t in tables and not tables[t].get("withheld")
     ]
     sections.append(
         SectionView("cases", narrator.text("cases"), case_paragraphs(narrator, content), case_views)

@@ -40,7 +40,9 @@ TEXT: dict[str, dict[str, str]] = {
             "x — not shown, so that no one can be identified (see “Method and limitations”)."
         ),
         "legend_margin": "± — 95 % of figures are within this distance of the true count.",
-        "zero_rows_hidden": "Rows with no reports are listed in the annex.",
+        "zero_rows_hidden": (
+            "Rows with no reports are not shown here; every row is in the CSV and JSON files."
+        ),
         "multi_note": "A report can describe several of these, so the rows add up to more "
         "than the number of reports.",
         "not_stated": "Not stated",
@@ -126,6 +128,12 @@ TEXT: dict[str, dict[str, str]] = {
             "{referred} referred on and {closed} closed when this release was generated."
         ),
         "cases_median": "The median time from receipt to triage was {days} days.",
+        "cases_base": (
+            "This section counts reports by the date the service received them; the rest of "
+            "the release counts them by the month the incident happened, so the two numbers "
+            "of reports can differ (a report received in October about an incident in "
+            "September is counted in September's tables and in October's case handling)."
+        ),
         "cases_withheld": (
             "Fewer than {threshold} reports were received in the period; case-handling figures "
             "are not published."
@@ -154,6 +162,13 @@ TEXT: dict[str, dict[str, str]] = {
             "uncertain, and subtotals are estimated separately, so they need not add up. "
             "Case-handling figures are protected by the threshold rule (figures from 1 to "
             "{last_small} are not shown)."
+        ),
+        "method_text_dp_budget": (
+            "The noise in these figures spends ε = {epsilon} of a lifetime budget of ε = "
+            "{lifetime} for each month the release covers (noise drawn on {drawn}); with it, "
+            "no month has spent more than {spent}. Any other release with the same figures "
+            "shows the same noise instead of drawing new noise, so releases cannot be averaged "
+            "to remove it."
         ),
         "limit_sample": (
             "Reports are not a random sample: they show what people chose to report, and where "
@@ -209,10 +224,12 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "legend_margin": "± — 95 % показателей отличаются от точного числа не больше чем на эту "
         "величину.",
-        "zero_rows_hidden": "Строки без сообщений приведены в приложении.",
+        "zero_rows_hidden": (
+            "Строки без сообщений здесь не показаны; все строки есть в файлах CSV и JSON."
+        ),
         "multi_note": "В одном сообщении может быть описано несколько таких нарушений, поэтому "
         "сумма строк больше числа сообщений.",
-        "not_stated": "Не указано",
+        "not_stated": "Нет ответа",
         "all_airports": "Все аэропорты",
         "year_only": "Месяц неизвестен",
         "other_codes": "Другое",
@@ -298,6 +315,12 @@ TEXT: dict[str, dict[str, str]] = {
             "{triaged}, передано дальше: {referred}, закрыто: {closed}."
         ),
         "cases_median": "Медиана времени от получения до рассмотрения — {days} дн.",
+        "cases_base": (
+            "В этом разделе сообщения учитываются по дате их получения сервисом, в остальной "
+            "части сводки — по месяцу, когда произошёл случай, поэтому число сообщений здесь и "
+            "выше может различаться (сообщение, полученное в октябре о случае в сентябре, "
+            "учтено в таблицах за сентябрь и в работе с обращениями за октябрь)."
+        ),
         "cases_withheld": (
             "За период получено менее {threshold} сообщений; показатели работы с обращениями "
             "не публикуются."
@@ -328,6 +351,13 @@ TEXT: dict[str, dict[str, str]] = {
             "погрешность; поэтому малые числа неточны, а промежуточные итоги оцениваются "
             "отдельно и могут не совпадать с суммой строк. Показатели работы с обращениями "
             "защищены порогом (числа от 1 до {last_small} не приводятся)."
+        ),
+        "method_text_dp_budget": (
+            "Шум в этих показателях расходует ε = {epsilon} из общего бюджета ε = {lifetime} "
+            "на каждый месяц, который охватывает сводка (шум получен {drawn}); с учётом этой "
+            "сводки ни на один месяц не израсходовано больше {spent}. Любая другая сводка с "
+            "теми же показателями содержит тот же шум, а не новый, поэтому усреднение сводок "
+            "не позволяет его убрать."
         ),
         "limit_sample": (
             "Сообщения не являются случайной выборкой: они показывают, о чём люди решили "
@@ -384,10 +414,13 @@ TEXT: dict[str, dict[str, str]] = {
             "маҳдудиятҳо»)."
         ),
         "legend_margin": "± — 95 % рақамҳо аз адади дақиқ на бештар аз ин фарқ мекунанд.",
-        "zero_rows_hidden": "Сатрҳои бе хабар дар замима оварда шудаанд.",
+        "zero_rows_hidden": (
+            "Сатрҳои бе хабар дар ин ҷо нишон дода нашудаанд; ҳамаи сатрҳо дар файлҳои CSV ва "
+            "JSON ҳастанд."
+        ),
         "multi_note": "Як хабар метавонад якчанд чунин ҳолатро тасвир кунад, бинобар ин суммаи "
         "сатрҳо аз шумораи хабарҳо зиёд аст.",
-        "not_stated": "Нишон дода нашудааст",
+        "not_stated": "Ҷавоб нест",
         "all_airports": "Ҳамаи фурудгоҳҳо",
         "year_only": "Моҳ маълум нест",
         "other_codes": "Дигар",
@@ -472,6 +505,13 @@ TEXT: dict[str, dict[str, str]] = {
             "баррасӣ, {referred} ба дигарон фиристода ва {closed} пӯшида шуд."
         ),
         "cases_median": "Миёнаи вақт аз гирифтан то баррасӣ {days} рӯз буд.",
+        "cases_base": (
+            "Дар ин бахш хабарҳо аз рӯи санаи гирифтани онҳо ҳисоб карда мешаванд, дар қисми "
+            "дигари хулоса аз рӯи моҳи рух додани ҳодиса, бинобар ин шумораи хабарҳо дар ин ҷо "
+            "ва дар боло метавонад фарқ кунад (хабаре, ки дар октябр дар бораи ҳодисаи сентябр "
+            "гирифта шуд, дар ҷадвалҳои сентябр ва дар кор бо муроҷиатҳои октябр ҳисоб "
+            "мешавад)."
+        ),
         "cases_withheld": (
             "Дар давра камтар аз {threshold} хабар гирифта шуд; рақамҳои кор бо муроҷиатҳо нашр "
             "намешаванд."
@@ -499,6 +539,13 @@ TEXT: dict[str, dict[str, str]] = {
             "нишондодашуда фарқ мекунанд; бинобар ин рақамҳои хурд дақиқ нестанд. Рақамҳои кор "
             "бо муроҷиатҳо бо қоидаи ҳадди ақал ҳифз шудаанд (аз 1 то {last_small} нишон дода "
             "намешаванд)."
+        ),
+        "method_text_dp_budget": (
+            "Садои ин рақамҳо аз буҷаи умумии ε = {lifetime} барои ҳар моҳи ин хулоса ε = "
+            "{epsilon} сарф мекунад (садо {drawn} гирифта шудааст); бо ин хулоса барои ягон "
+            "моҳ зиёда аз {spent} сарф нашудааст. Ҳар хулосаи дигар бо ҳамин рақамҳо ҳамон "
+            "садоро дорад, на садои навро, бинобар ин бо миёна кардани хулосаҳо онро бартараф "
+            "кардан ғайриимкон аст."
         ),
         "limit_sample": (
             "Хабарҳо интихоби тасодуфӣ нестанд: онҳо нишон медиҳанд, ки одамон дар бораи чӣ "
