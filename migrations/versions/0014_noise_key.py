@@ -1,6 +1,6 @@
 """releases.noise_key: one noise draw per set of DP figures
 
-Revision ID: relfix_0014
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-03 23:59:00
 
@@ -13,7 +13,7 @@ never part of a published file. Drafts made before have no key and are never reu
 import sqlalchemy as sa
 from alembic import op
 
-revision = "relfix_0014"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
