@@ -54,6 +54,9 @@ OUT_OF_SCOPE = {
     # The reporter's pages: no account, a receipt instead (test_reporter_*.py).
     "reporter.index",
     "reporter.report",
+    "reporter.report_full",
+    "reporter.details_start",  # steps after sending, reached only from the receipt page
+    "reporter.details",  # (test_reporter_quick.py)
     "reporter.status",
     "reporter.exit_page",
     # The release signing key, public by design (test_summaries_views.py).
