@@ -22,7 +22,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse  # noqa: E402
 import collections  # noqa: E402
 import functools  # noqa: E402
-import os  # noqa: E402
 import secrets  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import pipeline as bench  # noqa: E402
 
+from bench.backend_cpu import backend_cpu, on_connect  # noqa: E402
 from incident_service import create_app  # noqa: E402
 from incident_service.auth.teams import ensure_organisation  # noqa: E402
 from incident_service.constants import Section  # noqa: E402
@@ -57,25 +57,7 @@ PHASES = (
     "_lock_reports",
     "_apply_settlement",
 )
-BACKENDS: set[int] = set()
 TIMES: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
-
-
-def _on_connect(connection: Any, _record: Any) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        BACKENDS.add(cursor.fetchone()[0])
-
-
-def backend_cpu() -> float:
-    total = 0
-    for pid in list(BACKENDS):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(name: str) -> None:
@@ -117,7 +99,7 @@ def main() -> None:
     app = create_app(config, DATABASE_SCHEMA=schema)
     try:
         with app.app_context():
-            sa.event.listen(db.engine, "connect", _on_connect)
+            sa.event.listen(db.engine, "connect", on_connect)
             db.create_all()
             organisation = ensure_organisation()
             db.session.commit()

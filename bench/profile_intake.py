@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
@@ -30,30 +29,11 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
 from bench import intake as bench  # noqa: E402
-
-BACKENDS: set[int] = set()
-
-
-def _on_connect(connection: Any, _record: Any) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        BACKENDS.add(cursor.fetchone()[0])
-
-
-def backend_cpu() -> float:
-    total = 0
-    for pid in list(BACKENDS):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+from bench.backend_cpu import backend_cpu, on_connect  # noqa: E402
 
 
 def main() -> None:
@@ -66,7 +46,7 @@ def main() -> None:
     env = bench._environment(instance, schema)
     bench.prepare(schema, env)
     try:
-        sa.event.listen(sa.engine.Engine, "connect", _on_connect)
+        sa.event.listen(sa.engine.Engine, "connect", on_connect)
         service, baseline_app = bench.service_app(), bench.baseline_app()
         base_client, api_client = baseline_app.test_client(), service.test_client()
         form_client = service.test_client()
