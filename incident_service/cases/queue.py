@@ -127,13 +127,11 @@ def candidates_statement(
     process has opened are in its memory (`queue_index`), so the database only has to say which
     reports are candidates, and one value crosses the wire much faster than thousands of rows.
     """
-    joined = (
-        func.string_agg(Report.id, ",")
-        if dialect == "postgresql"
-        else func.group_concat(Report.id, ",")
-    )
     return _plain_filters(
-        select(joined), organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
+        select(queue_index.joined_report_ids(dialect)),
+        organisation_id=organisation_id,
+        filters=filters,
+        viewer_id=viewer_id,
     )
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from incident_service import taxonomy
 from incident_service.constants import Section
@@ -71,6 +71,14 @@ class IndexEntry(NamedTuple):
 
 # A report opened for the index: its id, the day it was received, its entry.
 Opened = tuple[str, dt.date, IndexEntry]
+
+
+def joined_report_ids(dialect: str) -> Any:
+    """Report ids as one comma-separated string: one value crosses the wire much faster than a
+    row per report (what the queue and the index chunks ask when they need many ids)."""
+    if dialect == "postgresql":
+        return func.string_agg(Report.id, ",")
+    return func.group_concat(Report.id, ",")
 
 
 def entry_from_coded(coded: dict[str, Any]) -> IndexEntry:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from incident_service import taxonomy
 from incident_service.cases import queue_index
@@ -117,13 +117,10 @@ def _existing(organisation_id: int, report_ids: Iterable[str]) -> set[str]:
             )
         )
     connection = db.session.connection()
-    joined = (
-        func.string_agg(Report.id, ",")
-        if connection.dialect.name == "postgresql"
-        else func.group_concat(Report.id, ",")
-    )
     found = connection.execute(
-        select(joined).where(Report.organisation_id == organisation_id)
+        select(queue_index.joined_report_ids(connection.dialect.name)).where(
+            Report.organisation_id == organisation_id
+        )
     ).scalar()
     return set(found.split(",")) & wanted if found else set()
 

@@ -42,35 +42,23 @@ class DetailStep:
     name: str
     title: Any
     fields: tuple[str, ...]
-    places: tuple[str, ...]  # where its errors are shown (`forms.FIELD_ORDER` names)
+    # Where its errors are shown (`forms.FIELD_ORDER` names), when not the fields themselves.
+    error_places: tuple[str, ...] = ()
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        return self.error_places or self.fields
 
 
 STEPS: tuple[DetailStep, ...] = (
     DetailStep(
         "place",
         _l("Where exactly, and what happened next"),
-        (
-            "location_type",
-            "airport",
-            "place_text",
-            "outcome",
-            "duration_hours",
-            "perpetrators",
-        ),
         ("location_type", "airport", "place_text", "outcome", "duration_hours", "perpetrators"),
     ),
     DetailStep(
         "people",
         _l("Who was affected?"),
-        (
-            "citizenship",
-            "sex",
-            "age_band",
-            "legal_status",
-            "group_size",
-            "women_involved",
-            "children_involved",
-        ),
         (
             "citizenship",
             "sex",
@@ -96,7 +84,6 @@ STEPS: tuple[DetailStep, ...] = (
     DetailStep(
         "words",
         _l("In your own words"),
-        ("narrative",),
         ("narrative",),
     ),
     DetailStep(
