@@ -135,3 +135,19 @@ def text_of(page: str) -> str:
     without_style = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
     without_tags = re.sub(r"<[^>]+>", " ", without_style)
     return re.sub(r"\s+", " ", html.unescape(without_tags)).strip()
+
+
+def default_button(page: str, form_id: str = "answers") -> str:
+    """The submit button that Enter in a field of the form `form_id` presses: the first one in
+    the page that belongs to the form, inside it or naming it with `form=` (HTML's default
+    button). Returns its start tag."""
+    start = page.index(f'id="{form_id}"')
+    opened = page.rindex("<form", 0, start)
+    closed = page.index("</form>", start)
+    for match in re.finditer(r"<button[^>]*>", page):
+        tag = match.group(0)
+        if 'type="submit"' not in tag:
+            continue
+        if f'form="{form_id}"' in tag or opened < match.start() < closed:
+            return tag
+    raise AssertionError(f"the form {form_id} has no submit button")

@@ -187,6 +187,53 @@ def test_are_the_reporter_pages_wcag_22_aa_in_every_language(
     audit.assert_clean()
 
 
+ERROR_STATUSES = [404, 405, 413, 429, 500, 503]
+
+
+def _add_error_routes(app) -> None:
+    """Addresses that answer each error through the app's own handlers, one in the reporter's
+    area and one in the staff's (an address outside every blueprint is judged by its first
+    segment, and `cases` is the staff's). Some of these errors cannot be caused from a browser
+    without JavaScript (a 500, a 413 body, a database outage); the pages are the real ones."""
+    from flask import abort
+    from sqlalchemy.exc import OperationalError
+
+    def fail(code: int):
+        if code == 503:  # the database outage: its own handler, 503 with Retry-After
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError())
+        abort(code)
+
+    app.add_url_rule("/failing/<int:code>", "reporter_error_for_test", fail)
+    app.add_url_rule("/cases/failing/<int:code>", "staff_error_for_test", fail)
+
+
+def test_are_the_error_pages_wcag_22_aa(csrf_app, serve_over_http, browser_factory):
+    """404, 405, 413, 429, 500 and 503: the reporter's in five languages on a phone, the
+    staff's in Russian and English on a desk, each in its language and clean under axe."""
+    from selenium.webdriver.common.by import By
+
+    _add_error_routes(csrf_app)
+    server = serve_over_http(csrf_app)
+    for area, size, languages, prefix in (
+        ("reporter", PHONE, REPORTER_LANGUAGES, "/failing"),
+        ("staff", DESK, STAFF_LANGUAGES, "/cases/failing"),
+    ):
+        driver = browser_factory(size)
+        audit = AxeAudit(driver)
+        for status in ERROR_STATUSES:
+            headings = set()
+            for lang in languages:
+                driver.delete_all_cookies()
+                driver.get(f"{server}{prefix}/{status}?lang={lang}")
+                assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+                assert str(status) in driver.find_element(By.TAG_NAME, "main").text
+                headings.add(driver.find_element(By.TAG_NAME, "h1").text)
+                audit.check(f"{area} error {status} [{lang}]")
+            assert len(headings) == len(languages), f"{area} {status}: not translated"
+        audit.assert_clean()
+        driver.quit()
+
+
 def _log_in(driver, server: str, app, account: StaffAccount) -> None:
     from selenium.webdriver.common.by import By
 

@@ -39,7 +39,7 @@ for (const el of document.querySelectorAll('input[type=checkbox], input[type=rad
   out.push(['box ' + el.name + '=' + el.value, ...box(el)]);
 }
 for (const el of document.querySelectorAll(
-    'button, a.button, .langs a, a.exit, select, input[type=text], input[type=file], '
+    'button:not(.default-send), a.button, .langs a, a.exit, select, input[type=text], input[type=file], '
     + 'summary, .error-summary a, .steps a, #skip')) {
   out.push([el.tagName + ' ' + (el.name || el.textContent.trim().slice(0, 40)), ...box(el)]);
 }
@@ -272,9 +272,83 @@ def test_do_the_other_reporter_pages_fit_the_phone_with_large_targets(
     driver.get(f"{server}/status")
     _check_page(driver, f"{language}-8-status-lookup")
     driver.find_element(By.ID, "receipt").send_keys(format_receipt(filed.receipt))
-    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
     driver.find_element(By.ID, "status")
     _check_page(driver, f"{language}-9-status")
     driver.find_element(By.CSS_SELECTOR, "a.exit").click()
     _arrives(driver, "/exit")
     _check_page(driver, f"{language}-10-exit")
+
+
+def test_do_the_languages_at_the_top_keep_the_answers_while_enter_still_sends(
+    csrf_app, server, phone
+):
+    """The languages in the page header, pressed halfway through the quick report, the full form
+    and a details step, bring the page back in the new language with every answer still there
+    (they were links that started an empty form). Enter in a text field still sends: the header
+    buttons come first in the page, and a form's first submit button is the one Enter presses."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    driver = phone
+
+    def header_language(code: str) -> None:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        driver.find_element(By.CSS_SELECTOR, f'header .langs [lang="{code}"]').click()
+
+        WebDriverWait(driver, 30).until(  # the next page's <html>, read as it arrives
+            lambda _d: driver.execute_script("return document.documentElement.lang") == code,
+            f"the page never came back in {code}",
+        )
+
+    def ticked(act: str) -> bool:
+        return driver.find_element(By.CSS_SELECTOR, f'input[name="acts"][value="{act}"]').is_selected()
+
+    driver.get(f"{server}/report?lang=en")
+    box = driver.find_element(By.CSS_SELECTOR, 'input[name="acts"][value="DET.01"]')
+    box.find_element(By.XPATH, "./ancestor::label").click()
+    Select(driver.find_element(By.NAME, "year")).select_by_visible_text("2025")
+    Select(driver.find_element(By.NAME, "country")).select_by_value("RU")
+    header_language("tg")
+    assert ticked("DET.01")
+    assert Select(driver.find_element(By.NAME, "year")).first_selected_option.text == "2025"
+    assert driver.find_element(By.NAME, "country").get_property("value") == "RU"
+    assert not driver.find_elements(By.CSS_SELECTOR, ".error-summary")  # nothing was checked
+
+    # On to the full form, still in Tajik with the same answers; a place typed, then Russian.
+    driver.find_element(By.ID, "full-form").click()
+    _arrives(driver, "/report/full")
+    assert ticked("DET.01")
+    driver.find_element(By.NAME, "place_text").send_keys("SYNTHETIC market, gate 4")
+    consent = driver.find_element(By.CSS_SELECTOR, 'input[name="consent_statistics"][value="yes"]')
+    consent.find_element(By.XPATH, "./ancestor::label").click()
+    header_language("ru")
+    place = driver.find_element(By.NAME, "place_text")
+    assert place.get_property("value") == "SYNTHETIC market, gate 4"
+    assert ticked("DET.01")
+    assert driver.find_element(
+        By.CSS_SELECTOR, 'input[name="consent_statistics"][value="yes"]'
+    ).is_selected()
+
+    # Enter in the place field sends the report (not a language button).
+    place.send_keys(Keys.ENTER)
+    assert re.fullmatch(r"\d{4}( \d{4}){4}", driver.find_element(By.ID, "receipt").text)
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
+    with csrf_app.app_context():
+        report_id = db.session.scalars(select(Report.id)).one()
+    assert open_statistical_section(csrf_app, report_id)["acts"] == ["DET.01"]
+
+    # A details step: typed, the language changed at the top, the text still there; Enter adds it.
+    driver.find_element(By.ID, "add-details").click()
+    _arrives(driver, "/report/details/place")
+    driver.find_element(By.NAME, "place_text").send_keys("SYNTHETIC second gate")
+    header_language("uz")
+    place = driver.find_element(By.NAME, "place_text")
+    assert place.get_property("value") == "SYNTHETIC second gate"
+    place.send_keys(Keys.ENTER)
+    assert driver.find_element(By.CSS_SELECTOR, ".flash").is_displayed()
+    with csrf_app.app_context():
+        messages = db.session.scalars(select(Message).where(Message.report_id == report_id))
+        assert [m.author for m in messages] == ["reporter"]

@@ -56,7 +56,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     # again, which opens at the question to answer, with what was typed kept.
     narrative = "SYNTHETIC: моро дар фурудгоҳ се соат нигоҳ доштанд <b>"
     driver.find_element(By.NAME, "narrative").send_keys(narrative)
-    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
     assert driver.find_element(By.ID, "e-acts").is_displayed()
     assert driver.current_url.endswith("/report/full#field-acts")
     assert driver.find_element(By.NAME, "narrative").get_property("value") == narrative
@@ -75,7 +75,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     driver.find_element(By.CSS_SELECTOR, 'input[name="citizenship"][value="TJK"]').click()
     driver.find_element(By.NAME, "group_size").send_keys("30")
     driver.find_element(By.CSS_SELECTOR, 'input[name="consent_statistics"][value="yes"]').click()
-    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
 
     receipt_text = driver.find_element(By.CSS_SELECTOR, "p#receipt").text
     assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt_text)
@@ -92,7 +92,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     # Later: the status page, the receipt typed in by hand, as printed.
     driver.find_element(By.CSS_SELECTOR, 'a.button[href$="/status"]').click()
     driver.find_element(By.CSS_SELECTOR, "input#receipt").send_keys(receipt_text)
-    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
     assert driver.current_url.endswith("/status")  # the receipt never entered a URL
     status = driver.find_element(By.ID, "status").text
     assert status == "Муроҷиати шумо расид. Ҳанӯз касе онро нахондааст."
@@ -100,7 +100,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
 
     # The reporter adds something; it appears in the thread.
     driver.find_element(By.NAME, "text").send_keys("SYNTHETIC: боз як чиз")
-    driver.find_elements(By.CSS_SELECTOR, 'button[type="submit"]')[0].click()
+    driver.find_elements(By.CSS_SELECTOR, 'form button[type="submit"]')[0].click()
     # A click that submits a form can return before the next page is there: find the notice,
     # which the driver waits for (implicit wait), rather than reading the page source at once.
     assert driver.find_element(By.CSS_SELECTOR, ".flash").text == "Паёми шумо фиристода шуд."

@@ -173,5 +173,5 @@ def test_does_a_browser_apply_the_inline_style_under_the_policy(
     exit_link = driver.find_element(By.CSS_SELECTOR, "a.exit")
     # The quick exit is the red button the home page talks about, not a plain blue link.
     assert exit_link.value_of_css_property("background-color") == "rgba(138, 16, 16, 1)"
-    button = driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]')
+    button = driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]')
     assert button.value_of_css_property("color") == "rgba(255, 255, 255, 1)"
