@@ -8,7 +8,7 @@ the 600 seeded sections of `tests/test_anonymise_golden.py` (richer: up to six a
 three citizenships). CPU time, the least of nine runs: these steps take microseconds, and a
 neighbour on a shared machine doubles one easily. Then, with PostgreSQL, what psycopg spends
 on a list parameter of 500 report ids (the flush sends several per chunk) against one
-comma-joined string.
+comma-joined string, and the server's time for the tag look-up in its old and new form.
 
     .venv/bin/python bench/anonymise_steps.py --before ../before
 """
@@ -148,6 +148,56 @@ def _list_parameters() -> None:
                 print(f"  {label:34s} {_least(run, 50 * 500):6.2f} us client CPU per id")
 
 
+def _tag_lookups() -> None:
+    """The flush's tag look-up on the server: 500 tags against 10,000 records, as a binary
+    bytea[] parameter (before) and as joined hex inside `= ANY(ARRAY(...))` (after)."""
+    import statistics
+
+    import psycopg
+
+    url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    schema = "anonymise_steps_" + secrets.token_hex(4)
+    before = "SELECT withdrawal_tag FROM statistical_records WHERE withdrawal_tag = ANY(%b)"
+    after_sql = (
+        "SELECT withdrawal_tag FROM statistical_records WHERE withdrawal_tag = ANY(ARRAY("
+        "SELECT decode(tag, 'hex') FROM unnest(string_to_array(%s, ',')) AS tag))"
+    )
+    with psycopg.connect(url, autocommit=True) as connection, connection.cursor(binary=True) as cur:
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            cur.execute(f'SET search_path = "{schema}"')
+            cur.execute(
+                "CREATE TABLE statistical_records (id text PRIMARY KEY, "
+                "withdrawal_tag bytea UNIQUE, month text)"
+            )
+            tags = [secrets.token_bytes(32) for _ in range(10_000)]
+            with cur.copy("COPY statistical_records FROM STDIN") as copy:
+                for tag in tags:
+                    copy.write_row((secrets.token_hex(16), tag, "2025-01"))
+            cur.execute("VACUUM ANALYZE statistical_records")
+
+            def server_ms(query: str, parameter: Any) -> tuple[float, str]:
+                runs = []
+                for _ in range(7):
+                    cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query, (parameter,))
+                    plan = cur.fetchone()[0][0]  # type: ignore[index]
+                    runs.append((plan["Planning Time"] + plan["Execution Time"], plan["Plan"]))
+                return statistics.median(t for t, _ in runs), runs[0][1]["Node Type"]
+
+            for label, wanted in (
+                ("none present", [secrets.token_bytes(32) for _ in range(500)]),
+                ("all present", tags[:500]),
+            ):
+                old_ms, old_plan = server_ms(before, wanted)
+                new_ms, new_plan = server_ms(after_sql, ",".join(t.hex() for t in wanted))
+                print(
+                    f"  500 tags, {label:12s} before {old_ms:.2f} ms ({old_plan}), "
+                    f"after {new_ms:.2f} ms ({new_plan})"
+                )
+        finally:
+            cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", type=Path, required=True, help="checkout of the older code")
@@ -177,6 +227,8 @@ def main() -> None:
     if not args.skip_postgresql:
         print("psycopg, the flush's id lists (500 ids):")
         _list_parameters()
+        print("PostgreSQL, the tag look-up (server time, median of 7, EXPLAIN ANALYZE):")
+        _tag_lookups()
 
 
 if __name__ == "__main__":
