@@ -22,9 +22,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse  # noqa: E402
 import collections  # noqa: E402
 import functools  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
 import secrets  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
@@ -73,6 +76,51 @@ def _timed(name: str) -> None:
             TIMES[name][1] += backend_cpu() - db_cpu
 
     setattr(flushing, name, wrapper)
+
+
+def _prepare_parts(sections: list[Any], key: Any) -> dict[str, float]:
+    """CPU seconds of each step `_prepare` takes per report, each step alone over all the
+    sections (the open once, the others the least of five runs): the open, the withdrawal
+    tag, the JSON parse and `generalise`. (Before issue 14's second round the flush parsed
+    with `json.loads` and tagged with `withdrawal_tag`; the script measures whichever the
+    code it runs in has.)"""
+    from incident_service.pipeline import anonymise
+
+    context = [report_section(report_id, Section.STATISTICAL) for report_id, _ in sections]
+    tag_key = anonymise.withdrawal_key()
+    tagger = getattr(anonymise.bindings, "withdrawal_tagger", None)
+    tag_of = tagger(tag_key) if tagger else functools.partial(_tag, key=tag_key)
+    parse = getattr(anonymise, "_parse", json.loads)
+    parts: dict[str, float] = {}
+
+    cpu = time.process_time()
+    plaintexts = [
+        open_envelope(envelope, context=bound, private_key=key)
+        for (_, envelope), bound in zip(sections, context, strict=True)
+    ]
+    parts["open"] = time.process_time() - cpu
+    documents = [parse(plaintext.decode("utf-8")) for plaintext in plaintexts]
+    steps: dict[str, Callable[[], Any]] = {
+        "tag": lambda: [tag_of(report_id) for report_id, _ in sections],
+        "JSON": lambda: [parse(plaintext.decode("utf-8")) for plaintext in plaintexts],
+        "generalise": lambda: [anonymise.generalise(document) for document in documents],
+    }
+    for name, step in steps.items():
+        # The least of five: a step of a few microseconds is easily doubled by a neighbour.
+        runs = []
+        for _ in range(5):
+            gc.collect()
+            cpu = time.process_time()
+            step()
+            runs.append(time.process_time() - cpu)
+        parts[name] = min(runs)
+    return parts
+
+
+def _tag(report_id: str, key: Any) -> bytes:
+    from incident_service.pipeline.anonymise import withdrawal_tag
+
+    return withdrawal_tag(report_id, key)
 
 
 def main() -> None:
@@ -134,6 +182,7 @@ def main() -> None:
                         private_key=key,
                     )
                 open_wall, open_cpu = time.perf_counter() - started, time.process_time() - cpu
+                parts = _prepare_parts(sections, key)
                 TIMES.clear()
                 started, cpu, db_cpu = time.perf_counter(), time.process_time(), backend_cpu()
                 flushing.flush(force=True)
@@ -145,6 +194,11 @@ def main() -> None:
                     f"({count / open_wall:.0f} /s); flush {wall * us:.0f} us wall, "
                     f"{cpu * us:.0f} us CPU here + {db_cpu * us:.0f} us in PostgreSQL "
                     f"({count / wall:.0f} /s, {open_wall / wall:.0%} of open-only)"
+                )
+                print(
+                    "    parts of _prepare, each alone over the same sections: "
+                    + ", ".join(f"{name} {seconds * us:.1f}" for name, seconds in parts.items())
+                    + " us CPU"
                 )
                 for name, (phase_cpu, phase_db) in sorted(TIMES.items(), key=lambda i: -i[1][0]):
                     print(

@@ -236,6 +236,18 @@ def test_is_the_withdrawal_tag_a_keyed_function_of_the_report_id_only():
     assert b"a" * 32 not in tag
 
 
+def test_does_the_flush_tag_reports_as_the_withdrawal_code_does():
+    """The flush keys the HMAC once per chunk (`withdrawal_tagger`); withdrawal recomputes
+    single tags. If the two ever differed, no record could be withdrawn again."""
+    from incident_service.crypto.bindings import withdrawal_tagger
+
+    key = SymmetricKey("withdrawal", b"k" * 32)
+    tag_of = withdrawal_tagger(key)
+    for report_id in ("a" * 32, "0123456789abcdef" * 2, "b" * 32, "a" * 32):
+        assert tag_of(report_id) == withdrawal_tag(report_id, key)
+    assert withdrawal_tagger(SymmetricKey("withdrawal", b"j" * 32))("a" * 32) != tag_of("a" * 32)
+
+
 @given(section=sections())
 @settings(
     max_examples=25,

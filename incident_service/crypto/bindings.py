@@ -9,10 +9,11 @@ any string here makes every stored blob of that kind unreadable: these are a sto
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from .errors import MalformedCiphertext
 from .keys import SymmetricKey
-from .tags import keyed_tag
+from .tags import keyed_tag, keyed_tagger
 
 WITHDRAWAL_TAG_PURPOSE = "withdrawal"
 
@@ -88,6 +89,12 @@ def withdrawal_tag(key: SymmetricKey, report_id: str) -> bytes:
     """The only link from a statistical record back to its report: HMAC under the worker-held
     withdrawal key, so a database dump alone cannot join records to reports."""
     return keyed_tag(key, purpose=WITHDRAWAL_TAG_PURPOSE, message=report_id.encode("ascii"))
+
+
+def withdrawal_tagger(key: SymmetricKey) -> Callable[[str], bytes]:
+    """`withdrawal_tag` under one key for many report ids (the same tags, keyed once)."""
+    tag = keyed_tagger(key, purpose=WITHDRAWAL_TAG_PURPOSE)
+    return lambda report_id: tag(report_id.encode("ascii"))
 
 
 def reporter_language(report_id: str) -> bytes:
