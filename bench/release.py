@@ -4,7 +4,8 @@ Measures, in the same run and interleaved so that machine noise hits both alike:
 
   plain queries   the GROUP BY queries a release needs, written out as SQL and run directly
   release stages  what `generate_release` does, stage by stage, with the same functions:
-                    1 count         `count_records` (aggregate cubes) and `count_cases`
+                    1 count         `count_records` (aggregate cubes) and `count_cases` (with
+                                    published releases to compare, every month they cover)
                     2 protect       threshold rule, secondary suppression, integer-programming
                                     audit, differencing check
                     3 html/csv/json documents in three languages with SVG charts, CSV, JSON,
@@ -19,7 +20,22 @@ Targets: all formats under 10 s with the PDF no longer half of it (issue 14; iss
 synthetic (never real cases), written with COPY into a schema of their own that is dropped
 afterwards.
 
+With `--published-history` (issue 15) the quarter is generated after a year of releases was
+published through the lifecycle functions (`generate_release`, `publish_release`): the twelve
+months of 2024, the quarters 2023-Q4, 2024-Q1, 2024-Q2 and 2024-Q3, and the year 2024, in the
+order a year's releases come out. The joint audit then solves the quarter with every one of
+them of its year (2023-Q4 is of another year and shares no period with it: it is not
+compared). Each run times the quarter twice, alternating which goes first: with the history,
+and the same release with the history hidden (its rows set to draft inside the transaction,
+rolled back after), the same-run baseline. The joint audit's own time is shown apart: the
+counts of every month involved (the difference it makes to "1 count": `_counts_and_joint`
+counts them with the quarter) and the integer programs (`joint_audit`, inside "2 protect").
+The twelve months before the quarter get `--history-records` records each (default: a third
+of `--records`, as many as each month of the quarter), so the year 2024 holds four times the
+quarter's records.
+
     .venv/bin/python bench/release.py [--records 1000000] [--runs 3]
+    .venv/bin/python bench/release.py --published-history [--history-records N] [--keep SCHEMA]
 """
 
 from __future__ import annotations
@@ -36,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import io  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
 import statistics  # noqa: E402
@@ -49,11 +66,12 @@ import sqlalchemy as sa  # noqa: E402
 from flask import current_app  # noqa: E402
 
 from incident_service import create_app, taxonomy  # noqa: E402
-from incident_service.constants import ReleaseMethod  # noqa: E402
-from incident_service.models import db  # noqa: E402
+from incident_service.auth.teams import ensure_organisation  # noqa: E402
+from incident_service.constants import ReleaseMethod, ReleaseStatus, Role  # noqa: E402
+from incident_service.models import Release, User, db  # noqa: E402
 from incident_service.releases import content as release_content  # noqa: E402
 from incident_service.releases import lifecycle as releases  # noqa: E402
-from incident_service.releases.counts import count_cases, count_records  # noqa: E402
+from incident_service.releases.counts import count_cases  # noqa: E402
 from incident_service.releases.documents import manifest, render  # noqa: E402
 from incident_service.releases.parameters import normalise_parameters, parameters_digest  # noqa: E402
 from incident_service.releases.periods import parse_period  # noqa: E402
@@ -63,6 +81,16 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@12
 PERIOD = "2024-Q4"
 MONTHS = ["2024-10", "2024-11", "2024-12"]
 TODAY = dt.date(2025, 2, 1)
+# Months before the quarter that hold records when the published history is wanted.
+HISTORY_MONTHS = ["2023-10", "2023-11", "2023-12"] + [f"2024-{m:02d}" for m in range(1, 10)]
+# Published before the quarter is generated, in the order a year's releases come out.
+HISTORY = [
+    "2023-Q4",
+    "2024-01", "2024-02", "2024-03", "2024-Q1",
+    "2024-04", "2024-05", "2024-06", "2024-Q2",
+    "2024-07", "2024-08", "2024-09", "2024-Q3",
+    "2024-10", "2024-11", "2024-12", "2024",
+]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,8 +138,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def load_records(connection: Any, schema: str, n: int, seed: int = 6) -> dict[str, int]:
+def load_records(
+    connection: Any, schema: str, n: int, seed: int = 6, history_per_month: int = 0
+) -> dict[str, int]:
+    """`n` records in the quarter's months, and `history_per_month` in each of HISTORY_MONTHS."""
     rng = np.random.default_rng(seed)
+    in_quarter = n
+    n += history_per_month * len(HISTORY_MONTHS)
     regions = taxonomy.REGIONS.codes()
     region_weights = [30.0, 20.0, 15.0] + [35.0 / (len(regions) - 3)] * (len(regions) - 3)
     airport_codes = taxonomy.AIRPORTS.codes()
@@ -134,7 +167,12 @@ def load_records(connection: Any, schema: str, n: int, seed: int = 6) -> dict[st
     )
     sizes = rng.choice([1, 1, 1, 2, 3, 5, 8, 12, 20, 30, 60], size=n)
     columns = {
-        "month": _pick(rng, MONTHS, [1, 1, 1], n),
+        "month": np.concatenate(
+            [
+                _pick(rng, MONTHS, [1, 1, 1], in_quarter),
+                np.repeat(np.array(HISTORY_MONTHS, dtype=object), history_per_month),
+            ]
+        ),
         "country": country,
         "federal_district": district,
         "region": region,
@@ -263,14 +301,40 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+# Time spent in the joint audit's integer programs, summed over its calls (it runs in turn
+# with the single-release protection until both agree).
+JOINT_AUDIT_TIME = [0.0]
+
+
+def _timed_joint_audit(**kwargs: Any) -> Any:
+    start = time.perf_counter()
+    try:
+        return _joint_audit(**kwargs)
+    finally:
+        JOINT_AUDIT_TIME[0] += time.perf_counter() - start
+
+
+_joint_audit = release_content.joint_audit
+release_content.joint_audit = _timed_joint_audit
+
+
 def one_release_by_stage() -> dict[str, float]:
+    """The stages of `generate_release` for the quarter, against whatever is published now:
+    the earlier releases it is compared with are read as `_draft_content` reads them."""
     period = parse_period(PERIOD, today=TODAY)
     parameters = normalise_parameters(ReleaseMethod.SUPPRESSION, None)
     digest = parameters_digest(ReleaseMethod.SUPPRESSION, parameters)
     times: dict[str, float] = {}
-    times["1 count"], (counts, cases) = timed(
-        lambda: (count_records(period.record_months), count_cases(period.start, period.end))
+    # With published releases of the year, `_counts_and_joint` counts every month involved
+    # in one pass and sums the quarter's months; without, it is `count_records` of the quarter.
+    times["1 count"], ((counts, joint), cases, overlapping) = timed(
+        lambda: (
+            releases._counts_and_joint(period, parameters["zero_sensitive_tables"]),
+            count_cases(period.start, period.end),
+            releases._published_releases(period),
+        )
     )
+    JOINT_AUDIT_TIME[0] = 0.0
     times["2 protect"], result = timed(
         lambda: release_content.suppression_content(
             period=period,
@@ -278,8 +342,11 @@ def one_release_by_stage() -> dict[str, float]:
             counts=counts,
             cases=cases,
             generated_on=TODAY,
+            published_overlapping=overlapping,
+            joint=joint,
         )
     )
+    times["  of which joint solving"] = JOINT_AUDIT_TIME[0]
     assert result.audit["passed"]
     result.content["comparison"] = release_content.comparison(
         result.content, None, previous_release_id=None, min_base=30
@@ -315,12 +382,116 @@ def one_release_by_stage() -> dict[str, float]:
     return times
 
 
+def _reset_releases(history: bool, supervisor_email: str) -> list[int]:
+    """Leave only the published history (publishing it first where it is not all there), or
+    nothing; return the published history's release ids."""
+    if history:
+        published = dict(
+            db.session.execute(
+                sa.select(Release.period, Release.id).where(
+                    Release.status == ReleaseStatus.PUBLISHED.value,
+                    Release.method == ReleaseMethod.SUPPRESSION.value,
+                )
+            ).all()
+        )
+        if set(published) == set(HISTORY):
+            ids = list(published.values())
+            db.session.execute(sa.delete(Release).where(Release.id.not_in(ids)))
+            db.session.commit()
+            return ids
+    db.session.execute(sa.delete(Release))
+    db.session.commit()
+    if not history:
+        return []
+    supervisor = db.session.scalar(sa.select(User).where(User.email == supervisor_email))
+    if supervisor is None:
+        supervisor = User(
+            organisation_id=ensure_organisation().id,
+            email=supervisor_email,
+            role=Role.SUPERVISOR.value,
+            password_hash="not-a-real-hash",
+            must_change_password=False,
+            totp_secret_sealed=b"not-a-real-secret",
+            active=True,
+        )
+        db.session.add(supervisor)
+        db.session.commit()
+    ids = []
+    for label in HISTORY:
+        took, release = timed(
+            lambda label=label: releases.generate_release(period=label, today=TODAY)
+        )
+        releases.publish_release(release.id, actor=supervisor)
+        db.session.commit()
+        hidden = len(json.loads(release.disclosure_audit).get("joint", {}).get("cells_hidden", []))
+        print(f"  published {label:<8} in {took:5.1f} s (joint audit hid {hidden} figures)")
+        ids.append(release.id)
+    return ids
+
+
+def _hide_history(ids: list[int]) -> None:
+    """The same-run baseline: the history's rows are drafts for the rest of the transaction."""
+    db.session.execute(
+        sa.update(Release).where(Release.id.in_(ids)).values(status=ReleaseStatus.DRAFT.value)
+    )
+
+
+def _show_history(ids: list[int]) -> None:
+    db.session.execute(
+        sa.update(Release).where(Release.id.in_(ids)).values(status=ReleaseStatus.PUBLISHED.value)
+    )
+    db.session.commit()
+
+
+def end_to_end(history_ids: list[int], *, with_history: bool) -> tuple[float, float, float, Any]:
+    """One stored `generate_release` of the quarter (with or without the published history),
+    its joint audit time, and the time to publish it (rolled back; -1 without history). The
+    release is deleted afterwards, and the history shown again."""
+    JOINT_AUDIT_TIME[0] = 0.0
+    if history_ids and not with_history:
+        _hide_history(history_ids)  # committed by generate_release: shown again below
+    try:
+        took, release = timed(lambda: releases.generate_release(period=PERIOD, today=TODAY))
+        joint_time = JOINT_AUDIT_TIME[0]
+        publish = -1.0
+        if with_history and history_ids:
+            actor = db.session.scalar(sa.select(User).where(User.role == Role.SUPERVISOR.value))
+            publish, _ = timed(lambda: releases.publish_release(release.id, actor=actor))
+            db.session.rollback()
+        files = len(release.files)
+        db.session.execute(sa.delete(Release).where(Release.id == release.id))
+        db.session.commit()
+    finally:
+        db.session.rollback()
+        if history_ids:
+            _show_history(history_ids)
+    return took, joint_time, publish, files
+
+
+def _median_stages(stages: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(run[name] for run in stages) for name in stages[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", metavar="SCHEMA", help="keep (or reuse) this schema's records")
+    parser.add_argument(
+        "--published-history",
+        action="store_true",
+        help="publish 12 months, 4 quarters and a year first; time the quarter with and without",
+    )
+    parser.add_argument(
+        "--history-records",
+        type=int,
+        default=None,
+        help="records in each month before the quarter (default: a third of --records)",
+    )
     args = parser.parse_args()
+    history = args.published_history
+    per_month = args.records // 3 if args.history_records is None else args.history_records
+    per_month = per_month if history else 0
 
     schema = args.keep or "bench_release_" + secrets.token_hex(4)
     engine = sa.create_engine(POSTGRES_URL)
@@ -347,44 +518,84 @@ def main() -> None:
                 db.create_all()
                 raw = db.engine.raw_connection()
                 load_time, loaded = timed(
-                    lambda: load_records(raw.driver_connection, schema, args.records)
+                    lambda: load_records(
+                        raw.driver_connection, schema, args.records, history_per_month=per_month
+                    )
                 )
                 raw.close()
                 print(f"loaded {loaded} with COPY in {load_time:.1f} s (schema {schema})")
-            else:
-                db.session.execute(sa.text("DELETE FROM releases"))
-                db.session.commit()
+            elif history and not db.session.scalar(
+                sa.text("SELECT count(*) FROM statistical_records WHERE month = :m"),
+                {"m": HISTORY_MONTHS[-1]},
+            ):
+                raise SystemExit(f"schema {schema} has no records before {PERIOD}: seed a new one")
+            # The signing key lives in the instance folder: a kept schema's history was signed
+            # with another run's key, which is only checked when a release is published again.
+            history_ids = _reset_releases(history, f"bench-supervisor@{schema}.example.org")
             run_plain_queries()  # warm the cache once, for both sides alike
             plain: list[float] = []
             stages: list[dict[str, float]] = []
-            for _run in range(args.runs):
+            baseline: list[dict[str, float]] = []
+            for run in range(args.runs):
                 plain.append(timed(run_plain_queries)[0])
-                stages.append(one_release_by_stage())
-                db.session.rollback()
-            end_to_end, release = timed(
-                lambda: releases.generate_release(period=PERIOD, today=TODAY)
-            )
+                order = [True, False] if (run % 2 == 0 or not history) else [False, True]
+                for with_history in order if history else [True]:
+                    if not with_history:
+                        _hide_history(history_ids)
+                    (stages if with_history else baseline).append(one_release_by_stage())
+                    db.session.rollback()
+            ends: list[tuple[float, float, float, Any]] = []
+            ends_baseline: list[tuple[float, float, float, Any]] = []
+            for run in range(args.runs if history else 1):
+                order = [True, False] if run % 2 == 0 else [False, True]
+                for with_history in order if history else [True]:
+                    outcome = end_to_end(history_ids, with_history=with_history)
+                    (ends if with_history else ends_baseline).append(outcome)
             median_plain = statistics.median(plain)
-            names = list(stages[0])
-            median = {name: statistics.median(run[name] for run in stages) for name in names}
+            median = _median_stages(stages)
+            base = _median_stages(baseline) if baseline else None
+            names = list(median)
+            summed = [n for n in names if not n.startswith(" ")]
             print(f"\n{args.records:,} records, {PERIOD}, median of {args.runs} runs (seconds)")
+            if history:
+                print(f"  history: {', '.join(HISTORY)} published; {per_month:,} records a month")
+                print(f"  {'':<28}{'with':>8}{'without':>9}   (history hidden, same runs)")
             print(f"  plain GROUP BY queries ({len(plain_queries())}) {median_plain:8.2f}")
             for name in names:
-                print(f"  {name:<28}{median[name]:8.2f}")
-            all_formats = sum(median.values())
+                other = f"{base[name]:9.2f}" if base else ""
+                print(f"  {name:<28}{median[name]:8.2f}{other}")
+            all_formats = sum(median[n] for n in summed)
             html_csv_json = median["1 count"] + median["2 protect"] + median["3 html/csv/json"]
+            other = f"{sum(base[n] for n in summed):9.2f}" if base else ""
             print(
-                f"  {'all formats (sum of stages)':<28}{all_formats:8.2f}   target < 10; "
+                f"  {'all formats (sum of stages)':<28}{all_formats:8.2f}{other}   target < 10; "
                 f"pdf {median['4 pdf'] / all_formats:.0%} of it (target < 50 %)"
             )
+            if not history:
+                print(
+                    f"  {'count+protect+html/csv/json':<28}{html_csv_json:8.2f}   "
+                    f"= {html_csv_json / median_plain:.2f} x plain queries (target <= 3)"
+                )
+            else:
+                assert base is not None
+                counting = median["1 count"] - base["1 count"]
+                joint = counting + median["  of which joint solving"]
+                print(
+                    f"  {'joint audit':<28}{joint:8.2f}   = counting {counting:.2f} (1 count, "
+                    f"with - without) + solving {median['  of which joint solving']:.2f}: "
+                    f"{joint / all_formats:.0%} of the sum of stages"
+                )
+            e2e = statistics.median(e[0] for e in ends)
+            other = f"{statistics.median(e[0] for e in ends_baseline):9.2f}" if history else ""
             print(
-                f"  {'count+protect+html/csv/json':<28}{html_csv_json:8.2f}   "
-                f"= {html_csv_json / median_plain:.2f} x plain queries (target <= 3)"
+                f"  {'generate_release, stored':<28}{e2e:8.2f}{other}   "
+                f"({ends[0][3]} files; median of {len(ends)})"
             )
-            print(
-                f"  {'generate_release, stored':<28}{end_to_end:8.2f}   "
-                f"({len(release.files)} files, release {release.id})"
-            )
+            if history:
+                e2e_joint = statistics.median(e[1] for e in ends)
+                publish = statistics.median(e[2] for e in ends)
+                print(f"  {'  of which joint solving':<28}{e2e_joint:8.2f}")
+                print(f"  {'publish_release (rolled back)':<28}{publish:8.2f}")
     finally:
         with app.app_context():
             db.session.remove()

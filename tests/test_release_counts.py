@@ -32,7 +32,9 @@ from incident_service.releases.counts import (
     RecordCounts,
     _multi,
     _parent,
+    add_counts,
     count_records,
+    count_records_by_month,
 )
 from incident_service.releases.periods import PeriodKind, ReleasePeriod
 from tests.statistics_factory import insert_made, random_record
@@ -150,6 +152,29 @@ def test_do_the_cube_counts_equal_the_plain_group_bys(app_ctx, seed, size, odd):
     insert_made(made)
     for months in [*_release_months(), odd]:
         assert count_records(months) == plain_count_records(months), months
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(0, 60))
+def test_do_months_counted_in_one_pass_equal_each_month_counted_alone(app_ctx, seed, size):
+    """The joint audit counts every month of a year's releases in one pass grouped by month
+    and sums months into periods: does each month equal `count_records` of it alone, and does
+    the sum of a period's months equal `count_records` of the period (the figures a release
+    publishes), for every kind of period, an empty month and year-only records?"""
+    _clear()
+    rng = random.Random(seed)
+    made = [random_record(rng, rng.choice(RECORD_MONTHS)) for _ in range(size)]
+    insert_made(made)
+    year = ReleasePeriod(PeriodKind.YEAR, 2024, 1).record_months
+    by_month = count_records_by_month([*year, "2023-12"])
+    for month, counts in by_month.items():
+        assert counts == count_records([month]), month
+    for months in _release_months():
+        if set(months) <= set(by_month):
+            assert add_counts([by_month[m] for m in months]) == count_records(months), months
+    assert add_counts([]) == count_records([])
 
 
 def test_does_a_year_release_count_its_year_only_records_and_a_quarter_not(app_ctx):

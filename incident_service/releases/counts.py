@@ -154,30 +154,77 @@ def count_records(months: Sequence[str]) -> RecordCounts:
     the one snapshot of this session (see `_run_jobs`), so every figure comes from the same
     state of the records, as if counted in one statement.
     """
-    jobs: dict[str, Job] = {
+    return _assemble(_run_jobs(_count_jobs(months, by_month=False)))
+
+
+def count_records_by_month(months: Sequence[str]) -> dict[str, RecordCounts]:
+    """`count_records` of each of `months` on its own, from the same eight statements grouped
+    by month as well: one pass over the records of all of them instead of one per month (the
+    joint audit needs every month of a year's published releases). `add_counts` of some of
+    them equals `count_records` of those months."""
+    done = _run_jobs(_count_jobs(months, by_month=True))
+    split: dict[str, dict[str, object]] = {month: {} for month in months}
+    for name, per_month in done.items():
+        assert isinstance(per_month, dict)
+        for month in months:
+            split[month][name] = per_month.get(month, MultiCounts() if name in _MULTI else {})
+    return {month: _assemble(split[month]) for month in months}
+
+
+def add_counts(parts: Sequence[RecordCounts]) -> RecordCounts:
+    """The counts of several disjoint sets of records (months) together."""
+    total = RecordCounts()
+
+    def add(into: dict[Any, int], other: Mapping[Any, int]) -> None:
+        for key, n in other.items():
+            into[key] = into.get(key, 0) + n
+
+    for part in parts:
+        if part.total == 0:
+            continue  # `count_records` of no records is all empty
+        total.total += part.total
+        total.persons_affected += part.persons_affected
+        add(total.persons_by_band, part.persons_by_band)
+        for column, values in part.single.items():
+            add(total.single.setdefault(column, {}), values)
+        add(total.places, part.places)
+        add(total.flag_patterns, part.flag_patterns)
+        for name in _MULTI:
+            mine, theirs = getattr(total, name), getattr(part, name)
+            add(mine.codes, theirs.codes)
+            add(mine.groups, theirs.groups)
+            mine.none += theirs.none
+    return total
+
+
+# The multi-valued questions: `RecordCounts` attribute, child table, code column, grouping.
+_MULTI = ("acts", "citizenships", "perpetrators", "indicators")
+
+
+def _count_jobs(months: Sequence[str], *, by_month: bool) -> dict[str, Job]:
+    def cells(dimensions: Sequence[Dimension], measure: Measure) -> Job:
+        return lambda run: _cells(months, dimensions, measure, run, by_month=by_month)
+
+    def multi(table: sa.Table, code: str, group_of: Callable[[str], str] | None) -> Job:
+        return lambda run: _multi(table, code, group_of, months, run, by_month=by_month)
+
+    return {
         # Longest first: the per-report code sets of the large child tables.
-        "acts": lambda run: _multi(
-            StatisticalAct.__table__, "act_code", _parent(taxonomy.ACTS), months, run
+        "acts": multi(StatisticalAct.__table__, "act_code", _parent(taxonomy.ACTS)),
+        "citizenships": multi(
+            StatisticalCitizenship.__table__, "citizenship", _parent(taxonomy.CITIZENSHIPS)
         ),
-        "citizenships": lambda run: _multi(
-            StatisticalCitizenship.__table__,
-            "citizenship",
-            _parent(taxonomy.CITIZENSHIPS),
-            months,
-            run,
-        ),
-        "perpetrators": lambda run: _multi(
-            StatisticalPerpetrator.__table__, "perpetrator", None, months, run
-        ),
-        "people": lambda run: _cells(months, _REPORTS_BY_PERSON, Measure.REPORTS, run),
-        "places": lambda run: _cells(months, _PLACES, Measure.REPORTS, run),
-        "events": lambda run: _cells(months, _REPORTS_BY_EVENT, Measure.REPORTS, run),
-        "persons": lambda run: _cells(months, _PERSONS, Measure.PERSONS, run),
-        "indicators": lambda run: _multi(
-            StatisticalIndicator.__table__, "indicator", None, months, run
-        ),
+        "perpetrators": multi(StatisticalPerpetrator.__table__, "perpetrator", None),
+        "people": cells(_REPORTS_BY_PERSON, Measure.REPORTS),
+        "places": cells(_PLACES, Measure.REPORTS),
+        "events": cells(_REPORTS_BY_EVENT, Measure.REPORTS),
+        "persons": cells(_PERSONS, Measure.PERSONS),
+        "indicators": multi(StatisticalIndicator.__table__, "indicator", None),
     }
-    done = _run_jobs(jobs)
+
+
+def _assemble(done: Mapping[str, object]) -> RecordCounts:
+    """A `RecordCounts` from the results of `_count_jobs` (of one set of months)."""
     people = _as_cells(done["people"])
     counts = RecordCounts(total=sum(people.values()))
     if counts.total == 0:
@@ -214,13 +261,30 @@ def count_records(months: Sequence[str]) -> RecordCounts:
 
 
 def _cells(
-    months: Sequence[str], dimensions: Sequence[Dimension], measure: Measure, run: Executor
-) -> dict[tuple[Code, ...], int]:
-    """The finest cells of one grouping (a plain GROUP BY through `aggregate.cube`)."""
-    found = cube(
-        months=months, dimensions=dimensions, measure=measure, margins=False, connection=run
+    months: Sequence[str],
+    dimensions: Sequence[Dimension],
+    measure: Measure,
+    run: Executor,
+    *,
+    by_month: bool = False,
+) -> dict[tuple[Code, ...], int] | dict[str, dict[tuple[Code, ...], int]]:
+    """The finest cells of one grouping (a plain GROUP BY through `aggregate.cube`); with
+    `by_month`, the same cells of each month (month → cells), from one statement."""
+    grouped = (
+        tuple(dimensions)
+        if not by_month or Dimension.MONTH in dimensions
+        else (Dimension.MONTH, *dimensions)
     )
-    return {tuple(key): n for key, n in found.cells.items()}
+    found = cube(months=months, dimensions=grouped, measure=measure, margins=False, connection=run)
+    if not by_month:
+        return {tuple(key): n for key, n in found.cells.items()}
+    position = grouped.index(Dimension.MONTH)
+    keep_month = Dimension.MONTH in dimensions
+    per_month: dict[str, dict[tuple[Code, ...], int]] = {}
+    for key, n in found.cells.items():
+        cell = tuple(key) if keep_month else (*key[:position], *key[position + 1 :])
+        per_month.setdefault(str(key[position]), {})[cell] = n
+    return per_month
 
 
 def _as_cells(value: object) -> dict[tuple[Code, ...], int]:
@@ -326,8 +390,11 @@ def _multi(
     group_of: Callable[[str], str] | None,
     months: Sequence[str],
     run: Executor | None = None,
-) -> MultiCounts:
-    """Reports per code, per group and with any code, from one child table.
+    *,
+    by_month: bool = False,
+) -> MultiCounts | dict[str, MultiCounts]:
+    """Reports per code, per group and with any code, from one child table; with `by_month`,
+    those of each month (month → counts), from the same one query grouped by month as well.
 
     One query: each report's set of codes, then how many reports share each set. Everything
     else is summed from those sets, which costs one pass over the child table instead of a
@@ -335,20 +402,33 @@ def _multi(
     """
     records = StatisticalRecord.__table__
     record_id = table.c.record_id
+    # A report has one month: grouped by report alone, as without `by_month`.
+    month = (sa.func.min(records.c.month).label("month"),) if by_month else ()
     per_record = (
-        sa.select(record_id, sa.func.aggregate_strings(table.c[code], ",").label("codes"))
+        sa.select(record_id, *month, sa.func.aggregate_strings(table.c[code], ",").label("codes"))
         .select_from(table.join(records, records.c.id == record_id))
         .where(records.c.month.in_(list(months)))
         .group_by(record_id)
         .subquery()
     )
-    patterns: dict[frozenset[str], int] = {}
-    for codes, n in (db.session if run is None else run).execute(
-        sa.select(per_record.c.codes, sa.func.count()).group_by(per_record.c.codes)
-    ):
+    patterns: dict[str, dict[frozenset[str], int]] = {}
+    grouping = (per_record.c.month, per_record.c.codes) if by_month else (per_record.c.codes,)
+    statement = sa.select(*grouping, sa.func.count()).group_by(*grouping)
+    for row in (db.session if run is None else run).execute(statement):
+        in_month, codes, n = (row[0], row[1], row[2]) if by_month else ("", row[0], row[1])
         # The order inside each string is the database's; the set is what counts.
         key = frozenset(str(codes).split(","))
-        patterns[key] = patterns.get(key, 0) + int(n)
+        found = patterns.setdefault(str(in_month), {})
+        found[key] = found.get(key, 0) + int(n)
+    results = {m: _multi_counts(found, group_of) for m, found in patterns.items()}
+    if by_month:
+        return results
+    return results.get("", MultiCounts())
+
+
+def _multi_counts(
+    patterns: Mapping[frozenset[str], int], group_of: Callable[[str], str] | None
+) -> MultiCounts:
     result = MultiCounts()
     for pattern, n in patterns.items():
         for item in pattern:

@@ -61,6 +61,9 @@ class Component:
     # offered" this month), not because of the form or the method: the protection assumes
     # readers know them (stricter), but the published audit does not state them.
     derived: set[int] = field(default_factory=set)
+    # The keys of `cells`, to refuse a duplicate without reading every cell (a joint audit's
+    # component has thousands). Rebuilt whenever `cells` was changed other than by `cell`.
+    _cell_keys: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def variable(self, name: str, value: float) -> int:
         self.variable_names.append(name)
@@ -99,10 +102,13 @@ class Component:
         complement: int | None = None,
         zero_sensitive: bool = False,
     ) -> Cell:
-        if any(existing.key == key for existing in self.cells):
+        if len(self._cell_keys) != len(self.cells):
+            self._cell_keys = {existing.key for existing in self.cells}
+        if key in self._cell_keys:
             raise ValueError(f"duplicate cell {key} in component {self.name}")
         cell = Cell(key, tuple(terms), int(value), complement, zero_sensitive)
         self.cells.append(cell)
+        self._cell_keys.add(key)
         return cell
 
     @property

@@ -36,7 +36,13 @@ from incident_service.releases.content import (
     comparison,
     suppression_content,
 )
-from incident_service.releases.counts import count_cases, count_records
+from incident_service.releases.counts import (
+    RecordCounts,
+    add_counts,
+    count_cases,
+    count_records,
+    count_records_by_month,
+)
 from incident_service.releases.differencing import (
     PublishedFigures,
     TotalWouldDisclose,
@@ -174,25 +180,40 @@ def _published_joint(period: ReleasePeriod) -> list[JointRelease]:
     return [JointRelease.from_content(content_of(release)) for release in rows]
 
 
-def _joint_inputs(period: ReleasePeriod, zero_sensitive_tables: Sequence[str]) -> JointInputs:
-    """The published threshold-rule releases of the period's year, and the components of every
-    month they and the new release cover, built from today's data (see `joint`)."""
-    published = _published_joint(period)
-    atoms = sorted(set(period.record_months).union(*(r.atoms for r in published)))
+def _counts_and_joint(
+    period: ReleasePeriod, zero_sensitive_tables: Sequence[str]
+) -> tuple[RecordCounts, JointInputs]:
+    """The period's record counts, and what the joint audit needs: the published
+    threshold-rule releases of the period's year, and the components of every month they and
+    the new release cover, built from today's data (see `joint`).
 
-    def components(months: Sequence[str]) -> dict[str, Component]:
-        built = record_components(
-            count_records(list(months)), period, zero_sensitive_tables=zero_sensitive_tables
+    With published releases to compare, every month involved is counted in one pass (grouped
+    by month), and the period's own counts, like the components of all the months together,
+    are the sum of its months': one scan of a year's records instead of one per month, one for
+    all the months and one for the period."""
+    published = _published_joint(period)
+    if not published:
+        return count_records(period.record_months), JointInputs(
+            published=[], structure={}, per_atom={}
         )
+    atoms = sorted(set(period.record_months).union(*(r.atoms for r in published)))
+    by_month = count_records_by_month(atoms)
+
+    def components(counts: RecordCounts) -> dict[str, Component]:
+        built = record_components(counts, period, zero_sensitive_tables=zero_sensitive_tables)
         return {b.component.name: b.component for b in built if b.component.name != "by_month"}
 
-    if not published:
-        return JointInputs(published=[], structure={}, per_atom={})
-    return JointInputs(
+    joint = JointInputs(
         published=published,
-        structure=components(atoms),
-        per_atom={atom: components([atom]) for atom in atoms},
+        structure=components(add_counts([by_month[atom] for atom in atoms])),
+        per_atom={atom: components(by_month[atom]) for atom in atoms},
     )
+    return add_counts([by_month[month] for month in period.record_months]), joint
+
+
+def _joint_inputs(period: ReleasePeriod, zero_sensitive_tables: Sequence[str]) -> JointInputs:
+    """What the joint audit needs (see `_counts_and_joint`)."""
+    return _counts_and_joint(period, zero_sensitive_tables)[1]
 
 
 def _previous_published(period: ReleasePeriod, method: ReleaseMethod) -> Release | None:
@@ -256,15 +277,16 @@ def _draft_content(
     """Count, protect (or draw the noise) and audit; compare with the previous release."""
     cases = count_cases(release_period.start, release_period.end)
     if chosen is ReleaseMethod.SUPPRESSION:
+        counts, joint = _counts_and_joint(release_period, canonical["zero_sensitive_tables"])
         try:
             result = suppression_content(
                 period=release_period,
                 parameters=canonical,
-                counts=count_records(release_period.record_months),
+                counts=counts,
                 cases=cases,
                 generated_on=generated_on,
                 published_overlapping=_published_releases(release_period),
-                joint=_joint_inputs(release_period, canonical["zero_sensitive_tables"]),
+                joint=joint,
             )
         except (TotalWouldDisclose, JointAuditRefused) as exc:
             raise ReleaseBlockedByDifferencing(str(exc)) from exc
