@@ -297,7 +297,17 @@ def generalise(document: Mapping[str, Any]) -> GeneralisedReport:
 
     Every code is checked against its vocabulary, in the order of the fields below; the
     output for a seeded set of sections is pinned by `tests/test_anonymise_golden.py`.
+    A value of the wrong JSON type where a code belongs (a list is unhashable, so looking it
+    up raises TypeError) makes the section invalid like any other bad value: one refused
+    report, never an exception that would stop every flush after it.
     """
+    try:
+        return _generalise(document)
+    except TypeError as exc:
+        raise SectionInvalid() from exc
+
+
+def _generalise(document: Mapping[str, Any]) -> GeneralisedReport:
     get = document.get
     if get("v") not in SUPPORTED_SECTION_VERSIONS:
         raise SectionInvalid()
