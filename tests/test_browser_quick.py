@@ -39,8 +39,8 @@ for (const el of document.querySelectorAll('input[type=checkbox], input[type=rad
   out.push(['box ' + el.name + '=' + el.value, ...box(el)]);
 }
 for (const el of document.querySelectorAll(
-    'button:not(.default-send), a.button, .langs a, a.exit, select, input[type=text], input[type=file], '
-    + 'summary, .error-summary a, .steps a, #skip')) {
+    'button:not(.default-send), a.button, .langs a, a.exit, select, input[type=text], '
+    + 'input[type=file], summary, .error-summary a, .steps a, #skip')) {
   out.push([el.tagName + ' ' + (el.name || el.textContent.trim().slice(0, 40)), ...box(el)]);
 }
 return out;
@@ -304,7 +304,8 @@ def test_do_the_languages_at_the_top_keep_the_answers_while_enter_still_sends(
         )
 
     def ticked(act: str) -> bool:
-        return driver.find_element(By.CSS_SELECTOR, f'input[name="acts"][value="{act}"]').is_selected()
+        box = driver.find_element(By.CSS_SELECTOR, f'input[name="acts"][value="{act}"]')
+        return bool(box.is_selected())
 
     driver.get(f"{server}/report?lang=en")
     box = driver.find_element(By.CSS_SELECTOR, 'input[name="acts"][value="DET.01"]')
