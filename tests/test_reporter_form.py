@@ -148,6 +148,32 @@ def test_is_each_bad_answer_named_beside_its_field_with_everything_typed_kept(
     assert report_count(app) == 0
 
 
+def test_is_a_narrative_over_the_limit_kept_whole_with_the_limit_and_its_length_said(app, client):
+    """A browser's `maxlength` cut a pasted 25,000-character account to 20,000 without a word.
+    The box now says its limit, nothing cuts the text, and the server sends it back whole with
+    how long it is and how much fits; nothing is filed until it fits."""
+    page = client.get("/report/full?lang=ru").get_data(as_text=True)
+    box = re.search(r"<textarea id=\"narrative\"[^>]*>", page)
+    assert box is not None and "maxlength" not in box.group(0)
+    assert 'aria-describedby="narrative-limit"' in box.group(0)
+    hint = re.search(r'<p class="hint" id="narrative-limit">([^<]*)<', page)
+    assert hint is not None and "20\xa0000 знаков" in hint.group(1)
+
+    long_text = ("SYNTHETIC ёжик " * 2000)[:25_000]
+    hidden = open_form(client, "/report/full?lang=ru")
+    response = post_and_follow(client, "/report/full", {**hidden, **form_data(narrative=long_text)})
+    page = response.get_data(as_text=True)
+    assert receipt_on(response) is None and report_count(app) == 0
+    error = re.search(r'<p class="error" id="e-narrative">([^<]*)<', page)
+    assert error is not None
+    assert "25\xa0000" in error.group(1) and "20\xa0000" in error.group(1)
+    assert str(escape(long_text)) in page  # every character typed is still in the box
+    # Shortened to the limit, it is filed whole.
+    _response, receipt = file_report(client, narrative=long_text[:MAX_NARRATIVE])
+    assert receipt is not None
+    assert open_private_section(app, only_report_id(app))["narrative"] == long_text[:MAX_NARRATIVE]
+
+
 def test_does_changing_language_half_way_keep_every_answer_and_store_nothing(app, client):
     """A reporter who started in Russian switches to Tajik under the form: the answers come
     back as typed, in Tajik, with no error marked, and nothing is filed yet."""

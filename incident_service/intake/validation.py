@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from incident_service import taxonomy
@@ -50,7 +51,16 @@ def _text(value: Any, path: str, errors: _Collector, *, limit: int) -> str:
         errors.add(path, _l("This must be text."))
         return ""
     if len(value) > limit:
-        errors.add(path, _l("This is too long (at most %(limit)s characters).", limit=limit))
+        # The count typed is said beside the limit: a browser no longer cuts the text silently
+        # (no `maxlength`), so the reporter learns here by how much to shorten it.
+        errors.add(
+            path,
+            _l(
+                "This is %(count)s characters long; at most %(limit)s fit.",
+                count=format_decimal(len(value)),
+                limit=format_decimal(limit),
+            ),
+        )
         return ""
     if "\x00" in value or not _encodable(value):
         errors.add(path, _l("This contains characters that cannot be stored."))

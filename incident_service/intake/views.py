@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import FileStorage
@@ -110,6 +110,13 @@ from incident_service.models import Report, db, today
 from incident_service.pipeline import dispatch
 
 blueprint = Blueprint("reporter", __name__)
+
+
+@blueprint.context_processor
+def _limits() -> dict[str, Any]:
+    # Said beside the box instead of a `maxlength` that would cut a pasted text silently.
+    return {"max_narrative": format_decimal(MAX_NARRATIVE)}
+
 
 # A refusal that nothing posted may be kept for (an expired form token, a body too large), set
 # by the error handlers for the page that follows. A code, never anything of the request.
