@@ -25,10 +25,26 @@ from incident_service.settings import Config
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-# Each pytest-xdist worker gets its own Redis database, so that one worker's Celery processes
-# never take another's task messages (gw0 → 15, gw1 → 14, ...).
+# Each pytest-xdist worker gets its own block of Redis databases, so that one worker's Celery
+# processes never take another's task messages and an attack test's dump holds only its own
+# keys: the suite's database and three below it for tests that flush a database of their own
+# (gw0 → 15 and 14–12, gw1 → 11 and 10–8).
 _XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _XDIST_INDEX}")
+_REDIS_DATABASES_PER_WORKER = 4
+REDIS_URL = os.environ.get(
+    "TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _REDIS_DATABASES_PER_WORKER * _XDIST_INDEX}"
+)
+
+
+def redis_url_below(offset: int) -> str:
+    """A Redis database of this worker's block other than the suite's (`offset` 1 to 3), for a
+    test that flushes or dumps a database of its own."""
+    if not 1 <= offset < _REDIS_DATABASES_PER_WORKER:
+        raise ValueError(f"offset {offset} is outside this worker's block")
+    base, _, number = REDIS_URL.rpartition("/")
+    return f"{base}/{int(number) - offset}"
+
+
 BACKENDS = [b for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 
 

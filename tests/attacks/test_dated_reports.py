@@ -26,7 +26,7 @@ from incident_service import ratelimit
 from incident_service.constants import Role
 from incident_service.models import Report, db
 from tests.attacks.dumps import database_dump, redis_dump
-from tests.conftest import REDIS_URL, build_app, require_redis
+from tests.conftest import build_app, redis_url_below, require_redis
 from tests.reporter_helpers import file_report, post_and_follow
 from tests.staff import logged_in_client, make_staff
 
@@ -35,8 +35,7 @@ TIME_OF_DAY = re.compile(r"(?<!\d)([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?
 
 
 def _redis_url() -> str:
-    base, _, number = REDIS_URL.rpartition("/")
-    return f"{base}/{int(number) - 3}"
+    return redis_url_below(3)
 
 
 @pytest.fixture

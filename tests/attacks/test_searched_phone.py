@@ -26,7 +26,7 @@ from incident_service.cases.messaging import post_message
 from incident_service.constants import MessageAuthor
 from incident_service.models import Report, db
 from tests.attacks.dumps import redis_dump
-from tests.conftest import REDIS_URL, build_app, require_redis
+from tests.conftest import build_app, redis_url_below, require_redis
 from tests.factories import submit
 from tests.reporter_helpers import form_data, hidden_fields, open_form
 
@@ -89,7 +89,7 @@ def test_does_a_searched_phone_show_nothing_after_leaving_quickly(served, headle
     Select(driver.find_element(By.NAME, "year")).select_by_visible_text("2024")
     Select(driver.find_element(By.NAME, "country")).select_by_value("RU")
     driver.find_element(By.CSS_SELECTOR, 'input[name="consent_statistics"][value="no"]').click()
-    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
     receipt = driver.find_element(By.CSS_SELECTOR, "p#receipt").text
     assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt)
     driver.find_element(By.ID, "add-details").click()
@@ -112,7 +112,7 @@ def test_does_a_searched_phone_show_nothing_after_leaving_quickly(served, headle
 
     driver.find_element(By.CSS_SELECTOR, 'a.button[href$="/status"]').click()
     driver.find_element(By.CSS_SELECTOR, "input#receipt").send_keys(receipt)
-    driver.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
     assert question in driver.find_element(By.CSS_SELECTOR, ".msg.caseworker .text").text
     assert narrative in driver.find_element(By.CSS_SELECTOR, ".msg.reporter .text").text
     driver.find_element(By.NAME, "text").send_keys(answer)
@@ -213,9 +213,8 @@ def test_does_a_csrf_failure_in_russian_say_so_in_russian(csrf_app):
 
 
 def _redis_db() -> str:
-    """A database of its own (three below the suite's), so that only this test writes there."""
-    base, _, number = REDIS_URL.rpartition("/")
-    return f"{base}/{int(number) - 3}"
+    """A database of its own (one below the suite's), so that only this test writes there."""
+    return redis_url_below(1)
 
 
 @pytest.fixture(params=["memory", "redis"])

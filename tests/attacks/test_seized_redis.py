@@ -22,7 +22,7 @@ import pytest
 
 from incident_service import ratelimit
 from tests.attacks.dumps import redis_dump
-from tests.conftest import REDIS_URL, build_app, require_redis
+from tests.conftest import build_app, redis_url_below, require_redis
 from tests.factories import report_payload
 from tests.reporter_helpers import form_data
 
@@ -31,8 +31,7 @@ REPORTER = "10.77.141.23"
 
 def _attack_redis_url() -> str:
     """A database of its own (two below the suite's), so the dump holds only this attack."""
-    base, _, number = REDIS_URL.rpartition("/")
-    return f"{base}/{int(number) - 2}"
+    return redis_url_below(2)
 
 
 @pytest.fixture
