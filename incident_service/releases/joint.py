@@ -61,7 +61,6 @@ from incident_service.releases.suppression import (
     _TOLERANCE,
     CellRange,
     StatedRange,
-    _most_to_blame,
     _Problem,
     _protect_cell,
     keeps_promise,
@@ -470,8 +469,10 @@ def refused_ranges(
 
     Its hidden figures were settled by `joint_audit` without its ranges, so with none of them
     every figure keeps its promise. All of them are tried together; while a figure is narrower
-    than promised, the range most to blame (the last in table order of those related to it) is
-    dropped, as in the single-release audit."""
+    than promised, every one of the new release's ranges of the same rows in the months of a
+    figure found too narrow (its own range included) is shown as "x", or, where none is, all of
+    them in that group of tables. Each round drops at least one range, and a joint system
+    is large, so ranges are dropped in groups rather than one by one as in a single release."""
     published = [r for r in published if r.atoms != new.atoms]
     stale = find_stale(structure, per_atom, published)
     current = [r for r in published if r.label not in stale]
@@ -486,34 +487,44 @@ def refused_ranges(
         system = _system(name, template, {a: per_atom[a][name] for a in per_atom}, releases, rules)
         if not system.new_ranged:
             continue
-        cells = system.component.by_key()
-        hidden = {c.key for c in system.component.cells} - system.published
-        without_new = system.problem(hidden | set(system.new_keys), new_ranges=False)
-        tests: dict[str, tuple[Callable[[CellRange], bool], StatedRange | None]] = {}
+        refused |= _refuse_in(system, width)
+    return refused
+
+
+def _refuse_in(system: _System, width: int) -> set[str]:
+    """`refused_ranges` for one group of linked tables."""
+    cells = system.component.by_key()
+    hidden = {c.key for c in system.component.cells} - system.published
+    without_new = system.problem(hidden | set(system.new_keys), new_ranges=False)
+    before: dict[str, CellRange] = {}  # solved only for figures narrower than promised
+    every = dict(system.ranges)
+    kept = dict(system.new_ranged)
+    refused: set[str] = set()
+    while kept:
+        system.ranges = {k: v for k, v in every.items() if k not in system.new_ranged or k in kept}
+        problem = system.problem(hidden)
+        failing = []
         for key in system.targets:
             stated = system.ranges.get(key)
-            accept, _required = _requirement(without_new.integer_range(cells[key]), stated, width)
-            tests[key] = (accept, stated)
-        kept = dict(system.new_ranged)
-        while kept:
-            system.ranges = {
-                k: v for k, v in system.ranges.items() if k not in system.new_ranged or k in kept
-            }
-            problem = system.problem(hidden)
-            failing = []
-            for key in system.targets:
-                accept, _stated = tests[key]
-                if key in system.new_ranged and key not in kept:
-                    # Shown as "x" now: it must range as an "x" figure does.
-                    accept, _required = _requirement(
-                        without_new.integer_range(cells[key]), None, width
-                    )
-                if not accept(problem.integer_range(cells[key])):
-                    failing.append(key)
-            if not failing:
-                break
-            dropped = _most_to_blame(system.component, kept, failing)
-            refused.add(kept.pop(dropped))
+            found = problem.integer_range(cells[key])
+            if keeps_promise(found, stated, width):
+                continue
+            if key not in before:
+                before[key] = without_new.integer_range(cells[key])
+            accept, _required = _requirement(before[key], stated, width)
+            if not accept(found):
+                failing.append(key)
+        if not failing:
+            break
+        variables = {index for key in failing for index, _ in cells[key].terms}
+        related = [
+            key
+            for key in kept
+            if key in failing or {index for index, _ in cells[key].terms} & variables
+        ]
+        for key in related or list(kept):
+            refused.add(kept.pop(key))
+    system.ranges = every
     return refused
 
 
