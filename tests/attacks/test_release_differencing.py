@@ -429,15 +429,21 @@ def test_the_stored_audit_says_no_more_than_the_figures(app_ctx):
     audit = audit.get("audit", audit)
     (document,) = [h.document for h in downloads()]
     vulnerable = next(c for c in audit["components"] if c["component"] == "vulnerable")
-    shown = {row["key"]: row["value"] for row in document["tables"]["vulnerable"]["rows"]}
+    rows = {row["key"]: row for row in document["tables"]["vulnerable"]["rows"]}
+    shown = {key: row["value"] for key, row in rows.items()}
     assert shown["children_involved"] is None and shown["women_involved"] == 30
-    # What the reader can solve: children is any whole number from 0 to the 60 reports.
+    # 5 reports with children: published as "fewer than 10", a range the reader has too.
+    assert rows["children_involved"]["range"] == {"lower": 1, "upper": 9}
+    # What the reader can solve: children is any whole number of its range (0 to the 60
+    # reports without it); nothing says it is at most the women's 30 or the like.
     program = Program()
     children, women = program.var("m", "children"), program.var("m", "women")
     program.add({children: 1.0}, 0, document["reports"])
+    program.add({children: 1.0}, 1, 9)
     program.add({women: 1.0}, 30, 30)
     low, high = program.solve_range({children: 1.0})
     (stated,) = [r for r in vulnerable["ranges"] if r["cell"] == "vulnerable/children_involved"]
-    assert (stated["min"], stated["max"]) == (low, high) == (0, 60)
-    # Its equations: the published figure and "each flag at most the reports", no more.
-    assert vulnerable["equations"] == 1 + 2
+    assert (stated["min"], stated["max"]) == (low, high) == (1, 9)
+    # Its equations: the published figure, "each flag at most the reports" and the published
+    # range's two bounds, no more.
+    assert vulnerable["equations"] == 1 + 2 + 2
