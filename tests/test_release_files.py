@@ -200,7 +200,7 @@ def test_is_the_csv_valid_hxl_that_humanitarian_tools_can_read(app_ctx):
     summary = next(r for r in rows if r.get("#group+type+code") == "reports")
     assert int(summary.get("#meta+count")) == 90
     statuses = {r.get("#meta+x_status") for r in rows}
-    assert statuses <= {"published", "suppressed", "withheld"}
+    assert statuses <= {"published", "suppressed", "range", "withheld"}
 
 
 @pytest.mark.usefixtures("no_pdf_layout")

@@ -31,6 +31,7 @@ from incident_service.releases.joint import (
     JointRelease,
     JointResult,
     joint_audit,
+    refused_ranges,
 )
 from incident_service.releases.periods import ReleasePeriod
 from incident_service.releases.table_specs import BuiltComponent
@@ -232,18 +233,29 @@ def _protect_against_differencing(
     known: Iterable[str],
     published_overlapping: Sequence[PublishedFigures],
     forced: Iterable[str] = (),
+    not_ranged: Iterable[str] = (),
 ) -> tuple[release_tables.ProtectedTables, dict[str, Any], list[dict[str, Any]], set[str]]:
     """Protect the record tables and case handling, hiding every cell that published releases
     of nested periods would let readers difference out (and `forced`, which the joint audit
     asks for): the protected tables, the case section, its audits, and the cells hidden for
-    differencing."""
+    differencing.
+
+    Small figures of the record tables are published as ranges where the audit allows, except
+    those in `not_ranged` (refused by the joint audit). Case handling keeps "x": its tables
+    are not part of the joint audit, so a range there could not be checked against the
+    releases of nested periods."""
     forced = set(forced)
     protected = release_tables.ProtectedTables(tables={}, audits=[], passed=True)
     # Hiding a cell can expose another difference, so repeat until nothing changes.
     for _round in range(6):
         if built:
             protected = release_tables.protect_components(
-                built, rules, also_suppress=forced, known=known
+                built,
+                rules,
+                also_suppress=forced,
+                known=known,
+                publish_ranges=True,
+                not_ranged=not_ranged,
             )
         cases_section, case_audits = case_handling(cases, rules, also_suppress=forced, known=known)
         risky = differencing_risks(
@@ -346,7 +358,9 @@ def suppression_content(
             break
         draft = {**content, "tables": protected.tables}
         draft["persons_affected"] = protected.figures.get(PERSONS_KEY)
-        new_release = JointRelease.from_content(draft, new=True)
+        # Hidden figures are settled with the new release's ranges shown as "x"; its ranges
+        # are checked once they are (below).
+        new_release = JointRelease.from_content(draft, new=True).without_ranges()
         hidden_now = {key for key, value in new_release.values.items() if value is None}
         if not hidden_now >= joint_hidden_before:
             joint_wide.clear()  # something hidden before is shown now: solve everything again
@@ -374,6 +388,39 @@ def suppression_content(
         raise JointAuditRefused(
             f"the joint audit of {period.label} with the published releases did not settle"
         )
+    not_ranged: set[str] = set()
+    if joint is not None and built:
+        # The new release's ranges, solved with the published releases: any that would let
+        # readers narrow a figure below its promise is shown as "x". Showing one as "x" hides
+        # nothing new, so the single-release protection only drops ranges in turn.
+        for _round in range(8):
+            draft = {**content, "tables": protected.tables}
+            draft["persons_affected"] = protected.figures.get(PERSONS_KEY)
+            refused = refused_ranges(
+                new=JointRelease.from_content(draft, new=True),
+                published=joint.published,
+                structure=joint.structure,
+                per_atom=joint.per_atom,
+                rules=rules,
+            )
+            if not refused:
+                break
+            not_ranged |= refused
+            protected, cases_section, case_audits, forced = _protect_against_differencing(
+                period=period,
+                rules=rules,
+                built=built,
+                cases=cases,
+                total=content["reports"],
+                known=known,
+                published_overlapping=published_overlapping,
+                forced=joint_hidden,
+                not_ranged=not_ranged,
+            )
+        else:
+            raise JointAuditRefused(
+                f"the ranges of {period.label} did not settle with the published releases"
+            )
     if built:
         content["tables"] = protected.tables
         # Audited with the group-size table; None when it would single out a report.
@@ -394,6 +441,9 @@ def suppression_content(
         audit["joint"] = {
             "audited_with": joint_result.compared_with,
             "cells_hidden": sorted(joint_hidden),
+            # Figures hidden by their own small count that are shown as "x" rather than
+            # "fewer than threshold" because of the releases solved with this one.
+            "ranges_refused": sorted(not_ranged),
             "passed": True,
         }
     content["case_handling"] = cases_section

@@ -241,6 +241,22 @@ def _small(value: int, rules: DisclosureRules) -> bool:
     return 0 < value < rules.threshold
 
 
+def published_range(cell: Cell, rules: DisclosureRules) -> tuple[int, int] | None:
+    """The range a cell hidden by its own small count may be published as instead of "x":
+    "fewer than `threshold`", from 1 (or 0 where zeros are hidden too) to threshold - 1.
+
+    None for every other cell: one whose count is not small, one whose complement is small
+    (its range would say how many reports lack the answer), and a zero where zeros tell
+    nothing. Whether the range is published is for the audit to decide."""
+    if rules.threshold < 2:
+        return None
+    if cell.complement is not None and _small(cell.complement, rules):
+        return None
+    if _small(cell.value, rules) or (cell.value == 0 and cell.zero_sensitive):
+        return (0 if cell.zero_sensitive else 1, rules.threshold - 1)
+    return None
+
+
 def is_sensitive(cell: Cell, rules: DisclosureRules) -> bool:
     """Primary suppression: a small count, a small complement, or a zero where zeros tell."""
     if _small(cell.value, rules):

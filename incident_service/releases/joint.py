@@ -21,11 +21,18 @@ audit uses:
   without it being published: a container minus the published periods inside it (July, when
   the quarter, August and September are published).
 
-Each such figure must range at least the protection width over whole numbers. Where the new
+Figures a release publishes as a range ("fewer than 10") are two inequalities over the copies
+of its months, lower <= sum <= upper, and stay figures to protect: each must still be able to
+take both ends of its range. Each other such figure must range at least the protection width
+over whole numbers. Where the new
 release makes one narrower, its cheapest set of published figures to hide is found by the same
 linear program the single-release secondary suppression uses, with the published releases'
 figures fixed (they cannot be taken back). A figure already narrow without the new release is
 not the new release's doing and is not held against it.
+
+The new release's own ranges are decided last (`refused_ranges`): its hidden figures are
+settled without them, then every range it would publish is added, and while any figure of any
+release is narrower than promised, one of the new release's ranges is shown as "x" again.
 
 Published releases whose figures no longer match the data (late reports, withdrawals) cannot
 be written as the same months: the change between them is itself a small, disclosive
@@ -35,8 +42,9 @@ it, or shares a published container with it) is refused, naming the release and 
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +57,14 @@ from incident_service.releases.disclosure import (
     Terms,
     is_sensitive,
 )
-from incident_service.releases.suppression import _TOLERANCE, _Problem, _protect_cell
+from incident_service.releases.suppression import (
+    _TOLERANCE,
+    CellRange,
+    StatedRange,
+    _Problem,
+    _protect_cell,
+    keeps_promise,
+)
 
 MONTH_TABLE = "by_month"
 SEPARATOR = " :: "
@@ -71,12 +86,15 @@ class JointRelease:
     values: Mapping[str, int | None]
     total: int | None
     new: bool = False
+    # "<table>/<row>" → (lower, upper) for hidden figures published as a range.
+    ranges: Mapping[str, StatedRange] = field(default_factory=dict)
 
     @classmethod
     def from_content(cls, content: Mapping[str, Any], *, new: bool = False) -> JointRelease:
         period = content["period"]
         atoms = frozenset(period.get("record_months") or period["months"])
         values: dict[str, int | None] = {}
+        ranges: dict[str, StatedRange] = {}
         ok = content.get("status") == "ok"
         if ok:
             values[PERSONS_KEY] = content.get("persons_affected")
@@ -85,8 +103,18 @@ class JointRelease:
                     continue
                 for row in table["rows"]:
                     values[f"{table_id}/{row['key']}"] = row["value"]
+                    stated = row.get("range")
+                    if row["value"] is None and stated:
+                        ranges[f"{table_id}/{row['key']}"] = (
+                            int(stated["lower"]),
+                            int(stated["upper"]),
+                        )
         total = content.get("reports") if ok else None
-        return cls(period["label"], atoms, values, total, new)
+        return cls(period["label"], atoms, values, total, new, ranges)
+
+    def without_ranges(self) -> JointRelease:
+        """The release with its ranges shown as "x" (how its hidden figures are settled)."""
+        return dataclasses.replace(self, ranges={})
 
 
 @dataclass
@@ -137,6 +165,18 @@ class _System:
     new_keys: dict[str, str]  # joint key → the new release's own key, for its published cells
     targets: list[str]
     new_hidden: set[str]  # joint keys of the new release's hidden figures
+    # Published ranges (joint key → (lower, upper)), and which of them are the new release's
+    # (joint key → its own key).
+    ranges: dict[str, StatedRange] = field(default_factory=dict)
+    new_ranged: dict[str, str] = field(default_factory=dict)
+
+    def problem(self, hidden: set[str], *, new_ranges: bool = True) -> _Problem:
+        ranges = (
+            self.ranges
+            if new_ranges
+            else {k: v for k, v in self.ranges.items() if k not in self.new_ranged}
+        )
+        return _Problem(self.component, hidden, ranges)
 
 
 def _system(
@@ -178,7 +218,15 @@ def _system(
     new_keys: dict[str, str] = {}
     targets: list[str] = []
     new_hidden: set[str] = set()
+    ranges: dict[str, StatedRange] = {}
+    new_ranged: dict[str, str] = {}
     structure_cells = structure.cells
+
+    def ranged(release: JointRelease, key: str, own: str) -> None:
+        ranges[key] = release.ranges[own]
+        targets.append(key)
+        if release.new:
+            new_ranged[key] = own
 
     def add_cell(key: str, terms: Terms, shown: int | None, template: Cell | None) -> int:
         true = value_of(terms)
@@ -211,13 +259,17 @@ def _system(
             if not release.new:
                 fixed.add(key)
         for atom in member:
-            shown = release.values.get(f"{MONTH_TABLE}/{atom}")
+            own = f"{MONTH_TABLE}/{atom}"
+            shown = release.values.get(own)
+            key = f"{release.label}{SEPARATOR}{own}"
             if shown is not None:
-                key = f"{release.label}{SEPARATOR}{MONTH_TABLE}/{atom}"
                 add_cell(key, ((totals[atom], 1.0),), shown, None)
                 published.add(key)
                 if not release.new:
                     fixed.add(key)
+            elif own in release.ranges:
+                add_cell(key, ((totals[atom], 1.0),), None, None)
+                ranged(release, key, own)
         for template in structure_cells:
             terms = tuple(t for a in member for t in _shift(template.terms, offsets[a]))
             key = f"{release.label}{SEPARATOR}{template.key}"
@@ -229,6 +281,10 @@ def _system(
                     new_keys[key] = template.key
                 else:
                     fixed.add(key)
+            elif template.key in release.ranges:
+                ranged(release, key, template.key)
+                if release.new:
+                    new_hidden.add(key)
             elif template.key in release.values or sensitive(template, true, total_true):
                 targets.append(key)
                 if release.new:
@@ -242,7 +298,9 @@ def _system(
             true = add_cell(key, terms, None, template)
             if sensitive(template, true, total_true):
                 targets.append(key)
-    return _System(joint, published, frozenset(fixed), new_keys, targets, new_hidden)
+    return _System(
+        joint, published, frozenset(fixed), new_keys, targets, new_hidden, ranges, new_ranged
+    )
 
 
 def find_stale(
@@ -263,10 +321,11 @@ def find_stale(
         first = next(iter(structure.values()), None)
         for atom in atoms:
             shown = release.values.get(f"{MONTH_TABLE}/{atom}")
-            if (
-                first is not None
-                and shown is not None
-                and shown != per_atom[atom][next(iter(structure))].total
+            stated = release.ranges.get(f"{MONTH_TABLE}/{atom}")
+            now_total = per_atom[atom][next(iter(structure))].total if first is not None else 0
+            if first is not None and (
+                (shown is not None and shown != now_total)
+                or (stated is not None and not stated[0] <= now_total <= stated[1])
             ):
                 stale[release.label] = f"{MONTH_TABLE}/{atom}"
         if release.label in stale or first is None:
@@ -274,13 +333,19 @@ def find_stale(
         for name, template in structure.items():
             for cell in template.cells:
                 shown = release.values.get(cell.key)
-                if shown is None:
+                stated = release.ranges.get(cell.key)
+                if shown is None and stated is None:
                     continue
                 now = sum(
                     round(sum(per_atom[a][name].values[i] * c for i, c in cell.terms))
                     for a in atoms
                 )
-                if now != shown:
+                changed = (
+                    now != shown
+                    if shown is not None
+                    else stated is not None and not stated[0] <= now <= stated[1]
+                )
+                if changed:
                     stale[release.label] = cell.key
                     break
             if release.label in stale:
@@ -337,32 +402,36 @@ def joint_audit(
         system = _system(name, template, {a: per_atom[a][name] for a in per_atom}, releases, rules)
         cells = system.component.by_key()
         hidden = {c.key for c in system.component.cells} - system.published
-        problem = _Problem(system.component, hidden)
+        problem = system.problem(hidden)
         without_new: _Problem | None = None
         for key in system.targets:
             cell = cells[key]
             if wide is not None and key in wide:
                 continue
-            if problem.lp_range(cell).width >= width - _TOLERANCE and (
-                problem.integer_range(cell).width >= width - _TOLERANCE
+            stated = system.ranges.get(key)
+            if stated is None and (
+                problem.lp_range(cell).width >= width - _TOLERANCE
+                and problem.integer_range(cell).width >= width - _TOLERANCE
             ):
                 if wide is not None:
                     wide.add(key)
+                continue
+            if stated is not None and keeps_promise(problem.integer_range(cell), stated, width):
                 continue
             # What the published releases alone leave open: a figure they already narrow (a
             # month's hidden figure its published quarter shows as 0, or bounds by a small
             # difference) cannot be widened by anything the new release hides, but the new
             # release must not narrow it further.
             if without_new is None:
-                without_new = _Problem(system.component, hidden | set(system.new_keys))
-            required = min(float(width), without_new.integer_range(cell).width)
-            if required < 1 - _TOLERANCE:
+                without_new = system.problem(hidden | set(system.new_keys), new_ranges=False)
+            accept, required = _requirement(without_new.integer_range(cell), stated, width)
+            if required < 1 - _TOLERANCE and stated is None:
                 if key in system.new_hidden:
                     result.known.add(key.split(SEPARATOR, 1)[1])
                 continue
-            if problem.integer_range(cell).width >= required - _TOLERANCE:
+            if accept(problem.integer_range(cell)):
                 continue
-            chosen = _widen(system, hidden | _joint(result.to_hide, system), cell, required)
+            chosen = _widen(system, hidden | _joint(result.to_hide, system), cell, accept, required)
             if chosen is None:
                 result.unprotectable.append(key)
             else:
@@ -370,13 +439,108 @@ def joint_audit(
     return result
 
 
-def _widen(system: _System, hidden: set[str], cell: Cell, required: float) -> set[str] | None:
-    """Published figures of the new release to hide so that `cell` ranges `required` wide:
+def _requirement(
+    before: CellRange, stated: StatedRange | None, width: int
+) -> tuple[Callable[[CellRange], bool], float]:
+    """What a figure must still range over, given what it ranged over without the new release
+    (`before`): an "x" figure the protection width (or all of `before` if that is narrower), a
+    ranged figure both ends of its range (or of the part of it `before` still reaches). The
+    test, and the width it asks for."""
+    if stated is None:
+        required = min(float(width), before.width)
+        return (lambda r: r.width >= required - _TOLERANCE), required
+    low = max(float(stated[0]), before.low)
+    high = min(float(stated[1]), before.high)
+    return (lambda r: r.low <= low + _TOLERANCE and r.high >= high - _TOLERANCE), max(
+        high - low, 0.0
+    )
+
+
+def refused_ranges(
+    *,
+    new: JointRelease,
+    published: Sequence[JointRelease],
+    structure: Mapping[str, Component],
+    per_atom: Mapping[str, Mapping[str, Component]],
+    rules: DisclosureRules,
+) -> set[str]:
+    """The new release's ranges ("<table>/<row>") to show as "x" again, so that with the rest
+    of its ranges no figure of it or of the published releases is narrower than promised.
+
+    Its hidden figures were settled by `joint_audit` without its ranges, so with none of them
+    every figure keeps its promise. All of them are tried together; while a figure is narrower
+    than promised, every one of the new release's ranges of the same rows in the months of a
+    figure found too narrow (its own range included) is shown as "x", or, where none is, all of
+    them in that group of tables. Each round drops at least one range, and a joint system
+    is large, so ranges are dropped in groups rather than one by one as in a single release."""
+    published = [r for r in published if r.atoms != new.atoms]
+    stale = find_stale(structure, per_atom, published)
+    current = [r for r in published if r.label not in stale]
+    if not new.ranges or not current or not any(_related(r, new, current) for r in current):
+        return set()
+    releases = [*current, new]
+    width = rules.protection_width
+    refused: set[str] = set()
+    for name, template in structure.items():
+        if template.total == 0:
+            continue
+        system = _system(name, template, {a: per_atom[a][name] for a in per_atom}, releases, rules)
+        if not system.new_ranged:
+            continue
+        refused |= _refuse_in(system, width)
+    return refused
+
+
+def _refuse_in(system: _System, width: int) -> set[str]:
+    """`refused_ranges` for one group of linked tables."""
+    cells = system.component.by_key()
+    hidden = {c.key for c in system.component.cells} - system.published
+    without_new = system.problem(hidden | set(system.new_keys), new_ranges=False)
+    before: dict[str, CellRange] = {}  # solved only for figures narrower than promised
+    every = dict(system.ranges)
+    kept = dict(system.new_ranged)
+    refused: set[str] = set()
+    while kept:
+        system.ranges = {k: v for k, v in every.items() if k not in system.new_ranged or k in kept}
+        problem = system.problem(hidden)
+        failing = []
+        for key in system.targets:
+            stated = system.ranges.get(key)
+            found = problem.integer_range(cells[key])
+            if keeps_promise(found, stated, width):
+                continue
+            if key not in before:
+                before[key] = without_new.integer_range(cells[key])
+            accept, _required = _requirement(before[key], stated, width)
+            if not accept(found):
+                failing.append(key)
+        if not failing:
+            break
+        variables = {index for key in failing for index, _ in cells[key].terms}
+        related = [
+            key
+            for key in kept
+            if key in failing or {index for index, _ in cells[key].terms} & variables
+        ]
+        for key in related or list(kept):
+            refused.add(kept.pop(key))
+    system.ranges = every
+    return refused
+
+
+def _widen(
+    system: _System,
+    hidden: set[str],
+    cell: Cell,
+    accept: Callable[[CellRange], bool],
+    required: float,
+) -> set[str] | None:
+    """Published figures of the new release to hide so that `cell` ranges as `accept` asks:
     the cheapest cover the single-release protection would choose, else the new release's own
     figure of the same row (the usual culprit: September's figure, with the quarter's and
     August's, pins July's), else the smallest published figure of the new release."""
     component = system.component
-    chosen = _protect_cell(component, hidden, cell, math.ceil(required), system.fixed)
+    chosen = _protect_cell(component, hidden, cell, max(math.ceil(required), 1), system.fixed)
     own = cell.key.split(SEPARATOR, 1)[1]
     candidates: list[set[str]] = []
     if chosen:
@@ -389,8 +553,8 @@ def _widen(system: _System, hidden: set[str], cell: Cell, required: float) -> se
     for candidate in candidates:
         if not candidate:
             continue
-        problem = _Problem(component, hidden | candidate)
-        if problem.integer_range(cell).width >= required - _TOLERANCE:
+        problem = system.problem(hidden | candidate)
+        if accept(problem.integer_range(cell)):
             return candidate
     # No single step is enough: hide the first candidate and let the next round look again
     # (each round hides at least one more figure of the new release, or refuses).

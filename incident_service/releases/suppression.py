@@ -12,6 +12,12 @@
    *all* published cells of its component and all known relations is computed by integer linear
    programming (`scipy.optimize.milp`). The release is safe only if every such range is at least
    the protection width wide. The ranges are stored with the release so reviewers can check.
+4. Ranges instead of "x" (`publish_ranges=True`): a cell hidden because its own count is small is
+   published as "fewer than threshold" (`disclosure.published_range`) where the audit, with
+   every such range added as a constraint lower <= cell <= upper, still finds each ranged cell
+   able to take both ends of its range and each "x" cell the protection width. Where it does
+   not, ranges are shown as "x" again, one at a time (`_choose_ranges`); the suppressed cells
+   never change, so a range never costs another figure.
 
 Components of one release share only the published number of reports; given that number, any
 combination of feasible values of different components can be realised by some set of reports,
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +42,7 @@ from incident_service.releases.disclosure import (
     DisclosureRules,
     Terms,
     is_sensitive,
+    published_range,
 )
 
 # Numerical slack when reading solver output: LP solutions are floats.
@@ -57,10 +64,29 @@ class CellRange:
         return self.high - self.low
 
 
-class _Problem:
-    """The published equations of one component with one set of suppressed cells."""
+# A published range of a hidden cell: (lower, upper), both included.
+StatedRange = tuple[int, int]
 
-    def __init__(self, component: Component, suppressed: set[str]) -> None:
+
+def keeps_promise(cell_range: CellRange, stated: StatedRange | None, width: float) -> bool:
+    """Whether a hidden cell is as open as its release says: an "x" cell at least `width`
+    wide; a ranged cell able to take both ends of the range it is published with."""
+    if stated is None:
+        return cell_range.width >= width - _TOLERANCE
+    lower, upper = stated
+    return cell_range.low <= lower + _TOLERANCE and cell_range.high >= upper - _TOLERANCE
+
+
+class _Problem:
+    """The published equations of one component with one set of suppressed cells, and the
+    published ranges of some of them (each two inequalities: lower <= cell <= upper)."""
+
+    def __init__(
+        self,
+        component: Component,
+        suppressed: set[str],
+        ranges: Mapping[str, StatedRange] | None = None,
+    ) -> None:
         self.component = component
         n = component.size
         eq_rows: list[Terms] = [terms for terms, _ in component.equalities]
@@ -73,10 +99,17 @@ class _Problem:
         self.a_eq = _matrix(eq_rows, n)
         self.b_eq = np.asarray(eq_rhs, dtype=float)
         ub_rows = [terms for terms, _ in component.inequalities]
+        ub_rhs = [rhs for _, rhs in component.inequalities]
+        if ranges:
+            cells = component.by_key()
+            for key, (lower, upper) in sorted(ranges.items()):
+                terms = cells[key].terms
+                ub_rows.append(terms)
+                ub_rhs.append(float(upper))
+                ub_rows.append(tuple((index, -coefficient) for index, coefficient in terms))
+                ub_rhs.append(-float(lower))
         self.a_ub = _matrix(ub_rows, n) if ub_rows else None
-        self.b_ub = (
-            np.asarray([rhs for _, rhs in component.inequalities], dtype=float) if ub_rows else None
-        )
+        self.b_ub = np.asarray(ub_rhs, dtype=float) if ub_rows else None
         self.equation_count = len(eq_rows) + len(ub_rows)
 
     def _objective(self, cell: Cell, sign: float) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -178,11 +211,14 @@ class ComponentProtection:
     # (without relations that hold only because of the data): these are what the audit
     # states. None: the same as `ranges`.
     public_ranges: dict[str, CellRange] | None = None
+    # Hidden cells published as a range instead of "x": key → (lower, upper).
+    published_ranges: dict[str, StatedRange] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         return self.withheld or all(
-            r.width >= self.required_width - _TOLERANCE for r in self.ranges.values()
+            keeps_promise(r, self.published_ranges.get(key), self.required_width)
+            for key, r in self.ranges.items()
         )
 
     def audit_record(self) -> dict[str, Any]:
@@ -200,16 +236,22 @@ class ComponentProtection:
             "suppressed_cells": len(self.suppressed),
             "required_width": self.required_width,
             "passed": self.passed,
-            "ranges": [
-                {
-                    "cell": key,
-                    "min": _whole(shown[key].low),
-                    "max": _whole(shown[key].high),
-                    "width": _whole(shown[key].width),
-                }
-                for key in sorted(shown)
-            ],
+            "ranged_cells": len(self.published_ranges),
+            "ranges": [self._range_record(key, shown[key]) for key in sorted(shown)],
         }
+
+    def _range_record(self, key: str, cell_range: CellRange) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "cell": key,
+            "min": _whole(cell_range.low),
+            "max": _whole(cell_range.high),
+            "width": _whole(cell_range.width),
+        }
+        stated = self.published_ranges.get(key)
+        if stated is not None:
+            # Published as this range (a constraint of the audit), not as "x".
+            record["published_range"] = {"lower": stated[0], "upper": stated[1]}
+        return record
 
 
 def _whole(value: float) -> int:
@@ -320,6 +362,8 @@ def protect(
     *,
     also_suppress: Iterable[str] = (),
     known: Iterable[str] = (),
+    publish_ranges: bool = False,
+    not_ranged: Iterable[str] = (),
 ) -> ComponentProtection:
     """Decide which cells to suppress and prove, cell by cell, that the rest cannot reveal them.
 
@@ -328,6 +372,10 @@ def protect(
     compute from other releases: hiding them protects nothing, so the audit keeps them as
     published equations and no other cell is protected by them (a hidden cell that is known
     cannot be protected, and the component is withheld).
+
+    With `publish_ranges`, cells hidden by their own small count are published as a range where the
+    audit allows (`_choose_ranges`), except those in `not_ranged` (which a joint audit with
+    other releases refused).
     """
     cells = component.by_key()
     fixed = frozenset(known) & set(cells)
@@ -367,7 +415,23 @@ def protect(
             ranges = {key: problem.integer_range(cells[key]) for key in sorted(suppressed)}
             failing = [key for key, r in ranges.items() if r.width < width - _TOLERANCE]
             if not failing:
-                public, public_ranges = _public(component, suppressed - fixed, problem, ranges)
+                stated: dict[str, StatedRange] = {}
+                if publish_ranges:
+                    excluded = set(not_ranged)
+                    candidates = {
+                        cell.key: bounds
+                        for cell in component.cells
+                        if cell.key in suppressed
+                        and cell.key not in fixed
+                        and cell.key not in excluded
+                        and (bounds := published_range(cell, rules)) is not None
+                    }
+                    stated, problem, ranges = _choose_ranges(
+                        component, suppressed, fixed, width, candidates, problem, ranges
+                    )
+                public, public_ranges = _public(
+                    component, suppressed - fixed, problem, ranges, stated
+                )
                 return ComponentProtection(
                     name=component.name,
                     published={k: v for k, v in values.items() if k not in suppressed},
@@ -377,6 +441,7 @@ def protect(
                     variables=component.size,
                     required_width=width,
                     public_ranges=public_ranges,
+                    published_ranges=stated,
                 )
             # A whole-number gap: give up the smallest published cell next to the first one.
             extra = _neighbour(component, suppressed | fixed, failing[0])
@@ -392,6 +457,52 @@ def protect(
             additions |= chosen
         suppressed |= additions
     return _withheld(component, rules)
+
+
+def _choose_ranges(
+    component: Component,
+    suppressed: set[str],
+    fixed: frozenset[str],
+    width: int,
+    candidates: Mapping[str, StatedRange],
+    problem: _Problem,
+    ranges: dict[str, CellRange],
+) -> tuple[dict[str, StatedRange], _Problem, dict[str, CellRange]]:
+    """The candidate ranges the audit allows, with the problem and ranges that prove it.
+
+    All candidates are tried together first (usually they pass: a range says less than the
+    protection width already left open). While some hidden cell would be narrower than its
+    release says, the range most to blame is shown as "x" again: the last, in table order, of
+    the ranges that share a variable or a relation with a cell found narrow (that cell's own
+    range included), else the last of all. Each step drops one range, so this ends; with no
+    range left, the audit is the one that already passed.
+    """
+    cells = component.by_key()
+    chosen = dict(candidates)
+    while chosen:
+        trial = _Problem(component, suppressed - fixed, chosen)
+        found = {key: trial.integer_range(cells[key]) for key in sorted(suppressed)}
+        failing = [key for key, r in found.items() if not keeps_promise(r, chosen.get(key), width)]
+        if not failing:
+            return chosen, trial, found
+        chosen.pop(_most_to_blame(component, chosen, failing))
+    return {}, problem, ranges
+
+
+def _most_to_blame(component: Component, chosen: Mapping[str, object], failing: list[str]) -> str:
+    """The last range in table order related to a failing cell, else the last range."""
+    cells = component.by_key()
+    variables = {index for key in failing for index, _ in cells[key].terms}
+    for terms, _ in (*component.equalities, *component.inequalities):
+        indexes = {index for index, _ in terms}
+        if indexes & variables and len(indexes) < component.size:
+            variables |= indexes
+    related = [
+        key
+        for key in chosen
+        if key in failing or {index for index, _ in cells[key].terms} & variables
+    ]
+    return (related or list(chosen))[-1]
 
 
 def _neighbour(component: Component, suppressed: set[str], failing: str) -> str | None:
@@ -429,9 +540,14 @@ def _withheld(component: Component, rules: DisclosureRules) -> ComponentProtecti
 
 
 def audit(
-    component: Component, published: Mapping[str, int], *, rules: DisclosureRules
+    component: Component,
+    published: Mapping[str, int],
+    *,
+    rules: DisclosureRules,
+    ranges: Mapping[str, StatedRange] | None = None,
 ) -> ComponentProtection:
-    """Recompute the exact range of every cell not in `published`, from `published` alone.
+    """Recompute the exact range of every cell not in `published`, from `published` alone
+    (and the published `ranges` of hidden cells, as constraints).
 
     Used again at publication time on the stored figures, so that what is checked is what
     readers will see, not what the generator intended.
@@ -450,18 +566,20 @@ def audit(
         ],
         derived=set(component.derived),
     )
-    problem = _Problem(shown, suppressed)
-    ranges = {key: problem.integer_range(shown.by_key()[key]) for key in sorted(suppressed)}
-    public, public_ranges = _public(shown, suppressed, problem, ranges)
+    stated = {key: bounds for key, bounds in (ranges or {}).items() if key in suppressed}
+    problem = _Problem(shown, suppressed, stated)
+    found = {key: problem.integer_range(shown.by_key()[key]) for key in sorted(suppressed)}
+    public, public_ranges = _public(shown, suppressed, problem, found, stated)
     return ComponentProtection(
         name=component.name,
         published=dict(published),
         suppressed=suppressed,
-        ranges=ranges,
+        ranges=found,
         equations=public.equation_count,
         variables=component.size,
         required_width=rules.protection_width,
         public_ranges=public_ranges,
+        published_ranges=stated,
     )
 
 
@@ -470,12 +588,13 @@ def _public(
     suppressed: set[str],
     problem: _Problem,
     ranges: Mapping[str, CellRange],
+    stated: Mapping[str, StatedRange] | None = None,
 ) -> tuple[_Problem, dict[str, CellRange] | None]:
     """The problem and ranges a reader of the published figures and method can compute: the
     same as the protection's unless the component holds relations that only the data shows
     (then its ranges are at least as wide, so what passed still passes)."""
     if not component.derived:
         return problem, None
-    public = _Problem(component.public(), suppressed)
+    public = _Problem(component.public(), suppressed, stated)
     cells = component.by_key()
     return public, {key: public.integer_range(cells[key]) for key in ranges}

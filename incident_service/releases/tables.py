@@ -407,17 +407,29 @@ def protect_components(
     also_suppress: Iterable[str] = (),
     known: Iterable[str] = (),
     prefix: str = "",
+    publish_ranges: bool = False,
+    not_ranged: Iterable[str] = (),
 ) -> ProtectedTables:
     """Protect each component. `also_suppress` and `known` name cells as differencing does
-    (case-handling cells with `prefix` "case/"); see `disclosure.protect`."""
+    (case-handling cells with `prefix` "case/"); see `disclosure.protect`. With
+    `publish_ranges`, small figures are published as "fewer than threshold" where the audit
+    allows, except the cells in `not_ranged`."""
     forced = {key.removeprefix(prefix) for key in also_suppress if key.startswith(prefix)}
     already = {key.removeprefix(prefix) for key in known if key.startswith(prefix)}
+    refused = {key.removeprefix(prefix) for key in not_ranged if key.startswith(prefix)}
     tables: dict[str, dict[str, Any]] = {}
     audits: list[dict[str, Any]] = []
     figures: dict[str, int | None] = {}
     passed = True
     for item in built:
-        protection = protect(item.component, rules, also_suppress=forced, known=already)
+        protection = protect(
+            item.component,
+            rules,
+            also_suppress=forced,
+            known=already,
+            publish_ranges=publish_ranges,
+            not_ranged=refused,
+        )
         audits.append(protection.audit_record())
         passed = passed and protection.passed
         for table in item.tables:
@@ -433,7 +445,12 @@ def published_table(
     rows = []
     for row in table.rows:
         entry = row.as_dict()
-        entry["value"] = protection.published.get(table.cell(row))
+        key = table.cell(row)
+        entry["value"] = protection.published.get(key)
+        stated = protection.published_ranges.get(key)
+        if stated is not None:
+            # Hidden by its own small count, and published as the range it lies in.
+            entry["range"] = {"lower": stated[0], "upper": stated[1]}
         rows.append(entry)
     return {
         "id": table.id,

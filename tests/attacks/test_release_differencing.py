@@ -14,8 +14,11 @@ holds in each month (a one-answer table adds up to the month's reports; a severa
 is at most the reports, an act at most its group and a group at most its acts; "no answer"
 plus any answer is at most the reports; a group-size band's reports carry between its least
 and its most persons). Late reports and withdrawals are one more part, of unknown size, in the
-releases made after them. Then, for each hidden figure, the least and the most it can be, by
-`scipy.optimize.milp`.
+releases made after them. A figure published as a range ("fewer than 10") is two
+inequalities, lower <= sum <= upper. Then, for each hidden figure, the least and the most it
+can be, by `scipy.optimize.milp`: a ranged figure must still reach both ends of its range, an
+"x" figure must range over the protection width (unless the published ranges alone make it
+narrower: a month of a quarter that says "fewer than 10" has fewer than 10 itself).
 
 The six orders of the issue's cases 1–6 are played with a few hundred synthetic records.
 """
@@ -205,11 +208,16 @@ def findings(
             continue
         multi = any((_table_shape(h.document, table_id) or {}).get("multi", False) for h in held)
         program = Program()
+        # The same unknowns with only what the form makes obvious and the published ranges:
+        # how narrow the ranges alone make each figure.
+        alone = Program()
         every_part = sorted(frozenset().union(*(h.parts for h in held)))
         for part in every_part:
             _obvious_rules(program, part, table_id, rows, multi)
+            _obvious_rules(alone, part, table_id, rows, multi)
         bands = [row["key"] for row in rows]
         targets: list[tuple[str, dict[int, float], bool]] = []
+        stated: dict[str, tuple[int, int]] = {}
         for item in held:
             document = item.document
             if document.get("status") != "ok":
@@ -221,6 +229,10 @@ def findings(
             for row in months["rows"] if months else []:
                 if row["value"] is not None:
                     program.add(_sum(program, [row["key"]], "reports"), row["value"], row["value"])
+                elif row.get("range"):
+                    low, high = row["range"]["lower"], row["range"]["upper"]
+                    program.add(_sum(program, [row["key"]], "reports"), low, high)
+                    alone.add(_sum(alone, [row["key"]], "reports"), low, high)
             if table_id == "by_group_size":
                 persons = document.get("persons_affected")
                 terms = _persons(program, item.parts, bands)
@@ -233,8 +245,14 @@ def findings(
                 continue
             for row in table["rows"]:
                 terms = _sum(program, item.parts, row["key"])
+                name = f"{item.label} {table_id}/{row['key']}"
                 if row["value"] is None:
-                    targets.append((f"{item.label} {table_id}/{row['key']}", terms, True))
+                    targets.append((name, terms, True))
+                    if row.get("range"):
+                        low, high = row["range"]["lower"], row["range"]["upper"]
+                        program.add(terms, low, high)
+                        alone.add(_sum(alone, item.parts, row["key"]), low, high)
+                        stated[name] = (low, high)
                 else:
                     program.add(terms, row["value"], row["value"])
         for rest in remainders:
@@ -249,10 +267,22 @@ def findings(
                 targets.append(
                     (f"{name} {table_id}/{row['key']}", _sum(program, rest, row["key"]), False)
                 )
+        named = {index: key for key, index in program.columns.items()}
         for name, terms, hidden in targets:
             low, high = program.solve_range(terms)
+            if name in stated:
+                lower, upper = stated[name]
+                if low > lower or high < upper:
+                    found.append(f"{name}: [{low:.0f}, {high:.0f}] (published {lower}-{upper})")
+                continue
             if hidden and high - low < WIDTH:
-                found.append(f"{name}: [{low:.0f}, {high:.0f}]")
+                least, most = (
+                    alone.solve_range({alone.var(*named[i]): v for i, v in terms.items()})
+                    if stated
+                    else (0.0, np.inf)
+                )
+                if high - low < most - least:
+                    found.append(f"{name}: [{low:.0f}, {high:.0f}]")
             elif not hidden and low >= 1 and high < THRESHOLD:
                 found.append(f"{name}: [{low:.0f}, {high:.0f}] (never published)")
             elif not hidden and table_id in ZERO_SENSITIVE and high == 0 and "/" in name:
@@ -399,15 +429,21 @@ def test_the_stored_audit_says_no_more_than_the_figures(app_ctx):
     audit = audit.get("audit", audit)
     (document,) = [h.document for h in downloads()]
     vulnerable = next(c for c in audit["components"] if c["component"] == "vulnerable")
-    shown = {row["key"]: row["value"] for row in document["tables"]["vulnerable"]["rows"]}
+    rows = {row["key"]: row for row in document["tables"]["vulnerable"]["rows"]}
+    shown = {key: row["value"] for key, row in rows.items()}
     assert shown["children_involved"] is None and shown["women_involved"] == 30
-    # What the reader can solve: children is any whole number from 0 to the 60 reports.
+    # 5 reports with children: published as "fewer than 10", a range the reader has too.
+    assert rows["children_involved"]["range"] == {"lower": 1, "upper": 9}
+    # What the reader can solve: children is any whole number of its range (0 to the 60
+    # reports without it); nothing says it is at most the women's 30 or the like.
     program = Program()
     children, women = program.var("m", "children"), program.var("m", "women")
     program.add({children: 1.0}, 0, document["reports"])
+    program.add({children: 1.0}, 1, 9)
     program.add({women: 1.0}, 30, 30)
     low, high = program.solve_range({children: 1.0})
     (stated,) = [r for r in vulnerable["ranges"] if r["cell"] == "vulnerable/children_involved"]
-    assert (stated["min"], stated["max"]) == (low, high) == (0, 60)
-    # Its equations: the published figure and "each flag at most the reports", no more.
-    assert vulnerable["equations"] == 1 + 2
+    assert (stated["min"], stated["max"]) == (low, high) == (1, 9)
+    # Its equations: the published figure, "each flag at most the reports" and the published
+    # range's two bounds, no more.
+    assert vulnerable["equations"] == 1 + 2 + 2

@@ -129,16 +129,22 @@ def bar_chart(
     title: str = "",
     chart_id: str = "chart",
     number: Callable[[int], str] = str,
+    marks: Sequence[str | None] | None = None,
 ) -> str:
     """A bar per label with its figure at the end, as an inline SVG element.
 
     `title` names the chart for assistive technology (the table's title); `chart_id` makes
     the ids of its title and description unique in the page; `number` formats figures in the
-    document's language. A hidden figure (`None`) gets no bar, only the mark.
+    document's language. A hidden figure (`None`) gets no bar, only the mark: its entry in
+    `marks` if given (a figure published as "fewer than 10"), else "x".
     """
-    if len(labels) != len(values):
+    if len(labels) != len(values) or (marks is not None and len(marks) != len(values)):
         raise ValueError("one value per label")
-    shown = [number(v) if v is not None else HIDDEN_MARK for v in values]
+    given = list(marks) if marks is not None else [None] * len(values)
+    shown = [
+        number(v) if v is not None else (mark or HIDDEN_MARK)
+        for v, mark in zip(values, given, strict=True)
+    ]
     description = "; ".join(f"{label}: {text}" for label, text in zip(labels, shown, strict=True))
     largest = max((v for v in values if v is not None), default=0)
     draw = _horizontal if horizontal else _vertical

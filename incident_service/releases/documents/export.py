@@ -1,7 +1,9 @@
 """Machine-readable files of a release: a long CSV with an HXL hashtag row, JSON, the audit.
 
 The CSV has one row per published cell (and per hidden one, marked as such, with no value),
-so it can be filtered and pivoted without knowing the layout of the tables. Its second row
+so it can be filtered and pivoted without knowing the layout of the tables. A small figure
+published as a range ("fewer than 10") has the status `range`, no value, and its bounds in
+`reports_lower` and `reports_upper`. Its second row
 carries HXL hashtags (Humanitarian Exchange Language), which humanitarian data tools read
 directly; custom attributes use the `x_` prefix as HXL asks.
 """
@@ -14,7 +16,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from incident_service.releases.documents.narrative import Narrator, row_label
+from incident_service.releases.documents.narrative import Narrator, row_label, stated_range
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("period_start", "#date+start"),
@@ -36,6 +38,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("label_en", "#description+i_en"),
     ("label_ru", "#description+i_ru"),
     ("reports", "#meta+count"),
+    ("reports_lower", "#meta+count+x_lower"),
+    ("reports_upper", "#meta+count+x_upper"),
     ("persons_affected", "#affected"),
     ("status", "#meta+x_status"),
     ("margin_95", "#meta+x_margin"),
@@ -60,9 +64,16 @@ def _all_tables(content: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     yield from (content.get("case_handling") or {}).get("tables", {}).values()
 
 
-def _status(content: Mapping[str, Any], table: Mapping[str, Any], value: Any) -> str:
+def _status(
+    content: Mapping[str, Any],
+    table: Mapping[str, Any],
+    value: Any,
+    stated: tuple[int, int] | None = None,
+) -> str:
     if table.get("withheld"):
         return "withheld"
+    if value is None and stated is not None:
+        return "range"
     if value is None:
         return "suppressed"
     return "noisy" if content["method"] == "dp" else "published"
@@ -111,7 +122,10 @@ def csv_rows(content: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
             entry["label_en"] = row_label(english, table, row)
             entry["label_ru"] = row_label(russian, table, row)
             entry["reports"] = row["value"]
-            entry["status"] = _status(content, table, row["value"])
+            stated = stated_range(row)
+            if stated is not None:
+                entry["reports_lower"], entry["reports_upper"] = stated
+            entry["status"] = _status(content, table, row["value"], stated)
             entry["margin_95"] = row.get("margin")
             yield entry
 

@@ -73,12 +73,25 @@ class Narrator:
         text = f"{value:.1f}"
         return text if self.language == "en" else text.replace(".", ",")
 
+    def fewer_reports(self, stated: tuple[int, int]) -> str:
+        """ "fewer than 10 reports", "менее 10 сообщений", "камтар аз 10 хабар"."""
+        return self.text("reports_fewer", n=self.number(stated[1] + 1))
+
     def counted(self, kind: str, n: int) -> str:
         """ "12 reports", "12 сообщений", "12 хабар"."""
         form = _ru_plural(n) if self.language == "ru" else "one" if n == 1 else "many"
         return self.text(f"{kind}_{form}", n=self.number(n))
 
-    def value(self, value: int | None, margin: float | None = None) -> str:
+    def value(
+        self,
+        value: int | None,
+        margin: float | None = None,
+        stated: tuple[int, int] | None = None,
+    ) -> str:
+        """A figure as printed: the number, "about n (± m)", "fewer than 10" for a figure
+        published as a range (`stated`: lower, upper), or "x" for a hidden one."""
+        if value is None and stated is not None:
+            return self.text("range_value", n=self.number(stated[1] + 1))
         if value is None:
             return self.text("not_shown")
         if margin is not None:
@@ -135,6 +148,14 @@ class Narrator:
     def month_label(self, month: str) -> str:
         year, number = month.split("-")
         return f"{MONTHS[self.language][int(number) - 1].capitalize()} {year}"
+
+
+def stated_range(row: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The range a hidden row is published as ("fewer than 10"), or None."""
+    found = row.get("range")
+    if row.get("value") is not None or not found:
+        return None
+    return int(found["lower"]), int(found["upper"])
 
 
 def row_label(narrator: Narrator, table: Mapping[str, Any], row: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ from flask import render_template
 from incident_service import taxonomy
 from incident_service.releases.documents import charts
 from incident_service.releases.documents.export import audit_json, release_csv, release_json
-from incident_service.releases.documents.narrative import Narrator, row_label
+from incident_service.releases.documents.narrative import Narrator, row_label, stated_range
 from incident_service.releases.documents.pdf import FONTS_DIR, ForkedJobs, pdf_source, render_pdf
 from incident_service.releases.periods import ReleasePeriod
 
@@ -119,6 +119,8 @@ class DocumentView:
     annex: list[TableView]
     footer: str
     dp: bool
+    # Whether any figure is printed as a range ("fewer than 10"): the legend then says so.
+    ranges: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +160,11 @@ def table_view(narrator: Narrator, table: Mapping[str, Any], *, full: bool, dp: 
         views.append(
             RowView(
                 label=label,
-                value=narrator.value(value) if not dp else narrator.number(value or 0),
+                value=(
+                    narrator.value(value, stated=stated_range(row))
+                    if not dp
+                    else narrator.number(value or 0)
+                ),
                 share="" if dp else _share(narrator, value, table.get("base")),
                 margin=f"± {narrator.number(round(margin))}" if margin is not None else "",
                 level=int(row["level"]),
@@ -208,6 +214,11 @@ def _chart(narrator: Narrator, table: Mapping[str, Any]) -> str | None:
     return charts.bar_chart(
         [row_label(narrator, table, r) for r in rows],
         [r["value"] for r in rows],
+        # A figure published as a range gets no bar either, only its words.
+        marks=[
+            narrator.value(None, stated=stated) if (stated := stated_range(r)) else None
+            for r in rows
+        ],
         horizontal=CHARTS[table["id"]],
         title=narrator.text(f"table_{table['id']}"),
         chart_id=f"chart-{table['id']}",
@@ -217,6 +228,15 @@ def _chart(narrator: Narrator, table: Mapping[str, Any]) -> str | None:
 
 # --------------------------------------------------------------------------------------------
 # Sentences from figures
+
+
+def _stated(content: Mapping[str, Any], table: str, key: str) -> tuple[int, int] | None:
+    """The range a hidden figure is published as, or None."""
+    found = content.get("tables", {}).get(table)
+    for row in found["rows"] if found else []:
+        if row["key"] == key:
+            return stated_range(row)
+    return None
 
 
 def _figure(content: Mapping[str, Any], table: str, key: str) -> tuple[int | None, bool]:
@@ -331,12 +351,37 @@ def _topic_sentences(narrator: Narrator, content: Mapping[str, Any]) -> list[str
                     top=narrator.number(top["value"]),
                 )
             )
+    military, military_known = _figure(content, "by_act", "group:MIL")
+    military_range = _stated(content, "by_act", "group:MIL")
+    if military_known and (military or military_range):
+        # The service's central question: said even when the figure is small.
+        sentences.append(
+            _cap(
+                narrator.text(
+                    "military_pressure",
+                    reports=_reports(narrator, military, military_range),
+                    value=narrator.value(military, stated=military_range),
+                )
+            )
+        )
     for key in ("contract_offered", "contract_signed", "citizenship_promised"):
         value, known = _figure(content, "coercion", key)
         if not known:
             continue
         short = key.split("_")[1]
-        if value is None:
+        stated = _stated(content, "coercion", key)
+        if value is None and stated is not None:
+            # "Fewer than 10 reports described ...": true, and all that is safe to say.
+            sentences.append(
+                _cap(
+                    narrator.text(
+                        f"coercion_{short}",
+                        reports=narrator.fewer_reports(stated),
+                        value=narrator.value(None, stated=stated),
+                    )
+                )
+            )
+        elif value is None:
             sentences.append(narrator.text("hidden_figure", what=narrator.text(f"flag_{key}")))
         elif value > 0:
             sentences.append(
@@ -348,24 +393,34 @@ def _topic_sentences(narrator: Narrator, content: Mapping[str, Any]) -> list[str
             )
     women, women_known = _figure(content, "vulnerable", "women_involved")
     children, children_known = _figure(content, "vulnerable", "children_involved")
+    women_range = _stated(content, "vulnerable", "women_involved")
+    children_range = _stated(content, "vulnerable", "children_involved")
     if women_known and children_known:
-        if women is None or children is None:
+        flag_ranges = {"women_involved": women_range, "children_involved": children_range}
+        if (women is None and women_range is None) or (children is None and children_range is None):
             for key, value in (("women_involved", women), ("children_involved", children)):
-                if value is None:
+                if value is None and flag_ranges[key] is None:
                     sentences.append(
                         narrator.text("hidden_figure", what=narrator.text(f"flag_{key}"))
                     )
-        if women is not None and children is not None:
+        else:
             sentences.append(
                 narrator.text(
                     "women_children",
-                    women=narrator.number(women),
-                    children=narrator.number(children),
-                    women_reports=narrator.counted("reports", women),
-                    children_reports=narrator.counted("reports", children),
+                    women=narrator.value(women, stated=women_range),
+                    children=narrator.value(children, stated=children_range),
+                    women_reports=_reports(narrator, women, women_range),
+                    children_reports=_reports(narrator, children, children_range),
                 )
             )
     return sentences
+
+
+def _reports(narrator: Narrator, value: int | None, stated: tuple[int, int] | None) -> str:
+    """ "12 reports", or "fewer than 10 reports" for a figure published as a range."""
+    if value is None and stated is not None:
+        return narrator.fewer_reports(stated)
+    return narrator.counted("reports", int(value or 0))
 
 
 def case_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[str]:
@@ -416,10 +471,14 @@ def method_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[st
                 drawn=budget["figures_drawn_on"],
             )
     else:
+        threshold = int(parameters["threshold"])
         first = narrator.text(
             "method_text_suppression",
-            last_small=int(parameters["threshold"]) - 1,
+            last_small=threshold - 1,
             width=int(parameters["protection_width"]),
+        )
+        first += " " + narrator.text(
+            "method_text_ranges", n=narrator.number(threshold), last_small=threshold - 1
         )
     return [
         first,
@@ -432,7 +491,7 @@ def method_paragraphs(narrator: Narrator, content: Mapping[str, Any]) -> list[st
 
 
 def headline_views(narrator: Narrator, content: Mapping[str, Any]) -> list[HeadlineView]:
-    from incident_service.releases.content import headline
+    from incident_service.releases.content import HEADLINE_ROWS, headline
 
     dp = content["method"] == "dp"
     figures = (content.get("comparison") or {}).get("figures") or {}
@@ -449,7 +508,9 @@ def headline_views(narrator: Narrator, content: Mapping[str, Any]) -> list[Headl
         elif dp and key == "persons_affected":
             shown = narrator.value(value, content.get("persons_affected_margin"))
         else:
-            shown = narrator.value(value)
+            table, row = next((t, r) for k, t, r in HEADLINE_ROWS if k == key)
+            stated = _stated(content, table, row or "") if table else None
+            shown = narrator.value(value, stated=stated)
         views.append(HeadlineView(narrator.text(f"headline_{key}"), shown, change))
     return views
 
@@ -496,7 +557,7 @@ def document_view(content: Mapping[str, Any], language: str, *, digest: str = ""
         title=narrator.text("document_title", period=period_title),
         subtitle=narrator.text("subtitle"),
         period_title=period_title,
-        text=_text_table(narrator),
+        text=_text_table(narrator, content),
         summary=summary_paragraphs(narrator, content),
         headline=headline_views(narrator, content),
         sections=sections,
@@ -509,10 +570,13 @@ def document_view(content: Mapping[str, Any], language: str, *, digest: str = ""
             digest=digest[:16] if digest else "—",
         ),
         dp=dp,
+        ranges=any(
+            stated_range(row) is not None for table in tables.values() for row in table["rows"]
+        ),
     )
 
 
-def _text_table(narrator: Narrator) -> dict[str, str]:
+def _text_table(narrator: Narrator, content: Mapping[str, Any]) -> dict[str, str]:
     keys = (
         "summary",
         "headline_figures",
@@ -524,9 +588,12 @@ def _text_table(narrator: Narrator) -> dict[str, str]:
         "change",
         "legend_suppressed",
         "legend_margin",
+        "legend_range",
         "figure",
     )
-    return {key: narrator.text(key) for key in keys}
+    parameters = content["parameters"]
+    threshold = parameters.get("threshold") or parameters.get("case_threshold") or 0
+    return {key: narrator.text(key, n=narrator.number(int(threshold))) for key in keys}
 
 
 def _css(*, for_pdf: bool) -> str:

@@ -36,6 +36,22 @@ TEXT: dict[str, dict[str, str]] = {
         "change": "Change",
         "previous": "Previous period",
         "not_shown": "x",
+        "range_value": "fewer than {n}",
+        "reports_fewer": "fewer than {n} reports",
+        "legend_range": (
+            "fewer than {n} — a small figure, given as a range instead of exactly so that no "
+            "one can be identified (see “Method and limitations”)."
+        ),
+        "military_pressure": (
+            "The service recorded {reports} of pressure to sign a military contract."
+        ),
+        "method_text_ranges": (
+            "Where a figure is hidden only because it is small, the release says “fewer than "
+            "{n}” instead of “x”: the figure is between 1 and {last_small} (between 0 and "
+            "{last_small} in tables where a zero is hidden too). The audit counts these ranges "
+            "as published; a small figure stays “x” where its range, with the other published "
+            "figures, would tell more about another hidden figure than this release says."
+        ),
         "legend_suppressed": (
             "x — not shown, so that no one can be identified (see “Method and limitations”)."
         ),
@@ -219,6 +235,21 @@ TEXT: dict[str, dict[str, str]] = {
         "change": "Изменение",
         "previous": "Предыдущий период",
         "not_shown": "x",
+        "range_value": "менее {n}",
+        "reports_fewer": "менее {n} сообщений",
+        "legend_range": (
+            "менее {n} — небольшое число, указанное диапазоном, а не точно, чтобы никого нельзя "
+            "было узнать (см. раздел «Метод и ограничения»)."
+        ),
+        "military_pressure": ("Сообщений о давлении с целью заключить военный контракт: {value}."),
+        "method_text_ranges": (
+            "Если показатель скрыт только потому, что он мал, в сводке указано «менее {n}», а "
+            "не «x»: показатель находится между 1 и {last_small} (между 0 и {last_small} в "
+            "таблицах, где скрывается и ноль). Проверка учитывает эти диапазоны как "
+            "опубликованные; небольшой показатель остаётся «x», если его диапазон вместе с "
+            "другими опубликованными числами сказал бы о другом скрытом показателе больше, чем "
+            "указано в сводке."
+        ),
         "legend_suppressed": (
             "x — не показано, чтобы никого нельзя было узнать (см. раздел «Метод и ограничения»)."
         ),
@@ -409,6 +440,23 @@ TEXT: dict[str, dict[str, str]] = {
         "change": "Тағйирот",
         "previous": "Давраи пешина",
         "not_shown": "x",
+        "range_value": "камтар аз {n}",
+        "reports_fewer": "камтар аз {n} хабар",
+        "legend_range": (
+            "камтар аз {n} — рақами хурд, ки на дақиқ, балки бо фосила нишон дода шудааст, то "
+            "касеро шинохтан ғайриимкон бошад (ниг. «Усул ва маҳдудиятҳо»)."
+        ),
+        "military_pressure": (
+            "Хидмат {reports} дар бораи фишор барои имзои шартномаи ҳарбӣ сабт кард."
+        ),
+        "method_text_ranges": (
+            "Агар рақам танҳо аз сабаби хурд буданаш пинҳон бошад, дар хулоса ба ҷойи «x» "
+            "«камтар аз {n}» навишта мешавад: рақам аз 1 то {last_small} аст (дар ҷадвалҳое, "
+            "ки сифр низ пинҳон мешавад, аз 0 то {last_small}). Санҷиш ин фосилаҳоро ҳамчун "
+            "нашршуда ҳисоб мекунад; рақами хурд «x» мемонад, агар фосилаи он бо рақамҳои "
+            "дигари нашршуда дар бораи рақами пинҳони дигар бештар аз он чи дар хулоса гуфта "
+            "шудааст, маълум кунад."
+        ),
         "legend_suppressed": (
             "x — нишон дода нашудааст, то касеро шинохтан ғайриимкон бошад (ниг. «Усул ва "
             "маҳдудиятҳо»)."
