@@ -27,7 +27,7 @@ from incident_service.pipeline import dispatch
 from tests.factories import submit
 from tests.staff import case_priority, login, make_staff
 
-CASE_LINK = re.compile(r'href="/cases/([0-9a-f]{32})"')
+CASE_LINK = re.compile(r'href="/cases/([0-9a-f]{32})(?:\?[^"]*)?"')
 
 
 @pytest.fixture
@@ -217,6 +217,42 @@ def test_does_the_case_page_show_the_decrypted_report_and_record_the_opening(app
     assert "BRD.02" in page
     (entry,) = _audit(app, "report.open")
     assert entry.actor_id == worker.user_id and entry.object_id == result.report_id
+
+
+PREV_NEXT = re.compile(r'<a rel="(prev|next)" href="/cases/([0-9a-f]{32})\?assignee=none"')
+
+
+def test_can_a_caseworker_go_from_case_to_case_in_the_queue_view_they_opened(app, desk):
+    """From the "Unassigned" view: each case links to the one before and after it in that view
+    (an assigned case in between is skipped), the last has no next, and the links keep the view.
+    A case that left the view says so instead of guessing its neighbours."""
+    client, worker = desk
+    with app.app_context():
+        detained = submit(received_on=dt.date(2024, 1, 1), outcome="DET").report_id
+        taken = submit(received_on=dt.date(2024, 5, 3), outcome="DET").report_id
+        newer = submit(received_on=dt.date(2024, 5, 2)).report_id
+        older = submit(received_on=dt.date(2024, 5, 1)).report_id
+        db.session.get_one(Report, taken).assignee_id = worker.user_id
+        db.session.commit()
+    queue_page = client.get("/cases/?assignee=none").get_data(as_text=True)
+    assert f'href="/cases/{detained}?assignee=none"' in queue_page
+
+    def around(report_id):
+        html = client.get(f"/cases/{report_id}?assignee=none").get_data(as_text=True)
+        assert 'href="/cases/?assignee=none"' in html  # back to the same view
+        return dict((rel, target) for rel, target in PREV_NEXT.findall(html))
+
+    assert around(detained) == {"next": newer}
+    assert around(newer) == {"prev": detained, "next": older}
+    assert around(older) == {"prev": newer}
+    left = client.get(f"/cases/{taken}?assignee=none").get_data(as_text=True)
+    assert "This case is no longer in that view of the queue." in left
+    assert not PREV_NEXT.findall(left)
+    # Without a view, the case walks the open queue, where the assigned one comes first (still
+    # detained, and newer than the other).
+    plain = client.get(f"/cases/{taken}").get_data(as_text=True)
+    assert 'rel="prev"' not in plain
+    assert f'rel="next" href="/cases/{detained}"' in plain
 
 
 def test_is_html_and_script_in_a_report_shown_as_text(app, desk):

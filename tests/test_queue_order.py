@@ -46,15 +46,8 @@ report = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    reports=st.lists(report, min_size=0, max_size=140),
-    page=st.integers(1, 4),
-    act_group=st.none() | st.sampled_from(GROUPS),
-    region=st.none() | st.sampled_from(REGIONS[:2]),
-    priority=st.none() | st.integers(1, 4),
-)
-def test_does_the_walk_give_the_page_a_full_sort_would(reports, page, act_group, region, priority):
+def _world(reports, act_group, region, priority):
+    """The walk's inputs for `reports`, and the view's expected order from a full sort."""
     base = dt.date(2025, 1, 1).toordinal()
     ids = [f"{n:032x}" for n in range(len(reports))]
     entries = {}
@@ -89,18 +82,55 @@ def test_does_the_walk_give_the_page_a_full_sort_would(reports, page, act_group,
         expected.append((shown, day, report_id))
     order.sort()
     expected.sort(reverse=True)
+    walk_inputs = {
+        "order": order,
+        "entries": entries,
+        "candidates": candidates,
+        "apart": apart,
+        "filters": queue.QueueFilters(act_group=act_group, region=region, priority=priority),
+    }
+    return ids, walk_inputs, expected
+
+
+views = {
+    "reports": st.lists(report, min_size=0, max_size=140),
+    "act_group": st.none() | st.sampled_from(GROUPS),
+    "region": st.none() | st.sampled_from(REGIONS[:2]),
+    "priority": st.none() | st.integers(1, 4),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(page=st.integers(1, 4), **views)
+def test_does_the_walk_give_the_page_a_full_sort_would(reports, page, act_group, region, priority):
+    _, walk_inputs, expected = _world(reports, act_group, region, priority)
     first = (page - 1) * queue.PAGE_SIZE
     want = [report_id for _, _, report_id in expected[first : first + queue.PAGE_SIZE]]
 
-    window, has_next = queue.window_of(
-        order=order,
-        entries=entries,
-        candidates=candidates,
-        apart=apart,
-        filters=queue.QueueFilters(act_group=act_group, region=region, priority=priority),
-        page=page,
-    )
+    window, has_next = queue.window_of(**walk_inputs, page=page)
     assert [item.id for item in window] == want
     assert has_next == (len(expected) > first + queue.PAGE_SIZE)
     for item in window:
         assert item.priority == next(p for p, _, i in expected if i == item.id)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pick=st.integers(0, 200), **views)
+def test_are_a_cases_previous_and_next_its_neighbours_in_the_fully_sorted_view(
+    reports, pick, act_group, region, priority
+):
+    """ "Previous case" and "Next case" on a case page: the reports just before and after it in
+    the view a full sort gives, none past either end, and none for a case outside the view."""
+    ids, walk_inputs, expected = _world(reports, act_group, region, priority)
+    if not ids:
+        return
+    report_id = ids[pick % len(ids)]
+    view = [i for _, _, i in expected]
+    found = queue.neighbours_in(queue.walk(**walk_inputs), report_id)
+    if report_id not in view:
+        assert found == queue.Neighbours(previous=None, next=None, in_view=False)
+        return
+    at = view.index(report_id)
+    assert found.in_view
+    assert found.previous == (view[at - 1] if at > 0 else None)
+    assert found.next == (view[at + 1] if at + 1 < len(view) else None)

@@ -19,7 +19,7 @@ from incident_service.models import QueueIndexChunk, Report, db
 from tests.factories import submit
 from tests.staff import login, make_staff, post_form
 
-CASE_LINK = re.compile(r'href="/cases/([0-9a-f]{32})"')
+CASE_LINK = re.compile(r'href="/cases/([0-9a-f]{32})(?:\?[^"]*)?"')
 
 
 def _team_key(app) -> RecipientPrivateKey:

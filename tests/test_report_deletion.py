@@ -23,7 +23,7 @@ from incident_service.pipeline.anonymise import withdrawal_tag
 from tests.factories import submit
 from tests.staff import login, make_staff, post_form
 
-CASE_LINK = re.compile(r'href="/cases/([0-9a-f]{32})"')
+CASE_LINK = re.compile(r'href="/cases/([0-9a-f]{32})(?:\?[^"]*)?"')
 NARRATIVE = "SYNTHETIC deletion narrative 7431"
 
 

@@ -169,23 +169,24 @@ def _candidate_ids(*, organisation_id: int, filters: QueueFilters, viewer_id: in
     return set(joined.split(",")) if joined else set()
 
 
-def ranked_page(
-    *,
-    organisation_id: int,
-    filters: QueueFilters,
-    viewer_id: int,
-    team_key: RecipientPrivateKey,
-    page: int,
-) -> tuple[list[_Ranked], bool]:
-    """One page of the filtered queue in urgency order (priority, then newest, then id), and
-    whether another page follows.
+@dataclass(frozen=True)
+class _Ranking:
+    """What a walk of the queue needs: the opened entries in order, the candidates of the view,
+    and the reports ranked apart (a caseworker's priority, or unreadable)."""
 
-    The database names the candidates; the process walks its own ordered memory of opened
-    entries from the most urgent down and stops once the page is full. That memory is filled
-    from the sealed chunks at rest on the first view, then from any report new to it, whose
-    entry is written back in a new chunk (`queue_store`). Reports with a
-    caseworker's priority, and any whose answers do not open, are ranked apart and merged in.
-    """
+    order: Sequence[tuple[int, int, str]]
+    entries: Mapping[str, queue_index.IndexEntry]
+    candidates: AbstractSet[str]
+    apart: Sequence[tuple[int, int, str]]
+
+
+def _ranking(
+    *, organisation_id: int, filters: QueueFilters, viewer_id: int, team_key: RecipientPrivateKey
+) -> _Ranking:
+    """The database names the candidates; the process keeps its own ordered memory of opened
+    entries. That memory is filled from the sealed chunks at rest on the first view, then from
+    any report new to it, whose entry is written back in a new chunk (`queue_store`). Reports
+    with a caseworker's priority, and any whose answers do not open, are ranked apart."""
     candidates = _candidate_ids(
         organisation_id=organisation_id, filters=filters, viewer_id=viewer_id
     )
@@ -210,9 +211,60 @@ def ranked_page(
         priority = queue_index.effective_priority(entry, report_id, sealed, team_key)
         ranked_apart[report_id] = (priority, received_on.toordinal(), report_id)
     apart = [key for report_id, key in ranked_apart.items() if report_id in candidates]
-    return window_of(
-        order=order, entries=entries, candidates=candidates, apart=apart, filters=filters, page=page
+    return _Ranking(order=order, entries=entries, candidates=candidates, apart=apart)
+
+
+def ranked_page(
+    *,
+    organisation_id: int,
+    filters: QueueFilters,
+    viewer_id: int,
+    team_key: RecipientPrivateKey,
+    page: int,
+) -> tuple[list[_Ranked], bool]:
+    """One page of the filtered queue in urgency order (priority, then newest, then id), and
+    whether another page follows. The walk stops once the page is full."""
+    ranking = _ranking(
+        organisation_id=organisation_id, filters=filters, viewer_id=viewer_id, team_key=team_key
     )
+    return window_of(
+        order=ranking.order,
+        entries=ranking.entries,
+        candidates=ranking.candidates,
+        apart=ranking.apart,
+        filters=filters,
+        page=page,
+    )
+
+
+def walk(
+    *,
+    order: Sequence[tuple[int, int, str]],
+    entries: Mapping[str, queue_index.IndexEntry],
+    candidates: AbstractSet[str],
+    apart: Sequence[tuple[int, int, str]],
+    filters: QueueFilters,
+) -> Iterator[_Ranked]:
+    """The view's reports in queue order, lazily: `order` holds (urgency, day, id) ascending for
+    opened reports, `apart` the same keys with the priority to use for reports ranked apart
+    (a caseworker's choice, or unreadable)."""
+    ranked_apart = sorted(apart, reverse=True)
+    skip = {key[2] for key in ranked_apart}
+
+    def walked() -> Iterator[tuple[int, int, str]]:
+        for key in reversed(order):
+            if key[2] in candidates and key[2] not in skip:
+                yield key
+
+    act_group, region, wanted = filters.act_group, filters.region, filters.priority
+    plain = not act_group and not region
+    for priority, _, report_id in heapq.merge(walked(), ranked_apart, reverse=True):
+        if wanted is not None and priority != wanted:
+            continue
+        entry = entries.get(report_id)
+        if not plain and not queue_index.matches(entry, act_group=act_group, region=region):
+            continue
+        yield _Ranked(id=report_id, priority=priority, entry=entry)
 
 
 def window_of(
@@ -224,34 +276,62 @@ def window_of(
     filters: QueueFilters,
     page: int,
 ) -> tuple[list[_Ranked], bool]:
-    """The page of `candidates` in queue order: `order` holds (urgency, day, id) ascending for
-    opened reports, `apart` the same keys with the priority to use for reports ranked apart
-    (a caseworker's choice, or unreadable). Stops walking once the page is full."""
-    ranked_apart = sorted(apart, reverse=True)
-    skip = {key[2] for key in ranked_apart}
-
-    def walked() -> Iterator[tuple[int, int, str]]:
-        for key in reversed(order):
-            if key[2] in candidates and key[2] not in skip:
-                yield key
-
-    act_group, region, wanted = filters.act_group, filters.region, filters.priority
-    plain = not act_group and not region
+    """The page of `candidates` in queue order (see `walk`). Stops walking once it is full."""
     first = (max(page, 1) - 1) * PAGE_SIZE
     window: list[_Ranked] = []
-    seen = 0
-    for priority, _, report_id in heapq.merge(walked(), ranked_apart, reverse=True):
-        if wanted is not None and priority != wanted:
-            continue
-        entry = entries.get(report_id)
-        if not plain and not queue_index.matches(entry, act_group=act_group, region=region):
-            continue
-        seen += 1
+    walked = walk(order=order, entries=entries, candidates=candidates, apart=apart, filters=filters)
+    for seen, item in enumerate(walked, start=1):
         if seen > first + PAGE_SIZE:
             return window, True
         if seen > first:
-            window.append(_Ranked(id=report_id, priority=priority, entry=entry))
+            window.append(item)
     return window, False
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The cases before and after one case in a queue view, for moving between cases without
+    going back to the queue. Both None when the case is not in the view (closed since, say)."""
+
+    previous: str | None
+    next: str | None
+    in_view: bool
+
+
+def neighbours_in(walked: Iterator[_Ranked], report_id: str) -> Neighbours:
+    """Walk until the case after `report_id`; stop there."""
+    previous: str | None = None
+    for item in walked:
+        if item.id == report_id:
+            following = next(walked, None)
+            return Neighbours(
+                previous=previous, next=following.id if following else None, in_view=True
+            )
+        previous = item.id
+    return Neighbours(previous=None, next=None, in_view=False)
+
+
+def neighbours(
+    *,
+    organisation_id: int,
+    filters: QueueFilters,
+    viewer_id: int,
+    team_key: RecipientPrivateKey,
+    report_id: str,
+) -> Neighbours:
+    """The previous and next case of `report_id` in the queue view `filters` (nothing audited:
+    only ids are read, no report's answers are shown)."""
+    ranking = _ranking(
+        organisation_id=organisation_id, filters=filters, viewer_id=viewer_id, team_key=team_key
+    )
+    walked = walk(
+        order=ranking.order,
+        entries=ranking.entries,
+        candidates=ranking.candidates,
+        apart=ranking.apart,
+        filters=filters,
+    )
+    return neighbours_in(walked, report_id)
 
 
 def load_queue(

@@ -160,6 +160,16 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         event_details = next(
             (listing for listing in event_listing if listing.event.id == report.event_id), None
         )
+    # The queue view the case was opened from (its filters ride along in the query string), so
+    # that "Previous case" and "Next case" walk the same list without going back to it.
+    queue_args = {k: v for k, v in request.args.items() if k != "page" and v}
+    around = case_queue.neighbours(
+        organisation_id=principal.organisation_id,
+        filters=parse_filters(request.args),
+        viewer_id=principal.id,
+        team_key=team_key,
+        report_id=report.id,
+    )
     status_form = StatusForm(status=report.status)
     allowed = triage.TRANSITIONS[ReportStatus(report.status)]
     status_form.status.choices = choices(
@@ -189,6 +199,8 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         delete_form=DeleteReportForm(),
         may_delete=principal.role is Role.SUPERVISOR and report.deletion_requested,
         assignee=next((m.email for m in members if m.id == report.assignee_id), None),
+        around=around,
+        queue_args=queue_args,
     )
 
 
