@@ -210,6 +210,24 @@ def test_is_an_empty_or_overlong_answer_refused_with_nothing_stored(app, client,
         assert db.session.query(Message).count() == 0
 
 
+def test_is_a_long_message_kept_whole_with_the_limit_said_in_the_reporters_language(app, client):
+    """The answer box had `maxlength="5000"`: a browser cut a longer pasted text without a word.
+    It now says its limit beside the box, and a longer text comes back whole with its length."""
+    _report_id, receipt = _filed(app, language="ru")
+    long_text = ("SYNTHETIC ёжик " * 500)[:6_200]
+    response = _post(client, {"receipt": receipt, "action": "message", "text": long_text})
+    page = response.get_data(as_text=True)
+    box = re.search(r'<textarea id="text"[^>]*>', page)
+    assert box is not None and "maxlength" not in box.group(0)
+    assert 'aria-describedby="text-limit"' in box.group(0)
+    hint = re.search(r'<p class="hint" id="text-limit">([^<]*)<', page)
+    assert hint is not None and "5\xa0000 знаков" in hint.group(1)
+    assert _errors(page) == ["Здесь 6\xa0200 знаков, а помещается не более 5\xa0000."]
+    assert f">\n{long_text}</textarea>" in page
+    with app.app_context():
+        assert db.session.query(Message).count() == 0
+
+
 def test_can_a_reporter_withdraw_statistics_consent_and_is_the_worker_told(
     app, client, monkeypatch
 ):

@@ -115,7 +115,10 @@ blueprint = Blueprint("reporter", __name__)
 @blueprint.context_processor
 def _limits() -> dict[str, Any]:
     # Said beside the box instead of a `maxlength` that would cut a pasted text silently.
-    return {"max_narrative": format_decimal(MAX_NARRATIVE)}
+    return {
+        "max_narrative": format_decimal(MAX_NARRATIVE),
+        "max_message": format_decimal(MAX_MESSAGE_LENGTH),
+    }
 
 
 # A refusal that nothing posted may be kept for (an expired form token, a body too large), set
@@ -144,9 +147,9 @@ NOTICES: dict[str, Any] = {
     "withdrawn": _l("Your report will no longer be counted in statistics."),
     "deletion": _l("We have your request. The case team will delete your report."),
 }
+TOO_LONG = _l("This is %(count)s characters long; at most %(limit)s fit.")
 ACTION_ERRORS: dict[str, Any] = {
     "empty": _l("Please write something before sending."),
-    "too_long": _l("This is too long (at most %(limit)s characters).", limit=MAX_MESSAGE_LENGTH),
     "confirm": _l("Tick the box to confirm."),
     "no_files": _l("Choose at least one file."),
     "refused": _l("These files were not added:"),
@@ -824,6 +827,17 @@ def _lookup_page(
     )
 
 
+def _action_error(code: str, text: str) -> str:
+    """What a refused action on the status page says; a message too long says its length (the
+    box has no `maxlength`: the text comes back whole to be shortened, never cut)."""
+    if code == "too_long":
+        return str(TOO_LONG) % {
+            "count": format_decimal(len(text)),
+            "limit": format_decimal(MAX_MESSAGE_LENGTH),
+        }
+    return str(ACTION_ERRORS[code])
+
+
 def _status_page(
     access: ReporterAccess,
     flash: dict[str, Any],
@@ -847,11 +861,10 @@ def _status_page(
         text=flash.get("text") or "",
         notice=str(notice) if notice is not None else "",
         errors={
-            field: str(ACTION_ERRORS[code])
+            field: _action_error(code, flash.get("text") or "")
             for field, code in (errors.items() if isinstance(errors, dict) else [])
-            if code in ACTION_ERRORS
+            if code in ACTION_ERRORS or code == "too_long"
         },
-        max_message_length=MAX_MESSAGE_LENGTH,
         degraded=degraded,
     )
 
