@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_array
 
 from incident_service.constants import Role
 from incident_service.models import StatisticalRecord, db
@@ -87,6 +88,7 @@ def downloads(extra_parts: Mapping[str, Iterable[str]] | None = None) -> list[He
 class Program:
     columns: dict[tuple[str, str], int] = field(default_factory=dict)
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
+    _built: tuple[int, int, LinearConstraint] | None = None
 
     def var(self, part: str, name: str) -> int:
         return self.columns.setdefault((part, name), len(self.columns))
@@ -94,15 +96,29 @@ class Program:
     def add(self, terms: Mapping[int, float], low: float, high: float) -> None:
         self.rows.append((dict(terms), low, high))
 
-    def solve_range(self, terms: Mapping[int, float]) -> tuple[float, float]:
-        n = len(self.columns)
-        matrix = np.zeros((len(self.rows), n))
+    def _constraint(self) -> LinearConstraint:
+        """The rows as one sparse matrix, built again only after rows or unknowns were added
+        (a program is solved for hundreds of figures between changes)."""
+        shape = (len(self.rows), len(self.columns))
+        if self._built is not None and self._built[:2] == shape:
+            return self._built[2]
+        entries: dict[tuple[int, int], float] = {}
         for r, (row, _, _) in enumerate(self.rows):
             for c, v in row.items():
-                matrix[r, c] += v
+                entries[(r, c)] = entries.get((r, c), 0.0) + v
+        matrix = coo_array(
+            (list(entries.values()), ([r for r, _ in entries], [c for _, c in entries])),
+            shape=shape,
+        ).tocsr()
         constraint = LinearConstraint(
             matrix, [low for _, low, _ in self.rows], [high for _, _, high in self.rows]
         )
+        self._built = (*shape, constraint)
+        return constraint
+
+    def solve_range(self, terms: Mapping[int, float]) -> tuple[float, float]:
+        n = len(self.columns)
+        constraint = self._constraint()
         found = []
         for sign in (1.0, -1.0):
             objective = np.zeros(n)
