@@ -143,6 +143,7 @@ def case_handling(
     *,
     also_suppress: Iterable[str] = (),
     known: Iterable[str] = (),
+    memo: release_tables.ProtectionMemo | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Received, triaged, referred, closed and interventions, under the threshold rule.
 
@@ -158,7 +159,7 @@ def case_handling(
             threshold=cases.received + 1, protection_width=rules.protection_width
         )
     protected = release_tables.protect_components(
-        built, rules, also_suppress=forced, known=known, prefix=CASE_PREFIX
+        built, rules, also_suppress=forced, known=known, prefix=CASE_PREFIX, memo=memo
     )
     triaged_count = sum(n for (t, _r, _c), n in cases.status_patterns.items() if t)
     received_shown = cases.received if cases.received >= rules.threshold and not withhold else None
@@ -234,6 +235,7 @@ def _protect_against_differencing(
     published_overlapping: Sequence[PublishedFigures],
     forced: Iterable[str] = (),
     not_ranged: Iterable[str] = (),
+    memo: release_tables.ProtectionMemo | None = None,
 ) -> tuple[release_tables.ProtectedTables, dict[str, Any], list[dict[str, Any]], set[str]]:
     """Protect the record tables and case handling, hiding every cell that published releases
     of nested periods would let readers difference out (and `forced`, which the joint audit
@@ -256,8 +258,11 @@ def _protect_against_differencing(
                 known=known,
                 publish_ranges=True,
                 not_ranged=not_ranged,
+                memo=memo,
             )
-        cases_section, case_audits = case_handling(cases, rules, also_suppress=forced, known=known)
+        cases_section, case_audits = case_handling(
+            cases, rules, also_suppress=forced, known=known, memo=memo
+        )
         risky = differencing_risks(
             period=period,
             tables=protected.tables,
@@ -337,6 +342,9 @@ def suppression_content(
         | {CASE_RECEIVED_KEY},
         published_overlapping,
     )
+    # The rounds below protect the same components again and again with mostly the same
+    # inputs: each component's protection is computed once per distinct input.
+    memo: release_tables.ProtectionMemo = {}
     joint_hidden: set[str] = set()
     joint_result: JointResult | None = None
     joint_wide: set[str] = set()
@@ -353,6 +361,7 @@ def suppression_content(
             known=known,
             published_overlapping=published_overlapping,
             forced=joint_hidden,
+            memo=memo,
         )
         if joint is None or not built:
             break
@@ -416,6 +425,7 @@ def suppression_content(
                 published_overlapping=published_overlapping,
                 forced=joint_hidden,
                 not_ranged=not_ranged,
+                memo=memo,
             )
         else:
             raise JointAuditRefused(

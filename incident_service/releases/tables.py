@@ -391,6 +391,11 @@ def case_components(
 # Protection and the published form
 
 
+# One release's protections by component and inputs (`protect_components`). A memo belongs to
+# one set of counts: components are told apart by name, so it must not outlive them.
+ProtectionMemo = dict[tuple[Any, ...], ComponentProtection]
+
+
 @dataclass
 class ProtectedTables:
     tables: dict[str, dict[str, Any]]
@@ -409,11 +414,15 @@ def protect_components(
     prefix: str = "",
     publish_ranges: bool = False,
     not_ranged: Iterable[str] = (),
+    memo: ProtectionMemo | None = None,
 ) -> ProtectedTables:
     """Protect each component. `also_suppress` and `known` name cells as differencing does
     (case-handling cells with `prefix` "case/"); see `disclosure.protect`. With
     `publish_ranges`, small figures are published as "fewer than threshold" where the audit
-    allows, except the cells in `not_ranged`."""
+    allows, except the cells in `not_ranged`.
+
+    `memo` keeps each component's protection for one release's counts: the rounds of the
+    differencing and joint checks ask again for components whose inputs did not change."""
     forced = {key.removeprefix(prefix) for key in also_suppress if key.startswith(prefix)}
     already = {key.removeprefix(prefix) for key in known if key.startswith(prefix)}
     refused = {key.removeprefix(prefix) for key in not_ranged if key.startswith(prefix)}
@@ -422,14 +431,28 @@ def protect_components(
     figures: dict[str, int | None] = {}
     passed = True
     for item in built:
-        protection = protect(
-            item.component,
+        keys = item.component.by_key().keys()
+        memo_key = (
+            prefix,
+            item.component.name,
             rules,
-            also_suppress=forced,
-            known=already,
-            publish_ranges=publish_ranges,
-            not_ranged=refused,
+            frozenset(forced & keys),
+            frozenset(already & keys),
+            frozenset(refused & keys) if publish_ranges else frozenset(),
+            publish_ranges,
         )
+        protection = memo.get(memo_key) if memo is not None else None
+        if protection is None:
+            protection = protect(
+                item.component,
+                rules,
+                also_suppress=forced,
+                known=already,
+                publish_ranges=publish_ranges,
+                not_ranged=refused,
+            )
+            if memo is not None:
+                memo[memo_key] = protection
         audits.append(protection.audit_record())
         passed = passed and protection.passed
         for table in item.tables:
