@@ -31,9 +31,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import highspy
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
-from scipy.sparse import csr_array
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_array, hstack, vstack
 
 from incident_service.releases.disclosure import (
     AuditFailed,
@@ -66,6 +67,16 @@ class CellRange:
 
 # A published range of a hidden cell: (lower, upper), both included.
 StatedRange = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _Relaxed:
+    """A linear program's outcome: status 0 when optimal, `fun` the optimum, `x` its vertex."""
+
+    status: int
+    fun: float
+    x: np.ndarray[Any, np.dtype[np.float64]]
+    message: str
 
 
 def keeps_promise(cell_range: CellRange, stated: StatedRange | None, width: float) -> bool:
@@ -111,6 +122,10 @@ class _Problem:
         self.a_ub = _matrix(ub_rows, n) if ub_rows else None
         self.b_ub = np.asarray(ub_rhs, dtype=float) if ub_rows else None
         self.equation_count = len(eq_rows) + len(ub_rows)
+        # Each cell's relaxed optimum, by (cell, direction): `lp_range` and `integer_range`
+        # of the same cell on the same problem solve the same linear program.
+        self._relaxed: dict[tuple[str, float], _Relaxed] = {}
+        self._highs: highspy.Highs | None = None
 
     def _objective(self, cell: Cell, sign: float) -> np.ndarray[Any, np.dtype[np.float64]]:
         objective = np.zeros(self.component.size)
@@ -118,24 +133,71 @@ class _Problem:
             objective[index] += sign * coefficient
         return objective
 
-    def _relaxation(self, objective: np.ndarray[Any, np.dtype[np.float64]]) -> OptimizeResult:
+    def _solver(self) -> highspy.Highs:
+        """One HiGHS model per problem, built once: a component's ranges are hundreds of
+        linear programs that differ only in their objective, so each solve starts from the
+        last one's basis instead of building and presolving the model again."""
+        if self._highs is None:
+            n = self.component.size
+            blocks = [self.a_eq]
+            lower = [self.b_eq]
+            upper = [self.b_eq]
+            if self.a_ub is not None and self.b_ub is not None:
+                blocks.append(self.a_ub)
+                lower.append(np.full(len(self.b_ub), -highspy.kHighsInf))
+                upper.append(self.b_ub)
+            matrix = vstack(blocks, format="csc")
+            model = highspy.HighsLp()
+            model.num_col_ = n
+            model.num_row_ = matrix.shape[0]
+            model.col_cost_ = np.zeros(n)
+            model.col_lower_ = np.zeros(n)
+            model.col_upper_ = np.full(n, highspy.kHighsInf)
+            model.row_lower_ = np.concatenate(lower)
+            model.row_upper_ = np.concatenate(upper)
+            model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            model.a_matrix_.start_ = matrix.indptr
+            model.a_matrix_.index_ = matrix.indices
+            model.a_matrix_.value_ = matrix.data
+            solver = highspy.Highs()  # type: ignore[no-untyped-call]
+            solver.setOptionValue("output_flag", False)
+            solver.passModel(model)
+            self._highs = solver
+        return self._highs
+
+    def _relaxation(self, objective: np.ndarray[Any, np.dtype[np.float64]]) -> _Relaxed:
         """Minimise `objective` over real, non-negative cell values that satisfy the equations."""
-        return linprog(
-            objective,
-            A_eq=self.a_eq,
-            b_eq=self.b_eq,
-            A_ub=self.a_ub,
-            b_ub=self.b_ub,
-            bounds=(0, None),
-            method="highs",
+        solver = self._solver()
+        n = self.component.size
+        solver.changeColsCost(n, np.arange(n, dtype=np.int32), objective)
+        solver.run()
+        status = solver.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            # Not optimal from the last basis: solve once more from scratch before believing it.
+            solver.clearSolver()
+            solver.run()
+            status = solver.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            return _Relaxed(2, math.nan, np.zeros(n), solver.modelStatusToString(status))
+        return _Relaxed(
+            0,
+            float(solver.getInfo().objective_function_value),
+            np.asarray(solver.getSolution().col_value, dtype=float),
+            "optimal",
         )
+
+    def _relaxed_optimum(self, cell: Cell, sign: float) -> _Relaxed:
+        key = (cell.key, sign)
+        if key not in self._relaxed:
+            self._relaxed[key] = self._relaxation(self._objective(cell, sign))
+        return self._relaxed[key]
 
     def lp_range(self, cell: Cell) -> CellRange:
         """The cell's range over real numbers: quick to compute, and never narrower than the
         whole-number range, so a cell found narrow here needs more protection for certain."""
         bounds: list[float] = []
         for sign in (1.0, -1.0):
-            result = self._relaxation(self._objective(cell, sign))
+            result = self._relaxed_optimum(cell, sign)
             if result.status != 0:
                 raise AuditFailed(
                     f"{self.component.name}: linear program for {cell.key} failed "
@@ -153,13 +215,12 @@ class _Problem:
         """
         bounds: list[float] = []
         for sign in (1.0, -1.0):
-            objective = self._objective(cell, sign)
-            relaxed = self._relaxation(objective)
+            relaxed = self._relaxed_optimum(cell, sign)
             if relaxed.status == 0 and np.allclose(relaxed.x, np.round(relaxed.x), atol=1e-7):
                 bounds.append(sign * float(relaxed.fun))
                 continue
             result = milp(
-                objective,
+                self._objective(cell, sign),
                 constraints=self._constraints(),
                 integrality=np.ones(self.component.size),
                 bounds=Bounds(0, np.inf),
@@ -321,14 +382,10 @@ def _cheapest_cover(
 
 
 def _hstack(blocks: Sequence[Any]) -> csr_array:
-    from scipy.sparse import hstack
-
     return csr_array(hstack(blocks, format="csr"))
 
 
 def _vstack(blocks: Sequence[Any]) -> csr_array:
-    from scipy.sparse import vstack
-
     return csr_array(vstack(blocks, format="csr"))
 
 
@@ -479,13 +536,26 @@ def _choose_ranges(
     """
     cells = component.by_key()
     chosen = dict(candidates)
+    trial = _Problem(component, suppressed - fixed, chosen)
+    found = {key: trial.integer_range(cells[key]) for key in sorted(suppressed)}
+    stale: set[str] = set()  # solved before the last range was dropped
     while chosen:
-        trial = _Problem(component, suppressed - fixed, chosen)
-        found = {key: trial.integer_range(cells[key]) for key in sorted(suppressed)}
         failing = [key for key, r in found.items() if not keeps_promise(r, chosen.get(key), width)]
         if not failing:
+            # The audit records exact ranges: solve the stale ones with the final problem.
+            for key in sorted(stale):
+                found[key] = trial.integer_range(cells[key])
             return chosen, trial, found
-        chosen.pop(_most_to_blame(component, chosen, failing))
+        dropped = _most_to_blame(component, chosen, failing)
+        chosen.pop(dropped)
+        trial = _Problem(component, suppressed - fixed, chosen)
+        # Dropping a range removes two constraints, so every range can only widen: a cell that
+        # kept its promise still does. Only the failing cells and the cell now shown as "x"
+        # (whose promise changed) are solved again until the choice is made.
+        again = {*failing, dropped}
+        stale = set(found) - again
+        for key in sorted(again):
+            found[key] = trial.integer_range(cells[key])
     return {}, problem, ranges
 
 
