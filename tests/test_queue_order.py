@@ -82,14 +82,9 @@ def _world(reports, act_group, region, priority):
         expected.append((shown, day, report_id))
     order.sort()
     expected.sort(reverse=True)
-    walk_inputs = {
-        "order": order,
-        "entries": entries,
-        "candidates": candidates,
-        "apart": apart,
-        "filters": queue.QueueFilters(act_group=act_group, region=region, priority=priority),
-    }
-    return ids, walk_inputs, expected
+    ranking = queue.Ranking(order=order, entries=entries, candidates=candidates, apart=apart)
+    filters = queue.QueueFilters(act_group=act_group, region=region, priority=priority)
+    return ids, ranking, filters, expected
 
 
 views = {
@@ -103,11 +98,11 @@ views = {
 @settings(max_examples=150, deadline=None)
 @given(page=st.integers(1, 4), **views)
 def test_does_the_walk_give_the_page_a_full_sort_would(reports, page, act_group, region, priority):
-    _, walk_inputs, expected = _world(reports, act_group, region, priority)
+    _, ranking, filters, expected = _world(reports, act_group, region, priority)
     first = (page - 1) * queue.PAGE_SIZE
     want = [report_id for _, _, report_id in expected[first : first + queue.PAGE_SIZE]]
 
-    window, has_next = queue.window_of(**walk_inputs, page=page)
+    window, has_next = queue.window_of(ranking, filters=filters, page=page)
     assert [item.id for item in window] == want
     assert has_next == (len(expected) > first + queue.PAGE_SIZE)
     for item in window:
@@ -121,12 +116,12 @@ def test_are_a_cases_previous_and_next_its_neighbours_in_the_fully_sorted_view(
 ):
     """ "Previous case" and "Next case" on a case page: the reports just before and after it in
     the view a full sort gives, none past either end, and none for a case outside the view."""
-    ids, walk_inputs, expected = _world(reports, act_group, region, priority)
+    ids, ranking, filters, expected = _world(reports, act_group, region, priority)
     if not ids:
         return
     report_id = ids[pick % len(ids)]
     view = [i for _, _, i in expected]
-    found = queue.neighbours_in(queue.walk(**walk_inputs), report_id)
+    found = queue.neighbours_in(queue.walk(ranking, filters=filters), report_id)
     if report_id not in view:
         assert found == queue.Neighbours(previous=None, next=None, in_view=False)
         return

@@ -170,7 +170,7 @@ def _candidate_ids(*, organisation_id: int, filters: QueueFilters, viewer_id: in
 
 
 @dataclass(frozen=True)
-class _Ranking:
+class Ranking:
     """What a walk of the queue needs: the opened entries in order, the candidates of the view,
     and the reports ranked apart (a caseworker's priority, or unreadable)."""
 
@@ -182,7 +182,7 @@ class _Ranking:
 
 def _ranking(
     *, organisation_id: int, filters: QueueFilters, viewer_id: int, team_key: RecipientPrivateKey
-) -> _Ranking:
+) -> Ranking:
     """The database names the candidates; the process keeps its own ordered memory of opened
     entries. That memory is filled from the sealed chunks at rest on the first view, then from
     any report new to it, whose entry is written back in a new chunk (`queue_store`). Reports
@@ -211,7 +211,7 @@ def _ranking(
         priority = queue_index.effective_priority(entry, report_id, sealed, team_key)
         ranked_apart[report_id] = (priority, received_on.toordinal(), report_id)
     apart = [key for report_id, key in ranked_apart.items() if report_id in candidates]
-    return _Ranking(order=order, entries=entries, candidates=candidates, apart=apart)
+    return Ranking(order=order, entries=entries, candidates=candidates, apart=apart)
 
 
 def ranked_page(
@@ -227,28 +227,15 @@ def ranked_page(
     ranking = _ranking(
         organisation_id=organisation_id, filters=filters, viewer_id=viewer_id, team_key=team_key
     )
-    return window_of(
-        order=ranking.order,
-        entries=ranking.entries,
-        candidates=ranking.candidates,
-        apart=ranking.apart,
-        filters=filters,
-        page=page,
-    )
+    return window_of(ranking, filters=filters, page=page)
 
 
-def walk(
-    *,
-    order: Sequence[tuple[int, int, str]],
-    entries: Mapping[str, queue_index.IndexEntry],
-    candidates: AbstractSet[str],
-    apart: Sequence[tuple[int, int, str]],
-    filters: QueueFilters,
-) -> Iterator[_Ranked]:
-    """The view's reports in queue order, lazily: `order` holds (urgency, day, id) ascending for
-    opened reports, `apart` the same keys with the priority to use for reports ranked apart
-    (a caseworker's choice, or unreadable)."""
-    ranked_apart = sorted(apart, reverse=True)
+def walk(ranking: Ranking, *, filters: QueueFilters) -> Iterator[_Ranked]:
+    """The view's reports in queue order, lazily: `ranking.order` holds (urgency, day, id)
+    ascending for opened reports, `ranking.apart` the same keys with the priority to use for
+    reports ranked apart (a caseworker's choice, or unreadable)."""
+    order, entries, candidates = ranking.order, ranking.entries, ranking.candidates
+    ranked_apart = sorted(ranking.apart, reverse=True)
     skip = {key[2] for key in ranked_apart}
 
     def walked() -> Iterator[tuple[int, int, str]]:
@@ -267,19 +254,11 @@ def walk(
         yield _Ranked(id=report_id, priority=priority, entry=entry)
 
 
-def window_of(
-    *,
-    order: Sequence[tuple[int, int, str]],
-    entries: Mapping[str, queue_index.IndexEntry],
-    candidates: AbstractSet[str],
-    apart: Sequence[tuple[int, int, str]],
-    filters: QueueFilters,
-    page: int,
-) -> tuple[list[_Ranked], bool]:
-    """The page of `candidates` in queue order (see `walk`). Stops walking once it is full."""
+def window_of(ranking: Ranking, *, filters: QueueFilters, page: int) -> tuple[list[_Ranked], bool]:
+    """The page of the view in queue order (see `walk`). Stops walking once it is full."""
     first = (max(page, 1) - 1) * PAGE_SIZE
     window: list[_Ranked] = []
-    walked = walk(order=order, entries=entries, candidates=candidates, apart=apart, filters=filters)
+    walked = walk(ranking, filters=filters)
     for seen, item in enumerate(walked, start=1):
         if seen > first + PAGE_SIZE:
             return window, True
@@ -324,14 +303,7 @@ def neighbours(
     ranking = _ranking(
         organisation_id=organisation_id, filters=filters, viewer_id=viewer_id, team_key=team_key
     )
-    walked = walk(
-        order=ranking.order,
-        entries=ranking.entries,
-        candidates=ranking.candidates,
-        apart=ranking.apart,
-        filters=filters,
-    )
-    return neighbours_in(walked, report_id)
+    return neighbours_in(walk(ranking, filters=filters), report_id)
 
 
 def load_queue(
