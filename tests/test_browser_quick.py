@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from incident_service.i18n import LANGUAGES
 from incident_service.models import Message, Report, db
+from tests.browser_waits import absent
 from tests.conftest import PHONE
 from tests.reporter_helpers import open_statistical_section
 
@@ -118,7 +119,7 @@ def test_can_a_reporter_file_the_quick_report_on_a_small_phone_in_every_language
     driver.find_element(By.CSS_SELECTOR, "a.button").click()
     _arrives(driver, "/report")
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
-    assert not driver.find_elements(By.NAME, "narrative")  # the quick report, not the full form
+    assert absent(driver, By.NAME, "narrative")  # the quick report, not the full form
     _check_page(driver, f"{language}-2-quick-report")
 
     # Sent with a place but nothing else: the page opens at the first question to answer, and
@@ -316,7 +317,7 @@ def test_do_the_languages_at_the_top_keep_the_answers_while_enter_still_sends(
     assert ticked("DET.01")
     assert Select(driver.find_element(By.NAME, "year")).first_selected_option.text == "2025"
     assert driver.find_element(By.NAME, "country").get_property("value") == "RU"
-    assert not driver.find_elements(By.CSS_SELECTOR, ".error-summary")  # nothing was checked
+    assert absent(driver, By.CSS_SELECTOR, ".error-summary")  # nothing was checked
 
     # On to the full form, still in Tajik with the same answers; a place typed, then Russian.
     driver.find_element(By.ID, "full-form").click()

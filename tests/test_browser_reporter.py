@@ -8,6 +8,7 @@ import re
 import pytest
 
 from incident_service.models import Report, db
+from tests.browser_waits import absent
 from tests.conftest import PHONE
 from tests.reporter_helpers import open_statistical_section
 
@@ -43,7 +44,7 @@ def test_can_a_reporter_file_in_tajik_on_a_small_phone_and_check_the_status(
     assert "Чӣ рӯй дод?" in driver.page_source
     # The quick report comes first (tests/test_browser_quick.py files it); this reporter
     # chooses the full form, at the bottom, in Tajik still.
-    assert not driver.find_elements(By.NAME, "narrative")
+    assert absent(driver, By.NAME, "narrative")
     driver.find_element(By.ID, "full-form").click()
     WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/report/full"))
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "tg"
