@@ -248,6 +248,16 @@ def test_can_a_caseworker_go_from_case_to_case_in_the_queue_view_they_opened(app
     left = client.get(f"/cases/{taken}?assignee=none").get_data(as_text=True)
     assert "This case is no longer in that view of the queue." in left
     assert not PREV_NEXT.findall(left)
+    # A change on the case page keeps the view: its form posts carry it and the page after
+    # the redirect still walks "Unassigned".
+    html = client.get(f"/cases/{newer}?assignee=none").get_data(as_text=True)
+    assert f'action="/cases/{newer}/notes?assignee=none"' in html
+    posted = client.post(
+        f"/cases/{newer}/notes?assignee=none", data={"text": "SYNTHETIC note on the way"}
+    )
+    assert posted.status_code == 303
+    assert posted.headers["Location"] == f"/cases/{newer}?assignee=none#notes"
+    assert around(newer) == {"prev": detained, "next": older}
     # Without a view, the case walks the open queue, where the assigned one comes first (still
     # detained, and newer than the other).
     plain = client.get(f"/cases/{taken}").get_data(as_text=True)

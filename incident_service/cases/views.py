@@ -78,9 +78,22 @@ def _case_or_404(report_id: str) -> Report:
         abort(404)
 
 
+# The queue view a case was opened from rides along in the case page's links and forms, so
+# that "Previous case" and "Next case" keep walking it after a change (`parse_filters` reads it).
+QUEUE_VIEW_ARGS = frozenset(
+    ("status", "priority", "act_group", "region", "assignee", "received", "unread", "deletion")
+)
+
+
+def _queue_view_args() -> dict[str, Any]:
+    return {key: value for key, value in request.args.items() if key in QUEUE_VIEW_ARGS and value}
+
+
 def _back_to_case(report: Report, anchor: str = "") -> BaseResponse:
     return redirect(
-        url_for("cases.case", report_id=report.id) + (f"#{anchor}" if anchor else ""), 303
+        url_for("cases.case", report_id=report.id, **_queue_view_args())
+        + (f"#{anchor}" if anchor else ""),
+        303,
     )
 
 
@@ -160,9 +173,9 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         event_details = next(
             (listing for listing in event_listing if listing.event.id == report.event_id), None
         )
-    # The queue view the case was opened from (its filters ride along in the query string), so
-    # that "Previous case" and "Next case" walk the same list without going back to it.
-    queue_args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # The queue view the case was opened from, so that "Previous case" and "Next case" walk
+    # the same list without going back to it.
+    queue_args = _queue_view_args()
     around = case_queue.neighbours(
         organisation_id=principal.organisation_id,
         filters=parse_filters(request.args),
