@@ -3,7 +3,7 @@ originals on request, and the referral dossier. Routes join the `cases` blueprin
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
@@ -14,7 +14,7 @@ from incident_service.cases import dossier as case_dossier
 from incident_service.cases import export as case_export
 from incident_service.cases import triage
 from incident_service.cases.forms import EXPORT_LABELS
-from incident_service.cases.views import blueprint
+from incident_service.cases.views import back_to_case, blueprint
 from incident_service.crypto import RecipientPrivateKey
 from incident_service.evidence import case_files
 from incident_service.evidence.intake import ORIGINAL, WORKING, EvidenceIntegrityError
@@ -49,7 +49,7 @@ def _open(
     except case_files.EvidenceUnreadable:
         db.session.rollback()
         flash(_("This file could not be opened: its stored copy was changed or damaged."), "error")
-        return redirect(url_for("cases.case", report_id=report.id) + "#evidence", 303)
+        return back_to_case(report, "evidence")
     db.session.commit()  # the custody entry first, then the bytes
     return opened
 

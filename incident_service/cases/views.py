@@ -89,7 +89,8 @@ def _queue_view_args() -> dict[str, Any]:
     return {key: value for key, value in request.args.items() if key in QUEUE_VIEW_ARGS and value}
 
 
-def _back_to_case(report: Report, anchor: str = "") -> BaseResponse:
+def back_to_case(report: Report, anchor: str = "") -> BaseResponse:
+    """303 to the case page (at `anchor`), in the queue view the request came from."""
     return redirect(
         url_for("cases.case", report_id=report.id, **_queue_view_args())
         + (f"#{anchor}" if anchor else ""),
@@ -101,7 +102,7 @@ def _refused(report: Report, message: str, anchor: str = "") -> BaseResponse:
     """Drop what the refused change added to the session and say why, back on the case."""
     db.session.rollback()
     flash(message, "error")
-    return _back_to_case(report, anchor)
+    return back_to_case(report, anchor)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def change_status(report_id: str, team_key: RecipientPrivateKey) -> ResponseRetu
     if task is not None:
         dispatch.enqueue(task, report.id)
     flash(_("Status changed."), "ok")
-    return _back_to_case(report)
+    return back_to_case(report)
 
 
 @blueprint.post("/<report_id>/details")
@@ -262,7 +263,7 @@ def update_details(report_id: str, team_key: RecipientPrivateKey) -> ResponseRet
         return _refused(report, str(exc), "details")
     db.session.commit()
     flash(_("Case updated."), "ok")
-    return _back_to_case(report, "details")
+    return back_to_case(report, "details")
 
 
 @blueprint.post("/<report_id>/notes")
@@ -273,13 +274,13 @@ def add_note(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnVal
     form = NoteForm()
     if not form.validate_on_submit():
         flash(_("The note is empty or too long."), "error")
-        return _back_to_case(report, "notes")
+        return back_to_case(report, "notes")
     try:
         triage.add_note(report=report, text=form.text.data, actor_id=current_staff().id)
     except triage.InvalidCaseInput as exc:
         return _refused(report, str(exc), "notes")
     db.session.commit()
-    return _back_to_case(report, "notes")
+    return back_to_case(report, "notes")
 
 
 @blueprint.post("/<report_id>/interventions")
@@ -290,7 +291,7 @@ def add_intervention(report_id: str, team_key: RecipientPrivateKey) -> ResponseR
     form = InterventionForm()
     if not form.validate_on_submit():
         flash(_("Choose what was done; the date must be a date."), "error")
-        return _back_to_case(report, "interventions")
+        return back_to_case(report, "interventions")
     try:
         triage.add_intervention(
             report=report,
@@ -302,7 +303,7 @@ def add_intervention(report_id: str, team_key: RecipientPrivateKey) -> ResponseR
     except triage.InvalidCaseInput as exc:
         return _refused(report, str(exc), "interventions")
     db.session.commit()
-    return _back_to_case(report, "interventions")
+    return back_to_case(report, "interventions")
 
 
 @blueprint.post("/<report_id>/messages")
@@ -313,14 +314,14 @@ def reply(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     form = ReplyForm()
     if not form.validate_on_submit():
         flash(_("The message is empty or too long."), "error")
-        return _back_to_case(report, "thread")
+        return back_to_case(report, "thread")
     try:
         triage.send_reply(report=report, text=form.text.data, actor_id=current_staff().id)
     except (messaging.EmptyMessage, messaging.MessageTooLong):
         return _refused(report, _("The message is empty or too long."), "thread")
     db.session.commit()
     flash(_("Message sent. The reporter reads it with their receipt."), "ok")
-    return _back_to_case(report, "thread")
+    return back_to_case(report, "thread")
 
 
 @blueprint.post("/<report_id>/delete")
@@ -331,7 +332,7 @@ def delete_report(report_id: str, team_key: RecipientPrivateKey) -> ResponseRetu
     report = _case_or_404(report_id)
     if not DeleteReportForm().validate_on_submit():
         flash(_("Tick the box to confirm the deletion."), "error")
-        return _back_to_case(report, "deletion")
+        return back_to_case(report, "deletion")
     if not report.deletion_requested:
         return _refused(report, _("Only a report whose reporter asked for it can be deleted."))
     outcome = report_deletion.delete_requested_report(
@@ -356,7 +357,7 @@ def delete_report(report_id: str, team_key: RecipientPrivateKey) -> ResponseRetu
             ),
             "error",
         )
-    return _back_to_case(report, "deletion")
+    return back_to_case(report, "deletion")
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def link_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnV
         abort(404)
     events.link_report(report=report, event=event, actor_id=principal.id)
     db.session.commit()
-    return _back_to_case(report, "event")
+    return back_to_case(report, "event")
 
 
 @blueprint.post("/<report_id>/event/new")
@@ -392,7 +393,7 @@ def new_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnVa
     form = NewEventForm()
     if not form.validate_on_submit():
         flash(_("Give the event a title and at least one person affected."), "error")
-        return _back_to_case(report, "event")
+        return back_to_case(report, "event")
     try:
         event = events.create_event(
             organisation_id=principal.organisation_id,
@@ -405,7 +406,7 @@ def new_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnVa
         return _refused(report, str(exc), "event")
     events.link_report(report=report, event=event, actor_id=principal.id)
     db.session.commit()
-    return _back_to_case(report, "event")
+    return back_to_case(report, "event")
 
 
 @blueprint.post("/<report_id>/event/unlink")
@@ -417,7 +418,7 @@ def unlink_event(report_id: str, team_key: RecipientPrivateKey) -> ResponseRetur
         abort(400)
     events.unlink_report(report=report, actor_id=current_staff().id)
     db.session.commit()
-    return _back_to_case(report, "event")
+    return back_to_case(report, "event")
 
 
 @blueprint.get("/events")
