@@ -147,9 +147,9 @@ NOTICES: dict[str, Any] = {
     "withdrawn": _l("Your report will no longer be counted in statistics."),
     "deletion": _l("We have your request. The case team will delete your report."),
 }
-TOO_LONG = _l("This is %(count)s characters long; at most %(limit)s fit.")
 ACTION_ERRORS: dict[str, Any] = {
     "empty": _l("Please write something before sending."),
+    "too_long": _l("This is %(count)s characters long; at most %(limit)s fit."),
     "confirm": _l("Tick the box to confirm."),
     "no_files": _l("Choose at least one file."),
     "refused": _l("These files were not added:"),
@@ -830,12 +830,10 @@ def _lookup_page(
 def _action_error(code: str, text: str) -> str:
     """What a refused action on the status page says; a message too long says its length (the
     box has no `maxlength`: the text comes back whole to be shortened, never cut)."""
+    message = str(ACTION_ERRORS[code])
     if code == "too_long":
-        return str(TOO_LONG) % {
-            "count": format_decimal(len(text)),
-            "limit": format_decimal(MAX_MESSAGE_LENGTH),
-        }
-    return str(ACTION_ERRORS[code])
+        message %= {"count": format_decimal(len(text)), "limit": format_decimal(MAX_MESSAGE_LENGTH)}
+    return message
 
 
 def _status_page(
@@ -863,7 +861,7 @@ def _status_page(
         errors={
             field: _action_error(code, flash.get("text") or "")
             for field, code in (errors.items() if isinstance(errors, dict) else [])
-            if code in ACTION_ERRORS or code == "too_long"
+            if code in ACTION_ERRORS
         },
         degraded=degraded,
     )
