@@ -102,6 +102,23 @@ def test_does_a_restarted_process_rank_the_queue_from_chunks_without_opening_rep
     assert len(_chunks(app)) == 2
 
 
+def test_does_a_case_page_opened_first_keep_the_entries_its_links_opened(app, opens):
+    """The case page walks the queue for its Previous/Next links, opening the entries it has
+    not seen. Those are written back in a chunk that is committed with the page, so the queue
+    after a restart opens nothing again."""
+    with app.app_context():
+        made = _filed(5)
+        worker = make_staff(role=Role.CASEWORKER)
+    client = app.test_client()
+    login(client, worker)
+    assert client.get(f"/cases/{made[2]}").status_code == 200  # before any queue view
+    assert opens["reports"] == 5 and len(_chunks(app)) == 1
+
+    queue_index.CACHE.clear()
+    opens["reports"] = 0
+    assert len(_queue(client)) == 5 and opens["reports"] == 0
+
+
 def test_do_many_chunks_merge_into_one_and_unreadable_ones_go(app):
     with app.app_context():
         made = _filed(3)

@@ -151,6 +151,17 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
     except CryptoError:
         db.session.rollback()
         return render_template("staff/cases/unreadable.html", report=report), 200
+    # The queue view the case was opened from, so that "Previous case" and "Next case" walk
+    # the same list without going back to it. Before the commit: walking the view may
+    # write newly opened queue entries back in a sealed chunk (`queue_store.save`).
+    queue_args = _queue_view_args()
+    around = case_queue.neighbours(
+        organisation_id=principal.organisation_id,
+        filters=parse_filters(request.args),
+        viewer_id=principal.id,
+        team_key=team_key,
+        report_id=report.id,
+    )
     db.session.commit()
     members = triage.team_members(principal.organisation_id)
     priority = triage.case_priority(report=report, coded=opened.coded, team_key=team_key)
@@ -174,16 +185,6 @@ def case(report_id: str, team_key: RecipientPrivateKey) -> ResponseReturnValue:
         event_details = next(
             (listing for listing in event_listing if listing.event.id == report.event_id), None
         )
-    # The queue view the case was opened from, so that "Previous case" and "Next case" walk
-    # the same list without going back to it.
-    queue_args = _queue_view_args()
-    around = case_queue.neighbours(
-        organisation_id=principal.organisation_id,
-        filters=parse_filters(request.args),
-        viewer_id=principal.id,
-        team_key=team_key,
-        report_id=report.id,
-    )
     status_form = StatusForm(status=report.status)
     allowed = triage.TRANSITIONS[ReportStatus(report.status)]
     status_form.status.choices = choices(
