@@ -34,8 +34,15 @@ The twelve months before the quarter get `--history-records` records each (defau
 of `--records`, as many as each month of the quarter), so the year 2024 holds four times the
 quarter's records.
 
+Each month's counts are stored by the release that counted them and used again while the
+month's records are unchanged (`releases.month_cache`). `--stored` says which of them a
+timed release finds: `closed` (the default: every month but the quarter's own three, as when
+batches keep arriving in the months of the quarter), `all` (nothing written since the history
+was published) or `none` (as before any release, or before the cache existed).
+
     .venv/bin/python bench/release.py [--records 1000000] [--runs 3]
     .venv/bin/python bench/release.py --published-history [--history-records N] [--keep SCHEMA]
+        [--stored closed|all|none]
 """
 
 from __future__ import annotations
@@ -68,9 +75,10 @@ from flask import current_app  # noqa: E402
 from incident_service import create_app, taxonomy  # noqa: E402
 from incident_service.auth.teams import ensure_organisation  # noqa: E402
 from incident_service.constants import ReleaseMethod, ReleaseStatus, Role  # noqa: E402
-from incident_service.models import Release, User, db  # noqa: E402
+from incident_service.models import Release, StatisticalMonthCounts, User, db  # noqa: E402
 from incident_service.releases import content as release_content  # noqa: E402
 from incident_service.releases import lifecycle as releases  # noqa: E402
+from incident_service.releases import month_cache  # noqa: E402
 from incident_service.releases.counts import count_cases  # noqa: E402
 from incident_service.releases.documents import manifest, render  # noqa: E402
 from incident_service.releases.parameters import normalise_parameters, parameters_digest  # noqa: E402
@@ -318,6 +326,22 @@ _joint_audit = release_content.joint_audit
 release_content.joint_audit = _timed_joint_audit
 
 
+STORED = ["closed"]  # --stored
+
+
+def _set_stored_counts() -> None:
+    """Leave the months' stored counts as `--stored` says, committed: the counting reads on
+    connections that share this session's snapshot, which see only committed rows."""
+    if STORED[0] == "all":
+        month_cache.counts_by_month([*HISTORY_MONTHS, *MONTHS, "2024", "2023"])
+    else:
+        forget = sa.delete(StatisticalMonthCounts)
+        if STORED[0] == "closed":
+            forget = forget.where(StatisticalMonthCounts.month.in_(MONTHS))
+        db.session.execute(forget)
+    db.session.commit()
+
+
 def one_release_by_stage() -> dict[str, float]:
     """The stages of `generate_release` for the quarter, against whatever is published now:
     the earlier releases it is compared with are read as `_draft_content` reads them."""
@@ -448,6 +472,7 @@ def end_to_end(history_ids: list[int], *, with_history: bool) -> tuple[float, fl
     its joint audit time, and the time to publish it (rolled back; -1 without history). The
     release is deleted afterwards, and the history shown again."""
     JOINT_AUDIT_TIME[0] = 0.0
+    _set_stored_counts()
     if history_ids and not with_history:
         _hide_history(history_ids)  # committed by generate_release: shown again below
     try:
@@ -488,7 +513,14 @@ def main() -> None:
         default=None,
         help="records in each month before the quarter (default: a third of --records)",
     )
+    parser.add_argument(
+        "--stored",
+        choices=["closed", "all", "none"],
+        default="closed",
+        help="months whose stored counts a timed release finds (default: all but the quarter's)",
+    )
     args = parser.parse_args()
+    STORED[0] = args.stored
     history = args.published_history
     per_month = args.records // 3 if args.history_records is None else args.history_records
     per_month = per_month if history else 0
@@ -540,6 +572,7 @@ def main() -> None:
                 plain.append(timed(run_plain_queries)[0])
                 order = [True, False] if (run % 2 == 0 or not history) else [False, True]
                 for with_history in order if history else [True]:
+                    _set_stored_counts()
                     if not with_history:
                         _hide_history(history_ids)
                     (stages if with_history else baseline).append(one_release_by_stage())
@@ -557,6 +590,7 @@ def main() -> None:
             names = list(median)
             summed = [n for n in names if not n.startswith(" ")]
             print(f"\n{args.records:,} records, {PERIOD}, median of {args.runs} runs (seconds)")
+            print(f"  stored counts found: {args.stored}")
             if history:
                 print(f"  history: {', '.join(HISTORY)} published; {per_month:,} records a month")
                 print(f"  {'':<28}{'with':>8}{'without':>9}   (history hidden, same runs)")

@@ -38,6 +38,7 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from incident_service import month_versions
 from incident_service.constants import (
     EvidenceState,
     ReleaseStatus,
@@ -444,6 +445,43 @@ class StatisticalIndicator(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("statistical_records.id", ondelete="CASCADE"), primary_key=True
     )
     indicator: Mapped[str] = mapped_column(String(4), primary_key=True)
+
+
+class StatisticalMonthVersion(db.Model):  # type: ignore[name-defined,misc]
+    """A random value that the statistical records of a month (with their child rows) keep
+    until their next write.
+
+    Replaced only by the database's triggers (`month_versions`), in the transaction that
+    writes; random rather than counted, so that it says nothing of how many writes there were.
+    A month absent here has not been written since the triggers were installed.
+    """
+
+    __tablename__ = "statistical_month_versions"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+
+
+class StatisticalMonthCounts(db.Model):  # type: ignore[name-defined,misc]
+    """A month's record counts as a release counted them, at one version of its records.
+
+    Used while the month's version is still `version` and the counting (`format`) is the
+    same; otherwise counted again (see `releases.month_cache`). Holds only what a `GROUP BY`
+    of the statistical records of the month gives anyone who can read them.
+    """
+
+    __tablename__ = "statistical_month_counts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(16))
+    counts: Mapped[str] = mapped_column(Text)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _install_month_triggers(target: object, connection: Any, **kw: object) -> None:
+    # `create_all()` builds the tables; the versions only mean something with the triggers.
+    month_versions.install(connection)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ which the total, the persons figures, every one-way table, the places cells and 
 patterns are summed here. Cube keys are turned into the shapes `RecordCounts` has always had
 ("yes"/"no" into booleans), and a test keeps the plain GROUP BYs they replaced as an oracle
 that both agree on SQLite and PostgreSQL. On PostgreSQL the statements run on two connections
-sharing this session's snapshot (`_run_jobs`): same figures, both cores.
+sharing this session's snapshot (`run_jobs`): same figures, both cores.
 
 The multi-valued questions (acts, perpetrators, citizenships, indicators) still come from
 `_multi`, one query per child table over each report's set of codes. A cube could give the
@@ -28,6 +28,7 @@ spam or duplicates, no deletion requested) by the date they were received.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -141,6 +142,8 @@ PARALLEL_CONNECTIONS = 2
 
 Executor = sa.Connection | sa.orm.scoped_session[Any]  # a connection, or the app's session
 Job = Callable[[Executor], object]
+# `run_jobs` without a snapshot given: export one if the jobs are several (see `shared_snapshot`).
+_UNSET: Any = object()
 
 
 def count_records(months: Sequence[str]) -> RecordCounts:
@@ -151,18 +154,20 @@ def count_records(months: Sequence[str]) -> RecordCounts:
     (see `_REPORTS_BY_PERSON`…), whose finest cells give every one-way table, the persons
     figures, the places and the flag patterns; and one query per multi-valued question (see
     `_multi`). On PostgreSQL the eight statements run on two connections at once, all reading
-    the one snapshot of this session (see `_run_jobs`), so every figure comes from the same
+    the one snapshot of this session (see `run_jobs`), so every figure comes from the same
     state of the records, as if counted in one statement.
     """
-    return _assemble(_run_jobs(_count_jobs(months, by_month=False)))
+    return _assemble(run_jobs(_count_jobs(months, by_month=False)))
 
 
-def count_records_by_month(months: Sequence[str]) -> dict[str, RecordCounts]:
+def count_records_by_month(
+    months: Sequence[str], snapshot: object = _UNSET
+) -> dict[str, RecordCounts]:
     """`count_records` of each of `months` on its own, from the same eight statements grouped
     by month as well: one pass over the records of all of them instead of one per month (the
     joint audit needs every month of a year's published releases). `add_counts` of some of
-    them equals `count_records` of those months."""
-    done = _run_jobs(_count_jobs(months, by_month=True))
+    them equals `count_records` of those months. `snapshot`: see `run_jobs`."""
+    done = run_jobs(_count_jobs(months, by_month=True), snapshot)
     split: dict[str, dict[str, object]] = {month: {} for month in months}
     for name, per_month in done.items():
         assert isinstance(per_month, dict)
@@ -199,6 +204,63 @@ def add_counts(parts: Sequence[RecordCounts]) -> RecordCounts:
 
 # The multi-valued questions: `RecordCounts` attribute, child table, code column, grouping.
 _MULTI = ("acts", "citizenships", "perpetrators", "indicators")
+
+
+def counts_to_json(counts: RecordCounts) -> str:
+    """`counts` as JSON text that `counts_from_json` turns back into an equal `RecordCounts`
+    (keys that are tuples, booleans or `None` kept as such; pairs keep their order)."""
+
+    def pairs(values: Mapping[Any, int]) -> list[list[Any]]:
+        return [[list(key) if isinstance(key, tuple) else key, n] for key, n in values.items()]
+
+    return json.dumps(
+        {
+            "total": counts.total,
+            "persons_affected": counts.persons_affected,
+            "persons_by_band": pairs(counts.persons_by_band),
+            "single": {column: pairs(values) for column, values in counts.single.items()},
+            "places": pairs(counts.places),
+            "flag_patterns": pairs(counts.flag_patterns),
+            **{
+                name: {
+                    "codes": pairs(getattr(counts, name).codes),
+                    "groups": pairs(getattr(counts, name).groups),
+                    "none": getattr(counts, name).none,
+                }
+                for name in _MULTI
+            },
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def counts_from_json(text: str) -> RecordCounts:
+    """The `RecordCounts` that `counts_to_json` wrote."""
+    data = json.loads(text)
+
+    def plain(values: list[list[Any]]) -> dict[Any, int]:
+        return {key: int(n) for key, n in values}
+
+    def keyed(values: list[list[Any]]) -> dict[Any, int]:
+        return {tuple(key): int(n) for key, n in values}
+
+    return RecordCounts(
+        total=int(data["total"]),
+        persons_affected=int(data["persons_affected"]),
+        persons_by_band=plain(data["persons_by_band"]),
+        single={column: plain(values) for column, values in data["single"].items()},
+        places=keyed(data["places"]),
+        flag_patterns=keyed(data["flag_patterns"]),
+        **{
+            name: MultiCounts(
+                codes=plain(data[name]["codes"]),
+                groups=plain(data[name]["groups"]),
+                none=int(data[name]["none"]),
+            )
+            for name in _MULTI
+        },
+    )
 
 
 def _count_jobs(months: Sequence[str], *, by_month: bool) -> dict[str, Job]:
@@ -319,22 +381,14 @@ _STATISTICAL_TABLES = tuple(
 )
 
 
-def _run_jobs(jobs: Mapping[str, Job]) -> dict[str, object]:
-    """Run each job (a function of something to execute statements on) and return results
-    by name.
-
-    On PostgreSQL, when this session's transaction has not itself changed a statistical
-    table, the jobs run on `PARALLEL_CONNECTIONS` connections at once: each database
-    backend is a process of its own, so two cores count while this thread waits. Each
-    connection imports this session's snapshot (`pg_export_snapshot`), so all of them read
-    exactly the records this session reads: a batch committed or a record withdrawn meanwhile
-    is in all of the figures or in none. Otherwise (SQLite, or records this transaction
-    wrote and has not committed, which no other connection could see) the jobs run here,
-    one after the other, in this session.
-    """
+def shared_snapshot() -> str | None:
+    """This session's snapshot, exported for other connections to read exactly what it reads
+    (`pg_export_snapshot`); `None` where the counting must run in this session itself: on
+    SQLite, or when this transaction has written statistical records that no other connection
+    could see. Valid while this session's transaction lasts."""
     session = db.session
-    if session.get_bind().dialect.name != "postgresql" or len(jobs) < 2:
-        return {name: job(session) for name, job in jobs.items()}
+    if session.get_bind().dialect.name != "postgresql":
+        return None
     written = session.scalar(
         sa.text(
             "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
@@ -344,10 +398,32 @@ def _run_jobs(jobs: Mapping[str, Job]) -> dict[str, object]:
         {"tables": list(_STATISTICAL_TABLES)},
     )
     if written:
-        return {name: job(session) for name, job in jobs.items()}
+        return None
     snapshot = str(session.scalar(sa.text("SELECT pg_export_snapshot()")))
     if not _SNAPSHOT_ID.fullmatch(snapshot):
         raise RuntimeError("PostgreSQL returned an unexpected snapshot id")
+    return snapshot
+
+
+def run_jobs(jobs: Mapping[str, Job], snapshot: object = _UNSET) -> dict[str, object]:
+    """Run each job (a function of something to execute statements on) and return results
+    by name.
+
+    On PostgreSQL, when this session's transaction has not itself changed a statistical
+    table, the jobs run on up to `PARALLEL_CONNECTIONS` connections at once: each database
+    backend is a process of its own, so two cores count while this thread waits. Each
+    connection imports this session's snapshot (`shared_snapshot`, or the one given), so all
+    of them read exactly the records this session reads: a batch committed or a record
+    withdrawn meanwhile is in all of the figures or in none, and jobs run by several calls
+    with the same snapshot read the same state too. Otherwise (`None`: SQLite, or records
+    this transaction wrote and has not committed, which no other connection could see) the
+    jobs run here, one after the other, in this session.
+    """
+    session = db.session
+    if snapshot is _UNSET:
+        snapshot = shared_snapshot() if len(jobs) > 1 else None
+    if snapshot is None:
+        return {name: job(session) for name, job in jobs.items()}
     engine = session.get_bind()
     assert isinstance(engine, sa.Engine)
     pending = list(jobs.items())
@@ -369,8 +445,9 @@ def _run_jobs(jobs: Mapping[str, Job]) -> dict[str, object]:
                     with lock:
                         results[name] = outcome
 
-    with ThreadPoolExecutor(max_workers=PARALLEL_CONNECTIONS) as pool:
-        for future in [pool.submit(work) for _ in range(PARALLEL_CONNECTIONS)]:
+    workers = min(PARALLEL_CONNECTIONS, len(pending))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work) for _ in range(workers)]:
             future.result()  # re-raises a job's exception here
     return results
 

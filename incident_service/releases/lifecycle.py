@@ -29,7 +29,7 @@ from incident_service.crypto import SigningKey
 from incident_service.evidence import log as evidence_log
 from incident_service.keystore import current_keyring
 from incident_service.models import PrivacyLedgerEntry, Release, ReleaseFile, User, db, utcnow
-from incident_service.releases import privacy
+from incident_service.releases import month_cache, privacy
 from incident_service.releases.content import (
     ContentResult,
     JointInputs,
@@ -40,8 +40,6 @@ from incident_service.releases.counts import (
     RecordCounts,
     add_counts,
     count_cases,
-    count_records,
-    count_records_by_month,
 )
 from incident_service.releases.differencing import (
     PublishedFigures,
@@ -187,17 +185,17 @@ def _counts_and_joint(
     threshold-rule releases of the period's year, and the components of every month they and
     the new release cover, built from today's data (see `joint`).
 
-    With published releases to compare, every month involved is counted in one pass (grouped
-    by month), and the period's own counts, like the components of all the months together,
-    are the sum of its months': one scan of a year's records instead of one per month, one for
-    all the months and one for the period."""
+    Every month involved is counted in one pass (grouped by month), or taken from the counts a
+    release stored for it while its records have not changed since (`month_cache`); the
+    period's own counts, like the components of all the months together, are the sum of its
+    months'. So a year's records are scanned at most once, and a month already counted by the
+    release of its month, quarter or year is not scanned again."""
     published = _published_joint(period)
-    if not published:
-        return count_records(period.record_months), JointInputs(
-            published=[], structure={}, per_atom={}
-        )
     atoms = sorted(set(period.record_months).union(*(r.atoms for r in published)))
-    by_month = count_records_by_month(atoms)
+    by_month = month_cache.counts_by_month(atoms)
+    own = add_counts([by_month[month] for month in period.record_months])
+    if not published:
+        return own, JointInputs(published=[], structure={}, per_atom={})
 
     def components(counts: RecordCounts) -> dict[str, Component]:
         built = record_components(counts, period, zero_sensitive_tables=zero_sensitive_tables)
@@ -208,7 +206,7 @@ def _counts_and_joint(
         structure=components(add_counts([by_month[atom] for atom in atoms])),
         per_atom={atom: components(by_month[atom]) for atom in atoms},
     )
-    return add_counts([by_month[month] for month in period.record_months]), joint
+    return own, joint
 
 
 def _joint_inputs(period: ReleasePeriod, zero_sensitive_tables: Sequence[str]) -> JointInputs:
