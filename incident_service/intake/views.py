@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal, get_locale
+from flask_babel import LazyString, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import FileStorage
@@ -115,9 +115,11 @@ blueprint = Blueprint("reporter", __name__)
 @blueprint.context_processor
 def _limits() -> dict[str, Any]:
     # Said beside the box instead of a `maxlength` that would cut a pasted text silently.
+    # Lazy: written out in the reader's language only by the pages that show them (the receipt
+    # page, rendered after every report, does not).
     return {
-        "max_narrative": format_decimal(MAX_NARRATIVE),
-        "max_message": format_decimal(MAX_MESSAGE_LENGTH),
+        "max_narrative": LazyString(format_decimal, MAX_NARRATIVE),
+        "max_message": LazyString(format_decimal, MAX_MESSAGE_LENGTH),
     }
 
 
