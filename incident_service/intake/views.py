@@ -351,10 +351,9 @@ def _hand_over_receipt(
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
     shown (a second report from another tab before the first page loaded) is kept with it.
     `understood` says how numbers typed in words were read (codes and numbers, no words)."""
-    # The filed form's draft goes first: a browser without records yet (the usual case) costs
-    # no round trip for it.
-    handoff.delete(handoff.DRAFT)
-    pending = handoff.get(handoff.RECEIPT) or {}
+    # The filed form's draft goes, in the same round trip as reading the receipts not yet shown:
+    # a browser without records yet (the usual case) costs no round trip for either.
+    pending = handoff.get_deleting(handoff.RECEIPT, handoff.DRAFT) or {}
     receipts = [r for r in pending.get("receipts", []) if isinstance(r, str) and r != receipt]
     receipts.append(receipt)
     kept = pending.get("files")
