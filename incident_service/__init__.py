@@ -16,7 +16,12 @@ from incident_service.compression import compress_response
 from incident_service.crypto import SuiteId
 from incident_service.error_pages import register_error_pages
 from incident_service.extensions import babel, celery_init_app, csrf, db, limiter, login_manager
-from incident_service.i18n import LANGUAGES, STAFF_LANGUAGES, select_locale
+from incident_service.i18n import (
+    LANGUAGES,
+    STAFF_LANGUAGES,
+    install_template_strings,
+    select_locale,
+)
 from incident_service.log_redaction import configure_logging
 from incident_service.resources import resource_dir
 from incident_service.security import REPORTER_STYLE, apply_security_headers
@@ -47,6 +52,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_strings(app)
     login_manager.init_app(app)
     configure_login(login_manager)
     limiter.init_app(app)

@@ -63,3 +63,21 @@ def test_are_addresses_counted_per_ipv4_address_and_ipv6_64(one, other, same):
 
 def test_is_the_ipv6_bucket_size_configurable():
     assert ratelimit.address_bucket("2001:db8:1:2:3::1", ipv6_prefix=48) == "2001:db8:1::/48"
+
+
+def test_are_only_routes_without_any_declared_limit_spared_the_limiters_walk(app):
+    """The limiter's request filter lets a route through without resolving its limits: is
+    every route that carries a limit (logins, receipt lookups, the health check) still walked,
+    and the report form, the API report and the receipt page spared?"""
+    from incident_service.extensions import _endpoints_without_limits, _no_limit_declared
+
+    with app.test_request_context("/"):
+        spared = set(_endpoints_without_limits(app))
+    for limited in ("auth.login", "auth.unlock", "reporter.status", "api.post_status"):
+        assert limited in app.view_functions
+        assert limited not in spared
+    assert {"reporter.report", "reporter.report_full", "api.post_report"} <= spared
+    with app.test_request_context("/status", method="POST"):
+        assert not _no_limit_declared()
+    with app.test_request_context("/report", method="POST"):
+        assert _no_limit_declared()

@@ -406,3 +406,29 @@ def test_is_the_page_answered_directly_when_redis_is_down(app, monkeypatch):
     assert filed.status_code == 200 and receipt_on(filed) is not None
     assert "also close the browser" in filed.get_data(as_text=True)
     assert report_count(app) == 1
+
+
+def test_does_a_report_form_hold_nothing_of_the_request_before_it(app):
+    """The form's fields are copied from prototypes (`forms._QuietMeta`): is each form's data
+    its own request's only, and are the shared prototypes left without any answer?"""
+    first_answers = {"narrative": "SYNTHETIC first reporter", "acts": ["DET.01"], "sex": "F"}
+    with app.test_request_context("/report", method="POST", data=first_answers):
+        first = ReportForm()
+        assert first.narrative.data == "SYNTHETIC first reporter"
+    with app.test_request_context("/report", method="POST", data={"year": "2024"}):
+        second = ReportForm()
+        assert second.narrative.data is None
+        assert second.sex.data is None
+        assert second.acts.data == []
+        assert second.year.data == "2024"
+        assert first.narrative.data == "SYNTHETIC first reporter"
+        assert second.narrative is not first.narrative
+        assert all(field._form is second for field in second)
+        assert "SYNTHETIC first reporter" not in str(second.narrative())
+    prototypes = [
+        prototype
+        for _name, unbound in ReportForm._unbound_fields
+        for prototype in unbound.__dict__.get("_incident_prototypes", {}).values()
+    ]
+    assert prototypes
+    assert all("data" not in vars(p) and "raw_data" not in vars(p) for p in prototypes)

@@ -27,10 +27,39 @@ def _choices() -> SelectMultipleField:
 
 class _QuietMeta:
     """WTForms' own messages are never shown on these pages (intake's are), so fields need no
-    translations: looking them up for 30 default labels was a tenth of the form's CPU time."""
+    translations: looking them up for 30 default labels was a tenth of the form's CPU time.
+
+    Fields are bound from a prototype: WTForms builds each of the report form's 33 fields anew
+    for every request (label, flags, validators, widget), which cost more than half of building
+    the form (about 0.1 ms of CPU a request, docs/benchmarks.md). What it builds depends only on
+    the field's declaration and name, so the first bound field of each declaration is kept and
+    later forms get a shallow copy of it, pointed at their own form; `process` then sets the
+    request's data on the copy only, as it would on a new field. The prototypes are never
+    processed, so they hold nothing of any request.
+    """
 
     def get_translations(self, form: object) -> None:
         return None
+
+    def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+        if options.get("translations") is not None:  # not these forms: no shared prototype
+            return unbound_field.bind(form=form, **options)
+        # Kept on the declaration itself: one per form class and field, never per request (the
+        # CSRF field's declaration is made per form, so its prototype goes with it).
+        prototypes: dict[tuple[str, str], Any] = unbound_field.__dict__.setdefault(_PROTOTYPES, {})
+        key = (options["name"], options.get("prefix", ""))
+        prototype = prototypes.get(key)
+        if prototype is None:
+            prototype = unbound_field.bind(form=form, **options)
+            prototypes[key] = prototype
+        field = object.__new__(type(prototype))
+        field.__dict__.update(prototype.__dict__)
+        field._form = form
+        field.meta = form.meta
+        return field
+
+
+_PROTOTYPES = "_incident_prototypes"
 
 
 class ReportForm(FlaskForm):  # type: ignore[misc]

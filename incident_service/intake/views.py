@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal, get_locale
+from flask_babel import LazyString, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import FileStorage
@@ -115,9 +115,11 @@ blueprint = Blueprint("reporter", __name__)
 @blueprint.context_processor
 def _limits() -> dict[str, Any]:
     # Said beside the box instead of a `maxlength` that would cut a pasted text silently.
+    # Lazy: written out in the reader's language only by the pages that show them (the receipt
+    # page, rendered after every report, does not).
     return {
-        "max_narrative": format_decimal(MAX_NARRATIVE),
-        "max_message": format_decimal(MAX_MESSAGE_LENGTH),
+        "max_narrative": LazyString(format_decimal, MAX_NARRATIVE),
+        "max_message": LazyString(format_decimal, MAX_MESSAGE_LENGTH),
     }
 
 
@@ -349,10 +351,9 @@ def _hand_over_receipt(
     """Keep the receipt for its page (once) and send the browser there. A receipt not yet
     shown (a second report from another tab before the first page loaded) is kept with it.
     `understood` says how numbers typed in words were read (codes and numbers, no words)."""
-    # The filed form's draft goes first: a browser without records yet (the usual case) costs
-    # no round trip for it.
-    handoff.delete(handoff.DRAFT)
-    pending = handoff.get(handoff.RECEIPT) or {}
+    # The filed form's draft goes, in the same round trip as reading the receipts not yet shown:
+    # a browser without records yet (the usual case) costs no round trip for either.
+    pending = handoff.get_deleting(handoff.RECEIPT, handoff.DRAFT) or {}
     receipts = [r for r in pending.get("receipts", []) if isinstance(r, str) and r != receipt]
     receipts.append(receipt)
     kept = pending.get("files")
