@@ -19,6 +19,10 @@ so that two writers lock them in the same order. TRUNCATE replaces every month. 
 row-level triggers (SQLite has neither statement triggers nor TRUNCATE; `DELETE` without
 `WHERE` runs the row triggers once a table has any).
 
+The same statement deletes the month's stored counts: kept past the write, they would still
+hold a withdrawn record's part in every figure of its month for anyone who copies the
+database, beside the records that no longer have it.
+
 Child rows carry no month: theirs is their record's. A child row deleted with its record (the
 `ON DELETE CASCADE`) finds no record any more, but the record's own trigger replaced the
 month's version.
@@ -34,6 +38,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 
 VERSIONS = "statistical_month_versions"
+COUNTS = "statistical_month_counts"
 RECORDS = "statistical_records"
 CHILDREN = (
     "statistical_acts",
@@ -86,14 +91,15 @@ def _replace(months: str) -> str:
     return (
         f"INSERT INTO {VERSIONS} (month, version) "  # noqa: S608
         f"SELECT month, {_PG_FRESH} FROM (SELECT DISTINCT month FROM ({months}) AS m) AS changed "
-        "ORDER BY month ON CONFLICT (month) DO UPDATE SET version = excluded.version"
+        "ORDER BY month ON CONFLICT (month) DO UPDATE SET version = excluded.version; "
+        f"DELETE FROM {COUNTS} WHERE month IN ({months})"
     )
 
 
 def _postgresql() -> Iterator[str]:
     yield _function(
         "statistical_months_all_changed",
-        f"UPDATE {VERSIONS} SET version = {_PG_FRESH}",  # noqa: S608
+        f"UPDATE {VERSIONS} SET version = {_PG_FRESH}; DELETE FROM {COUNTS}",  # noqa: S608
     )
     for kind, months in (("records", _RECORD_MONTHS), ("children", _CHILD_MONTHS)):
         for side, select in months.items():
@@ -119,7 +125,8 @@ def _sqlite_replace(month: str) -> str:
         f"INSERT INTO {VERSIONS} (month, version) "  # noqa: S608
         f"SELECT month, {_SQLITE_FRESH} FROM ({month}) "
         "WHERE month IS NOT NULL "
-        "ON CONFLICT (month) DO UPDATE SET version = excluded.version;"
+        "ON CONFLICT (month) DO UPDATE SET version = excluded.version; "
+        f"DELETE FROM {COUNTS} WHERE month IN ({month});"
     )
 
 
@@ -147,6 +154,17 @@ def _sqlite() -> Iterator[str]:
 def statements(dialect: str) -> list[str]:
     """The DDL that installs the triggers on `dialect` ("postgresql" or "sqlite")."""
     return list(_postgresql() if dialect == "postgresql" else _sqlite())
+
+
+def version_existing_months(connection: sa.Connection) -> None:
+    """Give every month that has records a version (the migration that installs the triggers
+    onto a database with records): counts stored for such a month then always carry one that
+    its next write replaces."""
+    fresh = _PG_FRESH if connection.dialect.name == "postgresql" else _SQLITE_FRESH
+    connection.exec_driver_sql(
+        f"INSERT INTO {VERSIONS} (month, version) "  # noqa: S608
+        f"SELECT month, {fresh} FROM (SELECT DISTINCT month FROM {RECORDS}) AS m"
+    )
 
 
 def install(connection: sa.Connection) -> None:

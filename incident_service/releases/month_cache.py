@@ -13,9 +13,13 @@ Consistency. The figures of one release must all come from one state of the reco
 PostgreSQL the versions, the stored counts and the counting of the months missing all read
 the one snapshot of this session (`counts.shared_snapshot`), so a stored month is used only if
 its version in that snapshot is the one it was counted at, and a month counted there is
-stored with the version of that same snapshot. Where the counting runs statement by
-statement in this session (SQLite; a transaction that wrote records itself), the versions
-are read again after counting and a month is stored only if no writer touched it meanwhile.
+stored with the version of that same snapshot. A month is stored only if that is still its
+version when it is written (`_store`), so counts a write has made stale are never kept — on
+SQLite too, where the counting runs statement by statement in this session.
+
+Every write of a month's records deletes its stored counts in the same statement
+(`month_versions`): a copy of the database never holds counts that include a withdrawn
+record.
 
 What is stored is what a `GROUP BY` of the month's statistical records gives anyone who can
 read the table: nothing the records themselves do not already say.
@@ -29,7 +33,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from incident_service import taxonomy
 from incident_service.models import StatisticalMonthCounts, StatisticalMonthVersion, db
@@ -99,24 +102,27 @@ def _known(run: Executor, months: Sequence[str]) -> dict[str, _Known]:
 
 
 def _store(counted: Mapping[str, RecordCounts], versions: Mapping[str, str]) -> None:
+    """Store each month's counts with the version they were counted at, if that is still the
+    month's version: a write since (committed, or holding the month's version row, which this
+    waits for on PostgreSQL) means they are already stale, and they are not kept. Stale counts
+    must not outlive the write: a withdrawal's record would live on in them."""
     if not counted:
         return
     session = db.session
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_STORED)
-    rows = [
-        {
-            "month": month,
-            "version": versions[month],
-            "format": FORMAT,
-            "counts": counts_to_json(counts),
-        }
-        for month, counts in sorted(counted.items())
-    ]
-    statement = insert.on_conflict_do_update(
-        index_elements=[_STORED.c.month],
-        set_={name: insert.excluded[name] for name in ("version", "format", "counts")},
+    lock = " FOR SHARE" if session.get_bind().dialect.name == "postgresql" else ""
+    statement = sa.text(
+        f"INSERT INTO {_STORED.name} (month, version, format, counts) "  # noqa: S608
+        "SELECT CAST(:month AS VARCHAR(7)), CAST(:version AS VARCHAR(32)), "
+        "CAST(:format AS VARCHAR(16)), CAST(:counts AS TEXT) "
+        f"WHERE :version = coalesce((SELECT version FROM {_VERSIONS.name} "
+        f"WHERE month = :month{lock}), '') "
+        "ON CONFLICT (month) DO UPDATE SET version = excluded.version, "
+        "format = excluded.format, counts = excluded.counts"
     )
+    rows = [
+        {"month": month, "version": versions[month], "format": FORMAT, "counts": counts_to_json(c)}
+        for month, c in sorted(counted.items())
+    ]
     session.execute(statement, rows)
 
 
@@ -133,14 +139,7 @@ def counts_by_month(months: Sequence[str]) -> dict[str, RecordCounts]:
     assert isinstance(known, dict)
     missing = [month for month in wanted if known[month].counts is None]
     counted = count_records_by_month(missing, snapshot) if missing else {}
-    versions = {month: known[month].version for month in missing}
-    if snapshot is None and missing:
-        # Counted statement by statement: keep only months no writer changed meanwhile.
-        again = _versions(db.session, missing)
-        counted_unchanged = {m: c for m, c in counted.items() if again[m] == versions[m]}
-    else:
-        counted_unchanged = counted
-    _store(counted_unchanged, versions)
+    _store(counted, {month: known[month].version for month in missing})
     result: dict[str, RecordCounts] = {}
     for month in wanted:
         stored = known[month].counts

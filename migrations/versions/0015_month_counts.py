@@ -7,9 +7,9 @@ Create Date: 2026-12-04 16:30:00
 Triggers on the statistical records and their child rows give a month a new random version on
 every write (`incident_service.month_versions`); a release stores each month's counts with the
 version it counted them at and uses them again while the version is unchanged
-(`incident_service.releases.month_cache`). Months with records before this revision have no
-version until their next write; their counts are stored with the empty version, which the next
-write replaces.
+(`incident_service.releases.month_cache`). Every month with records gets a version here; a
+write deletes the month's stored counts with it, so that nothing of a withdrawn record
+outlives it in them.
 """
 
 import sqlalchemy as sa
@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("counts", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("month", name=op.f("pk_statistical_month_counts")),
     )
+    month_versions.version_existing_months(op.get_bind())
     month_versions.install(op.get_bind())
 
 
