@@ -57,11 +57,17 @@ _RECORD_MONTHS = {
     "old": "SELECT month FROM old_rows",
     "both": "SELECT month FROM new_rows UNION SELECT month FROM old_rows",
 }
+# A child row's month is its record's, looked up by primary key once per distinct record: an
+# index probe each, whatever the planner believes of the transition table's size (a join
+# planned on a tiny estimate made a bulk `COPY` of child rows quadratic).
 _CHILD_MONTHS = {
-    side: f"SELECT s.month FROM {RECORDS} s WHERE s.id IN ({rows})"  # noqa: S608
+    side: (
+        f"SELECT (SELECT s.month FROM {RECORDS} s WHERE s.id = c.record_id) AS month "  # noqa: S608
+        f"FROM ({rows}) AS c"
+    )
     for side, rows in {
-        "new": "SELECT record_id FROM new_rows",
-        "old": "SELECT record_id FROM old_rows",
+        "new": "SELECT DISTINCT record_id FROM new_rows",
+        "old": "SELECT DISTINCT record_id FROM old_rows",
         "both": "SELECT record_id FROM new_rows UNION SELECT record_id FROM old_rows",
     }.items()
 }
@@ -73,12 +79,12 @@ _EVENTS = {
 }
 
 
-def _function(name: str, body: str) -> str:
+def _function(name: str, body: str, declare: str = "") -> str:
     # `SET search_path FROM CURRENT`: the tables named in the body are those of the schema the
     # function was created in, whatever the search path of the session that writes.
     return (
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
-        f"SET search_path FROM CURRENT AS $$ BEGIN {body}; RETURN NULL; END $$"
+        f"SET search_path FROM CURRENT AS $$ {declare} BEGIN {body}; RETURN NULL; END $$"
     )
 
 
@@ -87,13 +93,20 @@ _PG_FRESH = "replace(gen_random_uuid()::text, '-', '')"
 _SQLITE_FRESH = "lower(hex(randomblob(16)))"
 
 
-def _replace(months: str) -> str:
-    return (
-        f"INSERT INTO {VERSIONS} (month, version) "  # noqa: S608
-        f"SELECT month, {_PG_FRESH} FROM (SELECT DISTINCT month FROM ({months}) AS m) AS changed "
-        "ORDER BY month ON CONFLICT (month) DO UPDATE SET version = excluded.version; "
-        f"DELETE FROM {COUNTS} WHERE month IN ({months})"
+def _replace(months: str) -> tuple[str, str]:
+    """The body (and its declarations) of a function that gives the months of `months` a new
+    version and deletes their stored counts; the months are found once, and taken in order,
+    so that two writers lock them in the same order."""
+    body = (
+        "SELECT array_agg(DISTINCT month ORDER BY month) INTO changed "  # noqa: S608
+        f"FROM ({months}) AS m WHERE month IS NOT NULL; "
+        "IF changed IS NULL THEN RETURN NULL; END IF; "
+        f"INSERT INTO {VERSIONS} (month, version) "
+        f"SELECT month, {_PG_FRESH} FROM unnest(changed) AS month ORDER BY month "
+        "ON CONFLICT (month) DO UPDATE SET version = excluded.version; "
+        f"DELETE FROM {COUNTS} WHERE month = ANY (changed)"
     )
+    return body, "DECLARE changed text[];"
 
 
 def _postgresql() -> Iterator[str]:
@@ -103,7 +116,8 @@ def _postgresql() -> Iterator[str]:
     )
     for kind, months in (("records", _RECORD_MONTHS), ("children", _CHILD_MONTHS)):
         for side, select in months.items():
-            yield _function(f"statistical_months_{kind}_{side}_changed", _replace(select))
+            body, declare = _replace(select)
+            yield _function(f"statistical_months_{kind}_{side}_changed", body, declare)
     for table in (RECORDS, *CHILDREN):
         kind = "records" if table == RECORDS else "children"
         for event, (transition, side) in _EVENTS.items():
