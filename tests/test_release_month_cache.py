@@ -245,3 +245,21 @@ def test_do_the_versions_tell_a_copy_of_the_database_nothing_of_how_often_a_mont
     for version in versions.values():
         assert len(version) == 32 and int(version, 16) >= 0
     assert versions["2024-01"] != versions["2024-02"]
+
+
+def test_does_a_release_still_open_leave_the_flush_free_to_write_its_months(app_ctx):
+    """A release counts its months and then renders and signs for seconds in the same
+    transaction; a batch written into one of its months meanwhile must not wait for it."""
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite's writers take turns whatever this does
+    insert_records(10, months=["2024-01"], seed=30)
+    db.session.commit()
+    db.session.execute(sa.text("SELECT 1"))  # the release's transaction, left open
+    assert month_cache.counts_by_month(["2024-01"])["2024-01"].total == 10
+    with db.engine.begin() as flush:
+        flush.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+        flush.execute(
+            sa.text("UPDATE statistical_records SET outcome = outcome WHERE month = '2024-01'")
+        )
+    db.session.rollback()
+    assert month_cache.counts_by_month(["2024-01"]) == count_records_by_month(["2024-01"])

@@ -103,13 +103,21 @@ def _known(run: Executor, months: Sequence[str]) -> dict[str, _Known]:
 
 def _store(counted: Mapping[str, RecordCounts], versions: Mapping[str, str]) -> None:
     """Store each month's counts with the version they were counted at, if that is still the
-    month's version: a write since (committed, or holding the month's version row, which this
-    waits for on PostgreSQL) means they are already stale, and they are not kept. Stale counts
-    must not outlive the write: a withdrawal's record would live on in them."""
+    month's version. A write since, committed or under way, means they are stale, and they
+    are not kept: stale counts must not outlive the write (a withdrawal's record would live on
+    in them).
+
+    On PostgreSQL in a short transaction of its own, committed at once, so that the release's
+    transaction holds no lock on the months' versions while it renders and signs (a batch
+    written meanwhile would wait for it). A version row that a writer holds is skipped, and
+    its month not stored: the writer is replacing it — and the writer may be this session's
+    own transaction, which the short one must not wait for. On SQLite (whose writers take
+    turns) in this session's transaction."""
     if not counted:
         return
     session = db.session
-    lock = " FOR SHARE" if session.get_bind().dialect.name == "postgresql" else ""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    lock = " FOR SHARE SKIP LOCKED" if postgresql else ""
     statement = sa.text(
         f"INSERT INTO {_STORED.name} (month, version, format, counts) "  # noqa: S608
         "SELECT CAST(:month AS VARCHAR(7)), CAST(:version AS VARCHAR(32)), "
@@ -123,14 +131,21 @@ def _store(counted: Mapping[str, RecordCounts], versions: Mapping[str, str]) -> 
         {"month": month, "version": versions[month], "format": FORMAT, "counts": counts_to_json(c)}
         for month, c in sorted(counted.items())
     ]
-    session.execute(statement, rows)
+    if not postgresql:
+        session.execute(statement, rows)
+        return
+    engine = session.get_bind()
+    assert isinstance(engine, sa.Engine)
+    with engine.begin() as connection:
+        connection.execute(statement, rows)
 
 
 def counts_by_month(months: Sequence[str]) -> dict[str, RecordCounts]:
     """`counts.count_records_by_month(months)`, the months whose records are unchanged since
     a release counted them taken from what it stored, the others counted (and stored) now.
-    The same figures as counting them all (`tests/test_release_month_cache.py`). Writes to
-    this session: its caller commits or rolls back."""
+    The same figures as counting them all (`tests/test_release_month_cache.py`). Months
+    counted now are stored at once on PostgreSQL, in the session's transaction on SQLite
+    (see `_store`)."""
     wanted = sorted(set(months))
     if not wanted:
         return {}
@@ -139,7 +154,8 @@ def counts_by_month(months: Sequence[str]) -> dict[str, RecordCounts]:
     assert isinstance(known, dict)
     missing = [month for month in wanted if known[month].counts is None]
     counted = count_records_by_month(missing, snapshot) if missing else {}
-    _store(counted, {month: known[month].version for month in missing})
+    versions = {month: known[month].version for month in missing}
+    _store(counted, versions)
     result: dict[str, RecordCounts] = {}
     for month in wanted:
         stored = known[month].counts
