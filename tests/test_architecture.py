@@ -24,6 +24,7 @@ BASE = (
     "incident_service.numbers",
     "incident_service.crypto",
     "incident_service.models",
+    "incident_service.month_versions",  # the triggers that come with the models' tables
     "incident_service.locks",
     "incident_service.keystore",
     "incident_service.settings",
