@@ -595,3 +595,40 @@ def test_does_a_failed_write_leave_the_prefetched_chunk_for_the_next_flush(
         assert (result.recorded, result.already_recorded) == (50, 0)
         assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
         assert _count(MixingPoolEntry) == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_is_the_switch_interval_short_only_while_a_pipelined_flush_runs(chunked_app, monkeypatch):
+    """The writing and prefetching threads get the GIL back within a fraction of a millisecond
+    while the opening thread is busy; the process's own setting is put back afterwards, and
+    after a flush that failed too."""
+    import sys
+
+    seen: list[float] = []
+    real_prepare = flushing._prepare
+
+    def noting_prepare(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(sys.getswitchinterval())
+        return real_prepare(*args, **kwargs)
+
+    before = sys.getswitchinterval()
+    with chunked_app.app_context():
+        chunked_app.config["ANONYMISE_MIN_BATCH"] = 1000
+        for _ in range(25):
+            submit()
+        chunked_app.config["ANONYMISE_MIN_BATCH"] = 3
+        monkeypatch.setattr(flushing, "_prepare", noting_prepare)
+        with monkeypatch.context() as killed:
+            killed.setattr(flushing, "_settle", _raise)
+            with pytest.raises(RuntimeError):
+                flush(force=True)
+        assert sys.getswitchinterval() == before
+        result = flush(force=True)  # settles the first chunk, records the rest
+        assert (result.already_recorded, result.recorded) == (10, 15)
+    expected = min(before, flushing.GIL_SWITCH_INTERVAL)
+    assert seen and all(abs(interval - expected) < 1e-6 for interval in seen)  # µs resolution
+    assert sys.getswitchinterval() == before
+
+
+def _raise(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("worker killed")
