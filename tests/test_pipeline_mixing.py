@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -509,11 +510,14 @@ def test_do_four_concurrent_flushes_take_disjoint_reports_without_deadlock(
         threading.Thread(target=_flush_in_thread, args=(app, start, results, errors))
         for _ in range(4)
     ]
+    switch_interval = sys.getswitchinterval()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
     assert errors == []
+    # Shortened for the flushes (`flush._short_gil_turns`), put back by the last to end.
+    assert sys.getswitchinterval() == switch_interval
     assert sum(r.recorded for r in results) == len(ids)
     assert sum(r.already_recorded for r in results) == 0
     with app.app_context():
@@ -524,86 +528,16 @@ def test_do_four_concurrent_flushes_take_disjoint_reports_without_deadlock(
 
 @pytest.fixture
 def chunked_app(tmp_path: Path, backend: str, monkeypatch) -> Iterator[Flask]:
-    """Chunks of ten (batches of three), so that a flush of a hundred reports takes many."""
+    """Chunks of ten (batches of three), so that a flush of a few dozen reports takes several."""
     monkeypatch.setattr(flushing, "CHUNK_SIZE", 10)
     yield from build_app(tmp_path, backend, ANONYMISE_MIN_BATCH=3)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_do_prefetched_chunks_stay_disjoint_and_in_pool_order(chunked_app, monkeypatch):
-    """PostgreSQL locks chunk N+2 while chunk N+1 is opened and chunk N written, on three
-    sessions. The chunks are disjoint and cover the pool, each is left out of the lock of the
-    next while it is opened or written, they are taken in the pool's order (day, then id), and
-    every report is recorded exactly once."""
-    taken: list[tuple[list[str], set[str]]] = []
-    real_take = flushing._take_chunk
-
-    def recording_take(app, settings, session, excluding):  # type: ignore[no-untyped-def]
-        chunk = real_take(app, settings, session, excluding)
-        taken.append(([row[0] for row in chunk.rows], set(excluding)))
-        return chunk
-
-    with chunked_app.app_context():
-        chunked_app.config["ANONYMISE_MIN_BATCH"] = 1000  # nothing flushes while filing
-        ids = [submit().report_id for _ in range(95)]
-        chunked_app.config["ANONYMISE_MIN_BATCH"] = 3
-        monkeypatch.setattr(flushing, "_take_chunk", recording_take)
-        result = flush(force=True)
-        chunks = [chunk for chunk, _ in taken if chunk]
-        assert [len(chunk) for chunk in chunks] == [10] * 9 + [5]
-        assert sorted(report_id for chunk in chunks for report_id in chunk) == sorted(ids)
-        assert [report_id for chunk in chunks for report_id in chunk] == sorted(ids)
-        for number, (_, excluding) in enumerate(taken[1 : len(chunks)], start=1):
-            # Locked while the chunk before was opened and the one before that written.
-            assert excluding == set(chunks[number - 1]) | set(
-                chunks[number - 2] if number >= 2 else []
-            )
-        assert (result.recorded, result.already_recorded, result.batches) == (95, 0, 10)
-        assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
-        assert _count(StatisticalRecord) == 95 and _count(MixingPoolEntry) == 0
-        assert set(_states().values()) == {StatisticsState.RECORDED.value}
-
-
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_does_a_failed_write_leave_the_prefetched_chunk_for_the_next_flush(
-    chunked_app, monkeypatch
-):
-    """The writer fails on the second chunk while the third is locked and the fourth being
-    fetched: the flush raises, every lock is let go, the reports not written still wait in the
-    pool, and the next flush records each of them once."""
-    real_write = flushing._write_records
-    writes = []
-
-    def failing_write(session, batch, minimum):  # type: ignore[no-untyped-def]
-        writes.append(batch)
-        if len(writes) == 2:
-            raise RuntimeError("database went away")
-        return real_write(session, batch, minimum)
-
-    with chunked_app.app_context():
-        chunked_app.config["ANONYMISE_MIN_BATCH"] = 1000  # nothing flushes while filing
-        ids = [submit().report_id for _ in range(60)]
-        chunked_app.config["ANONYMISE_MIN_BATCH"] = 3
-        assert _count(MixingPoolEntry) == 60
-        with monkeypatch.context() as patched:
-            patched.setattr(flushing, "_write_records", failing_write)
-            with pytest.raises(RuntimeError, match="database went away"):
-                flush(force=True)
-        assert _count(StatisticalRecord) == 10
-        assert _count(MixingPoolEntry) == 50
-        result = flush(force=True)
-        assert (result.recorded, result.already_recorded) == (50, 0)
-        assert _tags() == {withdrawal_tag(report_id) for report_id in ids}
-        assert _count(MixingPoolEntry) == 0
-
-
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_is_the_switch_interval_short_only_while_a_pipelined_flush_runs(chunked_app, monkeypatch):
-    """The writing and prefetching threads get the GIL back within a fraction of a millisecond
-    while the opening thread is busy; the process's own setting is put back afterwards, and
-    after a flush that failed too."""
-    import sys
-
+    """The writing thread gets the GIL back within a fraction of a millisecond while the
+    opening thread is busy; the process's own setting is put back afterwards, and after a
+    flush that failed too."""
     seen: list[float] = []
     real_prepare = flushing._prepare
 

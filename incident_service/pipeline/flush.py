@@ -258,21 +258,14 @@ class _Written:
     held_back: frozenset[str]  # left waiting: too few to make a batch
 
 
-def _next_chunk(
-    settings: _FlushSettings, in_flight: Sequence[str] = (), session: Session | None = None
-) -> tuple[int, int] | None:
+def _next_chunk(settings: _FlushSettings, in_flight: Sequence[str] = ()) -> tuple[int, int] | None:
     """(limit, minimum) for the next chunk, or None when no batch is due any more. Reports of
-    a chunk still being written or opened (`in_flight`) are not counted: they are taken
-    already. Read on `session` if given (PostgreSQL), else on the request's session."""
-    if session is not None:
-        state = _pool_state_postgresql(session, in_flight)
-        session.rollback()  # end the read so the chunk's locks start fresh
+    a chunk still being written (`in_flight`) are not counted: they are taken already."""
+    if locks.on_postgresql():
+        state = _pool_state_postgresql(db.session(), in_flight)
     else:
-        if locks.on_postgresql():
-            state = _pool_state_postgresql(db.session(), in_flight)
-        else:
-            state = pool_state(in_flight)
-        db.session.rollback()
+        state = pool_state(in_flight)
+    db.session.rollback()  # end the read so the chunk's locks start fresh
     waiting = state.waiting
     if waiting <= 0:
         return None
@@ -336,17 +329,7 @@ class _InFlight:
     """A chunk handed to the writing thread."""
 
     batch: _Batch
-    session: Session
     outcome: Future[tuple[_Written, FlushResult] | None]
-
-
-@dataclass
-class _Taken:
-    """A chunk locked on its session, not yet opened; no rows when no batch is due."""
-
-    session: Session
-    rows: list[Any]
-    minimum: int
 
 
 def _write_and_settle(
@@ -399,54 +382,33 @@ def _short_gil_turns() -> Iterator[None]:
                 sys.setswitchinterval(_GilTurns.saved)
 
 
-def _take_chunk(
-    app: Flask, settings: _FlushSettings, session: Session, excluding: Sequence[str]
-) -> _Taken:
-    """Count the pool and lock the next chunk on `session`, leaving out the reports of the
-    chunks being opened and written (`excluding`). The prefetching thread's part
-    (PostgreSQL), run while the chunk before is being opened."""
-    with app.app_context():
-        chunk = _next_chunk(settings, excluding, session=session)
-        if chunk is None:
-            return _Taken(session, [], 1)
-        limit, minimum = chunk
-        rows = _lock_chunk(session, limit, excluding=excluding)
-        if len(rows) < minimum:
-            session.rollback()
-            rows = []
-        return _Taken(session, rows, minimum)
-
-
 def _flush_chunks_pipelined(settings: _FlushSettings) -> FlushResult:
-    """Open chunk N+1 while chunk N is written and settled and chunk N+2 is locked and fetched.
+    """Open chunk N+1 while chunk N is written and settled.
 
     Opening sections is CPU in this process; writing and settling is mostly the database
     server's work. Done one after the other, each waited for the other and a worker kept one
-    of two cores busy at a time. Here a writing thread writes and settles chunk N on one
-    session (connection) while this thread opens chunk N+1, locked on a second session, and a
-    prefetching thread counts the pool and locks and fetches chunk N+2 on a third; the
-    sessions rotate. Each chunk still has its own two transactions (write, then settle) on
-    one connection, so nothing about transaction ids changes. The chunks being written and
-    opened are left out of the next count and lock explicitly: once a chunk's write commits,
-    its pool rows are unlocked but not yet deleted. (docs/benchmarks.md, issue 14: this took
-    a flush from 33 % to 48-53 % of the open-only rate; the prefetch, third round, hides the
-    lock and fetch of each chunk, a sort of the pool and 2.2 MB of sections, behind the
-    opening of the one before. It gains nothing where the database side is the slower half.)
+    of two cores busy at a time. Here a second thread writes and settles chunk N on one
+    session (connection) while this thread locks and opens chunk N+1 on another; the two
+    sessions take turns. Each chunk still has its own two transactions (write, then settle) on
+    one connection, so nothing about transaction ids changes. The chunk being written is left
+    out of the next lock explicitly: once its write commits, its pool rows are unlocked but
+    not yet deleted. (An earlier try at this, on a machine with no core to spare, gained
+    nothing; alternating with the serial loop in-process, this one took a flush from 33 % to
+    48-53 % of the open-only rate: docs/benchmarks.md, issue 14. It gains nothing where the
+    database side is the slower half.)
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     total = FlushResult()
     conflicts = 0
     engine = db.engine
-    sessions = [Session(bind=engine) for _ in range(3)]
-    free = list(sessions)  # the sessions holding no chunk
+    sessions = (Session(bind=engine), Session(bind=engine))
     in_flight: _InFlight | None = None
-    taking: Future[_Taken] | None = None
     stop = False
+    turn = 0
 
     def finish(chunk: _InFlight) -> None:
         nonlocal conflicts, stop
         outcome = chunk.outcome.result()
-        free.append(chunk.session)
         if outcome is None:
             # Another flush recorded some of these reports first: they are taken again.
             conflicts += 1
@@ -461,53 +423,45 @@ def _flush_chunks_pipelined(settings: _FlushSettings) -> FlushResult:
     with (
         _short_gil_turns(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush-writer") as writer,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush-prefetch") as prefetcher,
     ):
-
-        def take(excluding: list[str]) -> Future[_Taken]:
-            return prefetcher.submit(_take_chunk, app, settings, free.pop(), excluding)
-
         try:
-            taking = take([])
             while not stop:
-                assert taking is not None
-                holding = taking.result()
-                taking = None
-                if not holding.rows:
-                    free.append(holding.session)
+                taken = in_flight.batch.all_ids if in_flight is not None else []
+                chunk = _next_chunk(settings, taken)
+                rows: list[Any] = []
+                session = sessions[turn % 2]
+                minimum = 1
+                if chunk is not None:
+                    limit, minimum = chunk
+                    rows = _lock_chunk(session, limit, excluding=taken)
+                    if len(rows) < minimum:
+                        session.rollback()
+                        rows = []
+                if not rows:
                     if in_flight is None:
                         break
                     # The pool may change once the chunk in flight is settled: look again.
                     current, in_flight = in_flight, None
                     finish(current)
-                    if not stop:
-                        taking = take([])
                     continue
-                # Lock the next chunk while this one is opened: neither this chunk nor the
-                # one being written may be in it.
-                excluding = [row[0] for row in holding.rows]
-                if in_flight is not None:
-                    excluding += in_flight.batch.all_ids
-                taking = take(excluding)
-                batch = _prepare(holding.rows, settings)
+                batch = _prepare(rows, settings)
                 if in_flight is not None:
                     current, in_flight = in_flight, None
                     finish(current)
                     if stop:
-                        break  # this chunk is rolled back below, unwritten
+                        session.rollback()
+                        break
                 in_flight = _InFlight(
-                    batch,
-                    holding.session,
-                    writer.submit(_write_and_settle, app, holding.session, batch, holding.minimum),
+                    batch, writer.submit(_write_and_settle, app, session, batch, minimum)
                 )
+                turn += 1
             if in_flight is not None:
                 current, in_flight = in_flight, None
                 finish(current)
         finally:
-            for pending in (in_flight.outcome if in_flight is not None else None, taking):
-                if pending is not None:
-                    with contextlib.suppress(Exception):
-                        pending.result()  # never leave a thread using a session
+            if in_flight is not None:
+                with contextlib.suppress(Exception):
+                    in_flight.outcome.result()  # never leave the thread using a session
             for session in sessions:
                 session.rollback()
                 session.close()
