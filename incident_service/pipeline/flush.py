@@ -363,9 +363,10 @@ def _short_gil_turns() -> Iterator[None]:
     until another thread has waited the switch interval for it, 5 ms by default. The writing
     thread releases the GIL for each of its twenty-odd database round trips per chunk and
     then waits up to those 5 ms to take it back: a `SELECT 1` beside a busy thread took
-    5.5 ms instead of 0.03 (docs/benchmarks.md, issue 14, third round), and the writer spent
-    most of its wall time waiting to run Python, not on the database. At 0.1 ms the writer
-    gets the GIL back within an open or two. Process-wide, so it is set once for all
+    10 ms instead of 0.06 (`bench/gil_round_trip.py`; docs/benchmarks.md, issue 14, third
+    round). At 0.1 ms the writer gets the GIL back within an open or two: its COPY took 68 µs
+    a report of wall time instead of 99, and the worker went from 5,128 to 6,198 reports/s,
+    for some 8 µs a report more CPU in hand-overs. Process-wide, so it is set once for all
     concurrent flushes and put back when the last ends.
     """
     with _GilTurns.lock:
