@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -509,14 +510,59 @@ def test_do_four_concurrent_flushes_take_disjoint_reports_without_deadlock(
         threading.Thread(target=_flush_in_thread, args=(app, start, results, errors))
         for _ in range(4)
     ]
+    switch_interval = sys.getswitchinterval()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
     assert errors == []
+    # Shortened for the flushes (`flush._short_gil_turns`), put back by the last to end.
+    assert sys.getswitchinterval() == switch_interval
     assert sum(r.recorded for r in results) == len(ids)
     assert sum(r.already_recorded for r in results) == 0
     with app.app_context():
         assert _count(StatisticalRecord) == len(ids) and _count(MixingPoolEntry) == 0
         tags = {withdrawal_tag(report_id) for report_id in ids}
         assert set(db.session.scalars(sa.select(StatisticalRecord.withdrawal_tag))) == tags
+
+
+@pytest.fixture
+def chunked_app(tmp_path: Path, backend: str, monkeypatch) -> Iterator[Flask]:
+    """Chunks of ten (batches of three), so that a flush of a few dozen reports takes several."""
+    monkeypatch.setattr(flushing, "CHUNK_SIZE", 10)
+    yield from build_app(tmp_path, backend, ANONYMISE_MIN_BATCH=3)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_is_the_switch_interval_short_only_while_a_pipelined_flush_runs(chunked_app, monkeypatch):
+    """The writing thread gets the GIL back within a fraction of a millisecond while the
+    opening thread is busy; the process's own setting is put back afterwards, and after a
+    flush that failed too."""
+    seen: list[float] = []
+    real_prepare = flushing._prepare
+
+    def noting_prepare(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(sys.getswitchinterval())
+        return real_prepare(*args, **kwargs)
+
+    before = sys.getswitchinterval()
+    with chunked_app.app_context():
+        chunked_app.config["ANONYMISE_MIN_BATCH"] = 1000
+        for _ in range(25):
+            submit()
+        chunked_app.config["ANONYMISE_MIN_BATCH"] = 3
+        monkeypatch.setattr(flushing, "_prepare", noting_prepare)
+        with monkeypatch.context() as killed:
+            killed.setattr(flushing, "_settle", _raise)
+            with pytest.raises(RuntimeError):
+                flush(force=True)
+        assert sys.getswitchinterval() == before
+        result = flush(force=True)  # settles the first chunk, records the rest
+        assert (result.already_recorded, result.recorded) == (10, 15)
+    expected = min(before, flushing.GIL_SWITCH_INTERVAL)
+    assert seen and all(abs(interval - expected) < 1e-6 for interval in seen)  # µs resolution
+    assert sys.getswitchinterval() == before
+
+
+def _raise(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("worker killed")

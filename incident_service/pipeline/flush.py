@@ -42,6 +42,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -97,6 +99,9 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 500
 # A chunk lost to a concurrent flush (unique tag) is re-read; this bounds that loop.
 MAX_CHUNK_CONFLICTS = 5
+# How long a thread holds the GIL while another waits for it, during a pipelined flush
+# (`sys.setswitchinterval`; Python's default is 5 ms). See `_short_gil_turns`.
+GIL_SWITCH_INTERVAL = 0.0001
 _shuffler = secrets.SystemRandom()
 
 
@@ -341,6 +346,43 @@ def _write_and_settle(
         return written, _settle(session, batch, written)
 
 
+class _GilTurns:
+    """The switch interval as it was before the first pipelined flush of this process began,
+    and how many are running (tests run several flushes at once in threads)."""
+
+    lock = threading.Lock()
+    running = 0
+    saved = 0.0
+
+
+@contextlib.contextmanager
+def _short_gil_turns() -> Iterator[None]:
+    """Shorten the GIL's switch interval while a pipelined flush runs.
+
+    The opening thread is CPU in C (the HPKE open does not release the GIL) and keeps the GIL
+    until another thread has waited the switch interval for it, 5 ms by default. The writing
+    thread releases the GIL for each of its twenty-odd database round trips per chunk and
+    then waits up to those 5 ms to take it back: a `SELECT 1` beside a busy thread took
+    10 ms instead of 0.06 (`bench/gil_round_trip.py`; docs/benchmarks.md, issue 14, third
+    round). At 0.1 ms the writer gets the GIL back within an open or two: its COPY took 68 µs
+    a report of wall time instead of 99, and the worker went from 5,128 to 6,198 reports/s,
+    for some 8 µs a report more CPU in hand-overs. Process-wide, so it is set once for all
+    concurrent flushes and put back when the last ends.
+    """
+    with _GilTurns.lock:
+        if _GilTurns.running == 0:
+            _GilTurns.saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_GilTurns.saved, GIL_SWITCH_INTERVAL))
+        _GilTurns.running += 1
+    try:
+        yield
+    finally:
+        with _GilTurns.lock:
+            _GilTurns.running -= 1
+            if _GilTurns.running == 0:
+                sys.setswitchinterval(_GilTurns.saved)
+
+
 def _flush_chunks_pipelined(settings: _FlushSettings) -> FlushResult:
     """Open chunk N+1 while chunk N is written and settled.
 
@@ -379,7 +421,10 @@ def _flush_chunks_pipelined(settings: _FlushSettings) -> FlushResult:
         if len(written.held_back) == len(chunk.batch.all_ids):
             stop = True  # nothing but reports waiting for company: the pool is as it was
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush-writer") as writer:
+    with (
+        _short_gil_turns(),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush-writer") as writer,
+    ):
         try:
             while not stop:
                 taken = in_flight.batch.all_ids if in_flight is not None else []
