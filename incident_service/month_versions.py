@@ -109,9 +109,18 @@ def _replace(months: str) -> tuple[str, str]:
     return body, "DECLARE changed text[];"
 
 
+# The PostgreSQL functions: one that changes every month, one per kind of table and side.
+_ALL_CHANGED = "statistical_months_all_changed"
+_FUNCTIONS = [_ALL_CHANGED] + [
+    f"statistical_months_{kind}_{side}_changed"
+    for kind in ("records", "children")
+    for side in ("new", "old", "both")
+]
+
+
 def _postgresql() -> Iterator[str]:
     yield _function(
-        "statistical_months_all_changed",
+        _ALL_CHANGED,
         f"UPDATE {VERSIONS} SET version = {_PG_FRESH}; DELETE FROM {COUNTS}",  # noqa: S608
     )
     for kind, months in (("records", _RECORD_MONTHS), ("children", _CHILD_MONTHS)):
@@ -128,7 +137,7 @@ def _postgresql() -> Iterator[str]:
             )
         yield (
             f"CREATE OR REPLACE TRIGGER {table}_truncate_months AFTER TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION statistical_months_all_changed()"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {_ALL_CHANGED}()"
         )
 
 
@@ -196,10 +205,5 @@ def uninstall(connection: sa.Connection) -> None:
             on = f" ON {table}" if postgresql else ""
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_{event.lower()}_months{on}")
     if postgresql:
-        names = ["statistical_months_all_changed"] + [
-            f"statistical_months_{kind}_{side}_changed"
-            for kind in ("records", "children")
-            for side in ("new", "old", "both")
-        ]
-        for name in names:
+        for name in _FUNCTIONS:
             connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")

@@ -156,8 +156,4 @@ def counts_by_month(months: Sequence[str]) -> dict[str, RecordCounts]:
     counted = count_records_by_month(missing, snapshot) if missing else {}
     versions = {month: known[month].version for month in missing}
     _store(counted, versions)
-    result: dict[str, RecordCounts] = {}
-    for month in wanted:
-        stored = known[month].counts
-        result[month] = stored if stored is not None else counted[month]
-    return {month: result[month] for month in months}
+    return {month: known[month].counts or counted[month] for month in months}
